@@ -7,7 +7,7 @@ import unicodedata
 
 _PUNCT = re.compile(r"[^\w\s+#/&.-]", re.UNICODE)
 _SPACE = re.compile(r"\s+")
-_SPLIT = re.compile(r"[;,\n]|\s+dan\s+|\s+and\s+")
+_SPLIT = re.compile(r"[;,\n]")
 
 
 def normalise_text(text: str) -> str:
