@@ -1,0 +1,34 @@
+"""Settings, read once at the edge (CLI, API) and passed down; library code never reads the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class Settings(BaseSettings):
+    """Every knob of the engine. Environment variables use the prefix ``SEPADAN_``."""
+
+    model_config = SettingsConfigDict(env_prefix="SEPADAN_", extra="ignore")
+
+    home: Path = Field(default=Path(".sepadan"), description="data directory (store, indexes, keys)")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
+    model_path: Path | None = Field(default=None, description="local sentence-transformers folder")
+    model_sha256: str | None = Field(default=None, description="expected model.safetensors sha256")
+    data_dir: Path | None = Field(default=None, description="taxonomy and lexicon folder")
+    index_exact_max: int = Field(default=50_000, ge=1, description="exact index up to this many rows")
+    index_ann: str = Field(default="hnsw", pattern="^(hnsw|ivf)$")
+    hnsw_m: int = Field(default=32, ge=4, le=128)
+    hnsw_ef_search: int = Field(default=128, ge=8, le=4096)
+    exact_filter_max: int = Field(default=20_000, ge=1, description="filtered queries at or under this many allowed rows search exactly")
+    skill_threshold: float = Field(default=0.62, ge=0, le=1)
+    occupation_threshold: float = Field(default=0.55, ge=0, le=1)
+    pii_key: str | None = Field(default=None, description="key for NIK HMAC and encryption; default a key file in home")
+
+    @property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'sepadan.db').resolve()}"

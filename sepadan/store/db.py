@@ -1,0 +1,190 @@
+"""The store: one SQLAlchemy engine (SQLite file by default, PostgreSQL by URL), migrated by Alembic.
+
+Writes are idempotent upserts keyed by id and a content hash, one transaction per import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, create_engine, event, func, select
+
+from sepadan.store.schema import TABLES, phrase_vectors
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).parent / "migrations"
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """One validated row ready to write: its document, indexed columns and content hash."""
+
+    id: str
+    doc: dict[str, Any]
+    columns: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Store:
+    """Records by kind, the phrase-vector cache, and data fingerprints for index freshness."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def upsert(self, kind: str, rows: list[StoredRow]) -> UpsertCounts:
+        """Insert new rows, update changed ones, leave equal ones: all in one transaction."""
+        table = TABLES[kind]
+        inserted = updated = 0
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start:start + _CHUNK]
+                known = dict(conn.execute(
+                    select(table.c.id, table.c.content_hash).where(table.c.id.in_([r.id for r in chunk]))
+                ).all())
+                new = [_values(r, now) for r in chunk if r.id not in known]
+                changed = [r for r in chunk if r.id in known and known[r.id] != r.content_hash]
+                if new:
+                    conn.execute(table.insert(), new)
+                for row in changed:
+                    conn.execute(table.update().where(table.c.id == row.id).values(_values(row, now)))
+                inserted, updated = inserted + len(new), updated + len(changed)
+        return UpsertCounts(inserted, updated, len(rows) - inserted - updated)
+
+    def delete(self, kind: str, ids: Iterable[str]) -> int:
+        table = TABLES[kind]
+        with self.engine.begin() as conn:
+            return conn.execute(table.delete().where(table.c.id.in_(list(ids)))).rowcount
+
+    def rows(self, kind: str) -> Iterator[dict[str, Any]]:
+        """Every row of a kind as its document plus indexed columns, in id order."""
+        table = TABLES[kind]
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(table).order_by(table.c.id)).mappings():
+                yield _doc(row)
+
+    def get(self, kind: str, id_: str) -> dict[str, Any] | None:
+        table = TABLES[kind]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.id == id_)).mappings().first()
+        return _doc(row) if row else None
+
+    def raw(self, kind: str, id_: str) -> dict[str, Any] | None:
+        table = TABLES[kind]
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c.id == id_)).mappings().first()
+        return dict(row) if row else None
+
+    def ids(self, kind: str) -> set[str]:
+        table = TABLES[kind]
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(table.c.id)).scalars())
+
+    def count(self, kind: str) -> int:
+        table = TABLES[kind]
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+    def fingerprint(self, kind: str) -> str:
+        """A digest of every (id, content hash): equal digests mean equal data."""
+        table = TABLES[kind]
+        digest = hashlib.sha256()
+        with self.engine.connect() as conn:
+            for id_, hash_ in conn.execute(select(table.c.id, table.c.content_hash).order_by(table.c.id)):
+                digest.update(f"{id_}\t{hash_}\n".encode())
+        return digest.hexdigest()
+
+    def cached_vectors(self, model: str, texts: list[str]) -> dict[str, np.ndarray]:
+        keys = {_text_hash(t): t for t in texts}
+        found: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            hashes = list(keys)
+            for start in range(0, len(hashes), _CHUNK):
+                query = select(phrase_vectors.c.text_hash, phrase_vectors.c.vector).where(
+                    phrase_vectors.c.model == model,
+                    phrase_vectors.c.text_hash.in_(hashes[start:start + _CHUNK]))
+                for text_hash, blob in conn.execute(query):
+                    found[keys[text_hash]] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        rows = [{"model": model, "text_hash": _text_hash(t), "text": t,
+                 "vector": np.asarray(v, dtype=np.float32).tobytes()} for t, v in vectors.items()]
+        with self.engine.begin() as conn:
+            existing = self._existing_hashes(conn, model, [r["text_hash"] for r in rows])
+            fresh = [r for r in rows if r["text_hash"] not in existing]
+            if fresh:
+                conn.execute(phrase_vectors.insert(), fresh)
+
+    def _existing_hashes(self, conn: Any, model: str, hashes: list[str]) -> set[str]:
+        out: set[str] = set()
+        for start in range(0, len(hashes), _CHUNK):
+            out |= set(conn.execute(select(phrase_vectors.c.text_hash).where(
+                phrase_vectors.c.model == model,
+                phrase_vectors.c.text_hash.in_(hashes[start:start + _CHUNK]))).scalars())
+        return out
+
+
+def _values(row: StoredRow, now: datetime) -> dict[str, Any]:
+    return {"id": row.id, "doc": json.dumps(row.doc, ensure_ascii=False, sort_keys=True, default=str),
+            "content_hash": row.content_hash, "updated_at": now, **row.columns}
+
+
+def _doc(row: Any) -> dict[str, Any]:
+    doc = json.loads(row["doc"])
+    if "birth_date" in row and row["birth_date"] is not None:
+        doc["birth_date"] = row["birth_date"].isoformat()
+    return doc
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
