@@ -1,0 +1,548 @@
+"""Deterministic, fictional demo data in the data-contract format (workers, vacancies, ...).
+
+``generate(out_dir)`` writes ``workers.jsonl``, ``vacancies.jsonl``, ``trainings.jsonl``,
+``agencies.jsonl`` and ``outcomes.jsonl``. Everything comes from one ``random.Random(seed)`` and is
+written with a fixed field order, so one seed gives byte-identical files. Distributions follow the
+news seeds (destinations, sectors, sending regions, training offered); every person, NIK, employer
+and agency is invented.
+
+Fixed anchors used by the README demo: vacancy ``V-0042`` (the contract's kaigo SSW job order in
+Osaka through the active agency ``P3MI-2023-0117``), vacancy ``V-0099`` (a Taiwan caregiver job
+through a revoked agency), worker ``W-000123`` (the contract's Siti Rahma), worker ``W-000200``
+(a woman from Kota Sorong with NIK ``9271014101900003``) and training ``T-07`` (the course in
+Siti Rahma's record; ``T-08`` is the contract's "Bahasa Jepang N4"). An anchor is written only
+when its number is within the requested count.
+
+Outcomes are SYNTHETIC and carry no real-world signal. They come from this process: about 55% of
+the vacancies (anchors left out) each draw 2-6 candidates among workers aged 18+ who share a skill
+concept or the required language with the vacancy, with weights favouring overlap. Each candidate
+gets a ``shortlisted`` row and then advances (``interviewed``, ``hired``, ``departed``, rarely
+``completed``) or stops (``rejected`` 70%, ``withdrew`` 30%) with probabilities from a logistic
+score that rises with the share of required skill concepts held, the language level margin and the
+share of ready documents, plus Gaussian noise. A worker is hired at most once. Dates increase stage
+by stage; a stage that would fall on or after ``today`` is not written (still in progress).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import sys
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from pathlib import Path
+
+from sepadan import _demo_tables as T
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+KINDS = ("agencies", "trainings", "vacancies", "workers", "outcomes")
+ALLOWED_STAGES = ("shortlisted", "interviewed", "hired", "departed", "completed", "rejected",
+                  "withdrew")
+EDU_ORDER = ("SD", "SMP", "SMA", "SMK", "D3", "S1")
+DOC_KEYS = ("passport", "medical", "police_clearance", "bpjs", "family_consent")
+
+
+def generate(out_dir: Path, *, seed: int = 20261123, n_workers: int = 5000,
+             n_vacancies: int = 500, n_trainings: int = 60, n_agencies: int = 40,
+             today: date = date(2026, 11, 1), progress: Progress | None = None) -> dict[str, Path]:
+    """Write the five demo files into ``out_dir`` and return ``{kind: path}``."""
+    if min(n_agencies, n_trainings) < 10:
+        raise ValueError("need at least 10 agencies and 10 trainings")
+    rng = random.Random(seed)
+    gen = _Generator(rng, today, progress or (lambda kind, done, total: None))
+    records = {"agencies": gen.agencies(n_agencies), "trainings": gen.trainings(n_trainings)}
+    records["vacancies"] = gen.vacancies(n_vacancies)
+    records["workers"] = gen.workers(n_workers)
+    records["outcomes"] = gen.outcomes()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {kind: _write_jsonl(out_dir / f"{kind}.jsonl", records[kind]) for kind in KINDS}
+    logger.info("demo data written to %s: %s", out_dir,
+                {kind: len(records[kind]) for kind in KINDS})
+    return paths
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> Path:
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+    return path
+
+
+def _pick(rng: random.Random, weighted: dict):
+    """One key of ``weighted`` drawn with its value as weight (dicts keep insertion order)."""
+    return rng.choices(list(weighted), weights=list(weighted.values()))[0]
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def lang_rank(language: str, test: str, level: str) -> int:
+    """Ordinal rank of a language credential on its language's ladder (0 when unknown)."""
+    if test == "EPS-TOPIK":
+        return 1 if level == "pass" or (level.isdigit() and int(level) >= 80) else 0
+    if test == "JFT-Basic":
+        return 2 if level == "A2" else 1
+    return T.LADDERS.get(test, {}).get(level, 0)
+
+
+class _Generator:
+    """Holds the random stream and what earlier steps produced (agencies before vacancies, ...)."""
+
+    def __init__(self, rng: random.Random, today: date, progress: Progress) -> None:
+        self.rng, self.today, self.progress = rng, today, progress
+        self.agency_rows: list[dict] = []
+        self.training_rows: list[dict] = []
+        self.training_topics: list[tuple[list[str], set[str]]] = []
+        self.vacancy_rows: list[dict] = []
+        self.vacancy_concepts: list[list[str]] = []
+        self.worker_rows: list[dict] = []
+        self.worker_concepts: list[list[str]] = []
+        self.nik_serials: dict[str, int] = {}
+
+    def _days(self, lo: int, hi: int) -> str:
+        return (self.today + timedelta(days=self.rng.randint(lo, hi))).isoformat()
+
+    # ---------------------------------------------------------------- agencies
+    def agencies(self, n: int) -> list[dict]:
+        n_bad = max(1, round(n * 0.1))
+        statuses = ["suspended"] * n_bad + ["revoked"] * n_bad + ["expired"] * n_bad
+        statuses += ["active"] * (n - 2 - len(statuses))
+        self.rng.shuffle(statuses)
+        rows = [{"licence": "KP2MI-G2G", "name": "KP2MI (penempatan G to G)", "status": "active",
+                 "valid_until": "2030-12-31"}, self._agency("P3MI-2023-0117", "active")]
+        taken = {row["licence"] for row in rows}
+        for status in statuses:
+            rows.append(self._agency(self._new_licence(taken), status))
+        self.agency_rows = rows
+        self.progress("agencies", len(rows), n)
+        return rows
+
+    def _new_licence(self, taken: set[str]) -> str:
+        while True:
+            licence = f"P3MI-{self.rng.randint(2019, 2025)}-{self.rng.randint(1, 999):04d}"
+            if licence not in taken:
+                taken.add(licence)
+                return licence
+
+    def _agency(self, licence: str, status: str) -> dict:
+        name = "PT " + " ".join(self.rng.sample(T.AGENCY_WORDS, 3))
+        if licence == "P3MI-2023-0117":
+            name = "PT Sakura Mitra Penempatan"
+        if status == "expired":
+            valid_until = self._days(-300, -1)
+        else:
+            valid_until = self._days(120, 1400)
+        return {"licence": licence, "name": name,
+                "status": "active" if status == "expired" else status, "valid_until": valid_until}
+
+    def _is_valid(self, agency: dict) -> bool:
+        return agency["status"] == "active" and agency["valid_until"] >= self.today.isoformat()
+
+    # --------------------------------------------------------------- trainings
+    def trainings(self, n: int) -> list[dict]:
+        rows = []
+        for i in range(1, n + 1):
+            fixed = T.FIXED_TRAININGS.get(f"T-{i:02d}")
+            rows.append(dict(fixed) if fixed else self._training(f"T-{i:02d}"))
+        self.training_rows = rows
+        self.training_topics = [(_concepts_of(r["skills"]), {x["language"] for x in r["languages"]})
+                                for r in rows]
+        self.progress("trainings", n, n)
+        return rows
+
+    def _training(self, tid: str) -> dict:
+        rng = self.rng
+        title, skills, languages, hours_choices, kind = rng.choice(T.COURSES)
+        region = _pick(rng, T.REGION_WEIGHTS)
+        city = T.REGIONS[region][0]
+        public = kind != "lpk" and rng.random() < 0.45
+        provider = f"BLK {city}" if public else f"LPK {rng.choice(T.LPK_NAMES[kind])} {city}"
+        hours = rng.choice(hours_choices)
+        start = date(2026, 12, 1) + timedelta(days=rng.randint(0, 211))
+        return {"id": tid, "title": title, "provider": provider, "region": region,
+                "skills": list(skills), "languages": [dict(x) for x in languages],
+                "hours": hours, "duration_weeks": max(1, math.ceil(hours / 40)),
+                "cost_idr": 0 if public else rng.randint(2, 30) * 500_000,
+                "seats": rng.randint(10, 40), "next_start": start.isoformat()}
+
+    # --------------------------------------------------------------- vacancies
+    def vacancies(self, n: int) -> list[dict]:
+        for i in range(1, n + 1):
+            vid = f"V-{i:04d}"
+            if vid in T.FIXED_VACANCIES:
+                row = self._fixed_vacancy(vid)
+            else:
+                row = self._vacancy(vid, _pick(self.rng, T.COUNTRY_WEIGHTS))
+            self.vacancy_rows.append(row)
+            self.vacancy_concepts.append(_concepts_of(row["skills_required"]))
+            if i % 100 == 0 or i == n:
+                self.progress("vacancies", i, n)
+        return self.vacancy_rows
+
+    def _fixed_vacancy(self, vid: str) -> dict:
+        row = json.loads(json.dumps(T.FIXED_VACANCIES[vid]))
+        if vid == "V-0099":
+            revoked = [a for a in self.agency_rows if a["status"] == "revoked"]
+            row["agency_licence"] = revoked[0]["licence"]
+            row["deadline"] = (self.today + timedelta(days=75)).isoformat()
+        return row
+
+    def _vacancy(self, vid: str, country: str) -> dict:
+        rng = self.rng
+        job = T.JOBS[_pick(rng, T.COUNTRY_JOBS[country])]
+        city = rng.choice(T.CITIES[country])
+        region = None
+        if country == "ID":
+            region = _pick(rng, T.REGION_WEIGHTS)
+            city = T.REGIONS[region][0]
+        required = rng.sample(job.required, min(len(job.required), rng.randint(1, 3)))
+        optional = [s for s in job.preferred if s not in required]
+        preferred = rng.sample(optional, min(len(optional), rng.randint(0, 3)))
+        deadline = self._days(-90, -1) if rng.random() < 0.1 else self._days(10, 200)
+        is_open = rng.random() < (0.4 if deadline < self.today.isoformat() else 0.96)
+        age_min, age_max = job.ages
+        if country == "SG" and job.sector == "domestic_work":
+            age_min = 23
+        return {"id": vid, "title": rng.choice(job.titles), "employer": self._employer(job, city),
+                "agency_licence": self._vacancy_agency(country), "country": country,
+                "region": region, "sector": job.sector, "occupation": job.isco,
+                "description": job.description.format(city=city),
+                "skills_required": required, "skills_preferred": preferred,
+                "languages": self._vacancy_languages(country, job),
+                "education_min": rng.choice(job.education), "age_min": age_min,
+                "age_max": age_max, "gender": self._vacancy_gender(job),
+                "experience_years_min": rng.choices((0, 1, 2, 3), (50, 25, 15, 10))[0],
+                "certificates_required": self._vacancy_certificates(job),
+                "positions": rng.randint(*job.positions), "salary": self._salary(country, job),
+                "scheme": {"KR": "G2G", "ID": "domestic"}.get(country, "P2P"),
+                "deadline": deadline, "open": is_open, "program": job.program}
+
+    def _employer(self, job: T.Job, city: str) -> str:
+        return self.rng.choice(job.employers).format(city=city, word=self.rng.choice(T.FIRM_WORDS))
+
+    def _vacancy_agency(self, country: str) -> str | None:
+        if country == "ID":
+            return None
+        if country == "KR":
+            return "KP2MI-G2G"
+        roll = self.rng.random()
+        if roll < 0.01:
+            return f"P3MI-2024-{self.rng.randint(1000, 1999):04d}"  # never in the register
+        p3mi = [a for a in self.agency_rows if a["licence"] != "KP2MI-G2G"]
+        pool = [a for a in p3mi if self._is_valid(a) == (roll >= 0.06)]
+        return self.rng.choice(pool)["licence"]
+
+    def _vacancy_languages(self, country: str, job: T.Job) -> list[dict]:
+        if job.languages is not None:
+            return [dict(self.rng.choice(job.languages))] if job.languages else []
+        for chance, requirement in T.COUNTRY_LANGUAGES.get(country, ()):
+            if self.rng.random() < chance:
+                return [dict(requirement)]
+        return []
+
+    def _vacancy_gender(self, job: T.Job) -> str | None:
+        roll = self.rng.random()
+        for gender, chance in job.gender:
+            if roll < chance:
+                return gender
+            roll -= chance
+        return None
+
+    def _vacancy_certificates(self, job: T.Job) -> list[str]:
+        return [c for c, chance in job.certificates if self.rng.random() < chance]
+
+    def _salary(self, country: str, job: T.Job) -> dict:
+        lo, hi, step = T.SALARY[country][job.pay]
+        amount = self.rng.randint(lo // step, hi // step) * step
+        return {"amount": amount, "currency": T.CURRENCY[country], "period": "month"}
+
+    # ----------------------------------------------------------------- workers
+    def workers(self, n: int) -> list[dict]:
+        for fixed in T.FIXED_WORKERS.values():
+            self._reserve_nik(fixed["nik"])
+        for i in range(1, n + 1):
+            wid = f"W-{i:06d}"
+            fixed = T.FIXED_WORKERS.get(wid)
+            row = json.loads(json.dumps(fixed)) if fixed else self._worker(wid)
+            self.worker_rows.append(row)
+            self.worker_concepts.append(_concepts_of(row.get("skills", [])))
+            if i % 1000 == 0 or i == n:
+                self.progress("workers", i, n)
+        return self.worker_rows
+
+    def _worker(self, wid: str) -> dict:
+        rng = self.rng
+        gender = "F" if rng.random() < 0.65 else "M"
+        arch = T.ARCHETYPES[_pick(rng, T.ARCHETYPE_WEIGHTS[gender])]
+        region = _pick(rng, T.REGION_WEIGHTS)
+        birth = self._birth_date(arch)
+        countries = self._preferred_countries(arch)
+        concepts = rng.sample(arch.concepts, rng.randint(1, min(5, len(arch.concepts))))
+        row = {"id": wid, "name": self._name(gender, region), "nik": self._nik(region, birth, gender),
+               "birth_date": birth.isoformat(), "gender": gender, "region": region}
+        if rng.random() < 0.98:
+            row["education"] = _pick(rng, T.EDUCATION[arch.education])
+        row["skills"] = self._skill_phrases(concepts)
+        if rng.random() < 0.96:
+            row["languages"] = self._worker_languages(arch, countries)
+        row["trainings"] = self._worker_trainings(arch, region, countries)
+        row["experience"] = self._experience(arch, countries)
+        row["certificates"] = self._certificates(arch, countries)
+        if rng.random() < 0.9:
+            row["documents"] = self._documents()
+        if rng.random() < 0.85:
+            row["preferences"] = {"countries": countries, "domestic": not countries
+                                  or rng.random() < 0.35, "sectors": self._sectors(arch)}
+        row["available"] = rng.random() < 0.9
+        return row
+
+    def _birth_date(self, arch: T.Archetype) -> date:
+        age = 17 if self.rng.random() < 0.004 else int(self.rng.triangular(*arch.ages))
+        latest = _years_before(self.today, age)
+        earliest = _years_before(self.today, age + 1) + timedelta(days=1)
+        return earliest + timedelta(days=self.rng.randint(0, (latest - earliest).days))
+
+    def _name(self, gender: str, region: str) -> str:
+        rng = self.rng
+        province = region[:2]
+        firsts = T.FIRST_NAMES[gender] + T.LOCAL_FIRST.get((province, gender), [])
+        name = rng.choice(firsts)
+        if province in T.LOCAL_SURNAMES and rng.random() < 0.7:
+            return f"{name} {rng.choice(T.LOCAL_SURNAMES[province])}"
+        if rng.random() < 0.8:
+            name += " " + rng.choice(T.SECOND_NAMES[gender])
+        return name
+
+    def _reserve_nik(self, nik: str) -> None:
+        prefix, serial = nik[:12], int(nik[12:])
+        self.nik_serials.setdefault(prefix, 0)
+        self.nik_serials[prefix + ":" + str(serial)] = 1
+
+    def _nik(self, region: str, birth: date, gender: str) -> str:
+        district = self.rng.randint(1, T.REGIONS[region][2])
+        day = birth.day + (40 if gender == "F" else 0)
+        prefix = f"{region.replace('.', '')}{district:02d}{day:02d}{birth:%m%y}"
+        serial = self.nik_serials.get(prefix, 0) + 1
+        while f"{prefix}:{serial}" in self.nik_serials:
+            serial += 1
+        self.nik_serials[prefix] = serial
+        return f"{prefix}{serial:04d}"
+
+    def _preferred_countries(self, arch: T.Archetype) -> list[str]:
+        if not arch.countries:
+            return []
+        k = self.rng.choices((1, 2, 3), (55, 35, 10))[0]
+        chosen: list[str] = []
+        for _ in range(k):
+            country = _pick(self.rng, arch.countries)
+            if country not in chosen:
+                chosen.append(country)
+        return chosen
+
+    def _skill_phrases(self, concepts: list[str]) -> list[str]:
+        phrases = [self._render_skill(c) for c in concepts]
+        if len(phrases) >= 2 and self.rng.random() < 0.12:
+            phrases[:2] = [", ".join(phrases[:2])]
+        return phrases
+
+    def _render_skill(self, concept: str) -> str:
+        english, indonesian, free = T.CONCEPTS[concept]
+        roll = self.rng.random()
+        if roll < 0.10 and free:
+            return self.rng.choice(free)
+        if roll < 0.35 or not indonesian:
+            return english[0]
+        return self.rng.choice(indonesian)
+
+    def _worker_languages(self, arch: T.Archetype, countries: list[str]) -> list[dict]:
+        out: list[dict] = []
+        for country in countries[:2]:
+            chance, ladder = T.WORKER_LANGUAGES.get(country, (0.0, {}))
+            if arch.key == "care_jp" and country == "JP":
+                chance, ladder = T.WORKER_LANGUAGES_JP_CARE
+            if ladder and self.rng.random() < chance:
+                out.append(dict(zip(("language", "test", "level"), _pick(self.rng, ladder))))
+        if self.rng.random() < 0.15:
+            out.append({"language": "en", "test": "CEFR", "level": _pick(self.rng, T.CEFR_WEIGHTS)})
+        return _dedupe_languages(out)
+
+    def _worker_trainings(self, arch: T.Archetype, region: str, countries: list[str]) -> list[dict]:
+        if self.rng.random() >= 0.45:
+            return []
+        wanted = {T.COUNTRY_LANGUAGE.get(c) for c in countries}
+        weights: dict[int, float] = {}
+        for i, programme in enumerate(self.training_rows):
+            concepts, languages = self.training_topics[i]
+            if any(c in arch.concepts for c in concepts) or languages & wanted:
+                near = 3.0 if programme["region"] == region else 0.4
+                weights[i] = near * (2.0 if programme["region"][:2] == region[:2] else 1.0)
+        chosen: list[int] = []
+        for _ in range(self.rng.choices((1, 2, 3), (60, 30, 10))[0]):
+            if weights:
+                chosen.append(_pick(self.rng, weights))
+                weights.pop(chosen[-1])
+        return [self._training_entry(self.training_rows[i]) for i in chosen]
+
+    def _training_entry(self, programme: dict) -> dict:
+        return {"program_id": programme["id"], "title": programme["title"],
+                "provider": programme["provider"], "hours": programme["hours"],
+                "completed": self._days(-1400, -30), "skills": list(programme["skills"])}
+
+    def _experience(self, arch: T.Archetype, countries: list[str]) -> list[dict]:
+        out = []
+        for _ in range(self.rng.choices((0, 1, 2, 3), (35, 40, 18, 7))[0]):
+            abroad = countries and self.rng.random() < 0.3
+            out.append({"occupation": self.rng.choice(arch.occupations),
+                        "years": self.rng.choice(T.EXPERIENCE_YEARS),
+                        "country": self.rng.choice(countries) if abroad else "ID"})
+        return out
+
+    def _certificates(self, arch: T.Archetype, countries: list[str]) -> list[str]:
+        out = []
+        for certificate, chance, needs_japan in arch.certificates:
+            if (not needs_japan or "JP" in countries) and self.rng.random() < chance:
+                out.append(certificate)
+        return out
+
+    def _documents(self) -> dict:
+        return {key: self.rng.random() < T.DOCUMENT_READY[key]
+                for key in DOC_KEYS if self.rng.random() < 0.85}
+
+    def _sectors(self, arch: T.Archetype) -> list[str]:
+        sectors = [arch.sectors[0] if len(arch.sectors) == 1 else self.rng.choice(arch.sectors)]
+        extra = self.rng.choice(T.SECTORS)
+        if self.rng.random() < 0.3 and extra not in sectors:
+            sectors.append(extra)
+        return sectors
+
+    # ---------------------------------------------------------------- outcomes
+    def outcomes(self) -> list[dict]:
+        by_concept, by_language = self._worker_index()
+        hired: set[int] = set()
+        rows: list[dict] = []
+        for vi, vacancy in enumerate(self.vacancy_rows):
+            if vacancy["id"] in T.FIXED_VACANCIES or self.rng.random() >= 0.55:
+                continue
+            for wi in self._candidates(vi, by_concept, by_language):
+                if wi not in hired:
+                    rows.extend(self._pipeline(wi, vi, hired))
+        self.progress("outcomes", len(rows), len(rows))
+        return rows
+
+    def _worker_index(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        by_concept: dict[str, list[int]] = {}
+        by_language: dict[str, list[int]] = {}
+        adult = (self.today.replace(year=self.today.year - 18)).isoformat()
+        for wi, worker in enumerate(self.worker_rows):
+            if worker["id"] in T.FIXED_WORKERS or worker.get("birth_date", "") > adult:
+                continue
+            for concept in self.worker_concepts[wi]:
+                by_concept.setdefault(concept, []).append(wi)
+            for entry in worker.get("languages", []):
+                by_language.setdefault(entry["language"], []).append(wi)
+        return by_concept, by_language
+
+    def _candidates(self, vi: int, by_concept: dict, by_language: dict) -> list[int]:
+        vacancy = self.vacancy_rows[vi]
+        wanted = self.vacancy_concepts[vi] + _concepts_of(vacancy["skills_preferred"])
+        weights: dict[int, float] = {}
+        for concept in wanted:
+            for wi in by_concept.get(concept, ()):
+                weights[wi] = weights.get(wi, 1.0) + 3.0 / len(wanted)
+        for requirement in vacancy["languages"]:
+            for wi in by_language.get(requirement["language"], ()):
+                weights[wi] = weights.get(wi, 1.0) + 1.0
+        keyed = sorted((-(self.rng.random() ** (1.0 / w)), wi) for wi, w in weights.items())
+        return [wi for _, wi in keyed[: self.rng.randint(2, 6)]]
+
+    def _pipeline(self, wi: int, vi: int, hired: set[int]) -> list[dict]:
+        z = self._affinity(wi, vi) + self.rng.gauss(0.0, 0.8)
+        steps = (("interviewed", _sigmoid(z + 1.0), 5, 25), ("hired", _sigmoid(z), 3, 30),
+                 ("departed", _sigmoid(z + 2.0), 30, 120), ("completed", 0.15, 400, 730))
+        day = self.today - timedelta(days=self.rng.randint(40, 600))
+        stages = [("shortlisted", day)]
+        for stage, chance, lo, hi in steps:
+            day += timedelta(days=self.rng.randint(lo, hi))
+            if day >= self.today:
+                break
+            if self.rng.random() < chance:
+                stages.append((stage, day))
+                hired.update([wi] if stage == "hired" else [])
+                continue
+            if stage != "completed":
+                quit_ = stage == "departed" or self.rng.random() < 0.3
+                stages.append(("withdrew" if quit_ else "rejected", day))
+            break
+        worker_id, vacancy_id = self.worker_rows[wi]["id"], self.vacancy_rows[vi]["id"]
+        return [{"worker_id": worker_id, "vacancy_id": vacancy_id, "stage": stage,
+                 "date": day.isoformat()} for stage, day in stages]
+
+    def _affinity(self, wi: int, vi: int) -> float:
+        """Skill share, language margin and document readiness, on a logistic scale."""
+        worker, vacancy = self.worker_rows[wi], self.vacancy_rows[vi]
+        required = self.vacancy_concepts[vi]
+        held = self.worker_concepts[wi]
+        share = sum(c in held for c in required) / len(required) if required else 0.5
+        documents = worker.get("documents", {})
+        ready = sum(bool(documents.get(key)) for key in DOC_KEYS) / len(DOC_KEYS)
+        margin = _language_margin(worker.get("languages", []), vacancy["languages"])
+        return -0.8 + 2.0 * share + 0.6 * max(-2, min(2, margin)) + 1.0 * ready
+
+
+def _language_margin(held: list[dict], required: list[dict]) -> int:
+    """Worst margin (held rank minus required rank) over the requirements; 0 when none."""
+    margins = []
+    for need in required:
+        ranks = [lang_rank(h["language"], h["test"], h["level"]) for h in held
+                 if h["language"] == need["language"]]
+        need_rank = lang_rank(need["language"], need["test"], need["min_level"])
+        margins.append(max(ranks) - need_rank if ranks else -2)
+    return min(margins, default=0)
+
+
+def _concepts_of(phrases: Iterable[str]) -> list[str]:
+    """Skill concepts behind the generator's own phrases (internal; never written out)."""
+    out: list[str] = []
+    for text in phrases:
+        for part in text.split(","):
+            concept = T.PHRASE_CONCEPT.get(part.strip().casefold())
+            if concept and concept not in out:
+                out.append(concept)
+    return out
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _dedupe_languages(entries: list[dict]) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for entry in entries:
+        seen.setdefault(entry["language"], entry)
+    return list(seen.values())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sepadan.demo_data OUT_DIR [SEED]``."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or len(args) > 2:
+        logger.error("usage: python -m sepadan.demo_data OUT_DIR [SEED]")
+        return 2
+    seed = int(args[1]) if len(args) == 2 else 20261123
+    generate(Path(args[0]), seed=seed,
+             progress=lambda kind, done, total: logger.info("%s: %d/%d", kind, done, total))
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    sys.exit(main())

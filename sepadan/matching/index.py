@@ -1,0 +1,149 @@
+"""Vector indexes with one interface: exact (NumPy) and FAISS (flat, HNSW, IVF).
+
+``search(queries, k, allowed=...)`` returns ``(scores, positions)``, each ``(n_queries, k)``,
+inner-product scores on L2-normalised rows, ``-1`` positions where fewer than k rows qualify.
+
+Filtered search is planned by how many rows are allowed, as Qdrant and Lucene do: an ANN graph
+filters only inside its beam and silently loses recall when few rows are allowed, so at or under
+``exact_filter_max`` allowed rows (or under 5% of the index) the search is exact over the allowed
+subset; above that, ANN with the filter inside the search, and an exact fallback if it comes back short.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class VectorIndex(Protocol):
+    kind: str
+    vectors: np.ndarray
+
+    @property
+    def size(self) -> int: ...
+
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k inner products by brute force, optionally over a subset of row positions."""
+    queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+    rows = np.arange(len(vectors)) if allowed is None else np.asarray(allowed, dtype=np.int64)
+    scores_out = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    ids_out = np.full((len(queries), k), -1, dtype=np.int64)
+    if len(rows) == 0 or k <= 0:
+        return scores_out, ids_out
+    scores = queries @ (vectors if allowed is None else vectors[rows]).T
+    take = min(k, len(rows))
+    top = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    order = _order(top_scores, rows[top])
+    scores_out[:, :take] = np.take_along_axis(top_scores, order, axis=1)
+    ids_out[:, :take] = np.take_along_axis(rows[top], order, axis=1)
+    return scores_out, ids_out
+
+
+def _order(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Sort each row by score descending, ties by position ascending (stable across indexes)."""
+    return np.stack([np.lexsort((i, -s)) for s, i in zip(scores, ids)]) if len(scores) else scores.astype(int)
+
+
+class ExactIndex:
+    """Brute force over a float32 matrix: exact, the reference every other index is measured by."""
+
+    kind = "exact"
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def size(self) -> int:
+        return len(self.vectors)
+
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        return exact_search(self.vectors, queries, k, allowed)
+
+
+class FaissIndex:
+    """A FAISS index (flat, HNSW or IVF) plus the raw vectors for exact filtered search."""
+
+    def __init__(self, index: object, vectors: np.ndarray, *, kind: str, exact_filter_max: int = 20_000,
+                 ef_search: int = 128, nprobe: int = 32) -> None:
+        self.index, self.kind = index, kind
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.exact_filter_max, self.ef_search, self.nprobe = exact_filter_max, ef_search, nprobe
+
+    @property
+    def size(self) -> int:
+        return len(self.vectors)
+
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if allowed is not None and self._plan_exact(len(allowed)):
+            return exact_search(self.vectors, queries, k, allowed)
+        scores, ids = self._ann(queries, k, allowed)
+        if allowed is not None and (ids[:, :min(k, len(allowed))] < 0).any():
+            log.debug("filtered ANN came back short; falling back to exact search")
+            return exact_search(self.vectors, queries, k, allowed)
+        return scores, ids
+
+    def _plan_exact(self, n_allowed: int) -> bool:
+        return n_allowed <= self.exact_filter_max or n_allowed < 0.05 * self.size
+
+    def _ann(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        params = self._params(k, None if allowed is None else faiss.IDSelectorBatch(
+            np.asarray(allowed, dtype=np.int64)))
+        scores, ids = self.index.search(queries, k, params=params)
+        scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
+        return scores, ids.astype(np.int64)
+
+    def _params(self, k: int, selector: object | None) -> object:
+        import faiss
+
+        if self.kind == "hnsw":
+            return faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search, 2 * k))
+        if self.kind == "ivf":
+            return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+        return faiss.SearchParameters(sel=selector)
+
+
+def build_index(vectors: np.ndarray, *, kind: str = "auto", exact_max: int = 50_000, ann: str = "hnsw",
+                hnsw_m: int = 32, ef_search: int = 128, exact_filter_max: int = 20_000) -> VectorIndex:
+    """Exact at or below ``exact_max`` rows, HNSW or IVF above it (or the kind asked for)."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if kind == "auto":
+        kind = "exact" if len(vectors) <= exact_max else ann
+    if kind == "exact":
+        return ExactIndex(vectors)
+    index = _faiss_index(kind, vectors, hnsw_m=hnsw_m)
+    return FaissIndex(index, vectors, kind=kind, exact_filter_max=exact_filter_max, ef_search=ef_search)
+
+
+def _faiss_index(kind: str, vectors: np.ndarray, *, hnsw_m: int) -> object:
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 200
+    elif kind == "ivf":
+        nlist = max(1, min(4096, int(4 * np.sqrt(len(vectors))), len(vectors) // 39))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+    else:
+        raise ValueError(f"unknown index kind '{kind}' (exact, flat, hnsw, ivf)")
+    if len(vectors):
+        index.add(vectors)
+    return index

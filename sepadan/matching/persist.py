@@ -1,0 +1,164 @@
+"""Indexes on disk, written atomically, with a manifest that says what built them.
+
+Layout of one side (``<home>/index/workers``)::
+
+    CURRENT              name of the live version folder (replaced atomically)
+    v<ns>/manifest.json  model, dim, count, kind, data fingerprint, sha256 of every file
+    v<ns>/vectors.npy    float32 rows (exact search and rebuilds)
+    v<ns>/ids.json       row position -> record id
+    v<ns>/index.faiss    the FAISS index, when the kind is not exact
+
+Every file is written to a temporary name, fsynced and renamed; the version folder is complete before
+CURRENT points to it, so a write killed half-way leaves the previous version live. A missing,
+corrupt or mismatched index raises :class:`IndexError_`, and the caller rebuilds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sepadan.errors import IndexError_
+from sepadan.matching.index import ExactIndex, FaissIndex, VectorIndex
+
+log = logging.getLogger(__name__)
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    side: str
+    model: str
+    dim: int
+    count: int
+    kind: str
+    fingerprint: str
+    built_at: str
+    build_seconds: float
+    files: dict[str, str]
+    format: int = FORMAT
+
+
+def save_index(directory: Path, index: VectorIndex, ids: list[str], *, side: str, model: str,
+               fingerprint: str, build_seconds: float = 0.0) -> Manifest:
+    """Write a new version of an index and switch CURRENT to it atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    version = directory / f"v{time.time_ns()}"
+    version.mkdir()
+    files = {"vectors.npy": _write(version / "vectors.npy", lambda p: np.save(p, index.vectors, allow_pickle=False)),
+             "ids.json": _write(version / "ids.json", lambda p: p.write_text(json.dumps(ids)))}
+    if isinstance(index, FaissIndex):
+        files["index.faiss"] = _write(version / "index.faiss", lambda p: _write_faiss(index, p))
+    manifest = Manifest(side, model, int(index.vectors.shape[1]) if index.vectors.ndim == 2 else 0,
+                        len(ids), index.kind, fingerprint, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        round(build_seconds, 3), files)
+    _write(version / "manifest.json", lambda p: p.write_text(json.dumps(asdict(manifest), indent=2)))
+    _fsync_dir(version)
+    _write(directory / "CURRENT", lambda p: p.write_text(version.name))
+    _fsync_dir(directory)
+    _prune(directory, keep=version.name)
+    log.info("wrote %s index: %d rows, kind %s", side, len(ids), index.kind)
+    return manifest
+
+
+def load_index(directory: Path, *, model: str, exact_filter_max: int = 20_000, ef_search: int = 128
+               ) -> tuple[VectorIndex, list[str], Manifest]:
+    """The live version, checked against its manifest and the current model."""
+    version = _current(directory)
+    manifest = _manifest(version)
+    if manifest.model != model:
+        raise IndexError_(f"{directory.name} index was built by {manifest.model}, not {model}")
+    for name, digest in manifest.files.items():
+        if not (version / name).exists() or _sha256(version / name) != digest:
+            raise IndexError_(f"{directory.name} index file {name} is missing or corrupt")
+    vectors = np.load(version / "vectors.npy", allow_pickle=False)
+    ids = json.loads((version / "ids.json").read_text())
+    if len(ids) != manifest.count or len(vectors) != manifest.count:
+        raise IndexError_(f"{directory.name} index holds {len(vectors)} rows, its manifest says {manifest.count}")
+    return _index(version, manifest, vectors, exact_filter_max, ef_search), ids, manifest
+
+
+def read_manifest(directory: Path) -> Manifest | None:
+    try:
+        return _manifest(_current(directory))
+    except IndexError_:
+        return None
+
+
+def _index(version: Path, manifest: Manifest, vectors: np.ndarray, exact_filter_max: int,
+           ef_search: int) -> VectorIndex:
+    if manifest.kind == "exact":
+        return ExactIndex(vectors)
+    import faiss
+
+    raw = faiss.read_index(str(version / "index.faiss"))
+    if raw.ntotal != manifest.count:
+        raise IndexError_(f"{manifest.side} FAISS index holds {raw.ntotal} rows, manifest {manifest.count}")
+    return FaissIndex(raw, vectors, kind=manifest.kind, exact_filter_max=exact_filter_max, ef_search=ef_search)
+
+
+def _current(directory: Path) -> Path:
+    pointer = directory / "CURRENT"
+    if not pointer.exists():
+        raise IndexError_(f"no {directory.name} index yet")
+    version = directory / pointer.read_text().strip()
+    if not (version / "manifest.json").exists():
+        raise IndexError_(f"{directory.name} index version {version.name} is incomplete")
+    return version
+
+
+def _manifest(version: Path) -> Manifest:
+    try:
+        data = json.loads((version / "manifest.json").read_text())
+        manifest = Manifest(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexError_(f"{version}: unreadable manifest ({exc})") from exc
+    if manifest.format != FORMAT:
+        raise IndexError_(f"{version}: index format {manifest.format}, this version reads {FORMAT}")
+    return manifest
+
+
+def _write(path: Path, writer: object) -> str:
+    """Write through a temporary file, fsync, rename; return the file's sha256."""
+    tmp = path.with_name(f".tmp-{path.name}")
+    writer(tmp)  # type: ignore[operator]
+    with tmp.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return _sha256(path)
+
+
+def _write_faiss(index: FaissIndex, path: Path) -> None:
+    import faiss
+
+    faiss.write_index(index.index, str(path))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _prune(directory: Path, *, keep: str) -> None:
+    for old in directory.glob("v*"):
+        if old.is_dir() and old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
