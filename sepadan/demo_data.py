@@ -25,6 +25,7 @@ by stage; a stage that would fall on or after ``today`` is not written (still in
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -40,9 +41,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 KINDS = ("agencies", "trainings", "vacancies", "workers", "outcomes")
-ALLOWED_STAGES = ("shortlisted", "interviewed", "hired", "departed", "completed", "rejected",
-                  "withdrew")
-EDU_ORDER = ("SD", "SMP", "SMA", "SMK", "D3", "S1")
+STAGES = ("shortlisted", "interviewed", "hired", "departed", "completed", "rejected", "withdrew")
 DOC_KEYS = ("passport", "medical", "police_clearance", "bpjs", "family_consent")
 
 
@@ -103,7 +102,8 @@ class _Generator:
         self.vacancy_concepts: list[list[str]] = []
         self.worker_rows: list[dict] = []
         self.worker_concepts: list[list[str]] = []
-        self.nik_serials: dict[str, int] = {}
+        self.nik_taken: set[str] = set()
+        self.nik_last: dict[str, int] = {}
 
     def _days(self, lo: int, hi: int) -> str:
         return (self.today + timedelta(days=self.rng.randint(lo, hi))).isoformat()
@@ -116,6 +116,7 @@ class _Generator:
         self.rng.shuffle(statuses)
         rows = [{"licence": "KP2MI-G2G", "name": "KP2MI (penempatan G to G)", "status": "active",
                  "valid_until": "2030-12-31"}, self._agency("P3MI-2023-0117", "active")]
+        rows[1]["name"] = "PT Sakura Mitra Penempatan"
         taken = {row["licence"] for row in rows}
         for status in statuses:
             rows.append(self._agency(self._new_licence(taken), status))
@@ -132,12 +133,7 @@ class _Generator:
 
     def _agency(self, licence: str, status: str) -> dict:
         name = "PT " + " ".join(self.rng.sample(T.AGENCY_WORDS, 3))
-        if licence == "P3MI-2023-0117":
-            name = "PT Sakura Mitra Penempatan"
-        if status == "expired":
-            valid_until = self._days(-300, -1)
-        else:
-            valid_until = self._days(120, 1400)
+        valid_until = self._days(-300, -1) if status == "expired" else self._days(120, 1400)
         return {"licence": licence, "name": name,
                 "status": "active" if status == "expired" else status, "valid_until": valid_until}
 
@@ -158,11 +154,11 @@ class _Generator:
 
     def _training(self, tid: str) -> dict:
         rng = self.rng
-        title, skills, languages, hours_choices, kind = rng.choice(T.COURSES)
+        title, skills, languages, hours_choices, family = rng.choice(T.COURSES)
         region = _pick(rng, T.REGION_WEIGHTS)
         city = T.REGIONS[region][0]
-        public = kind != "lpk" and rng.random() < 0.45
-        provider = f"BLK {city}" if public else f"LPK {rng.choice(T.LPK_NAMES[kind])} {city}"
+        public = rng.random() < T.PUBLIC_FAMILIES.get(family, 0.0)
+        provider = f"BLK {city}" if public else f"LPK {rng.choice(T.LPK_NAMES[family])} {city}"
         hours = rng.choice(hours_choices)
         start = date(2026, 12, 1) + timedelta(days=rng.randint(0, 211))
         return {"id": tid, "title": title, "provider": provider, "region": region,
@@ -186,7 +182,7 @@ class _Generator:
         return self.vacancy_rows
 
     def _fixed_vacancy(self, vid: str) -> dict:
-        row = json.loads(json.dumps(T.FIXED_VACANCIES[vid]))
+        row = copy.deepcopy(T.FIXED_VACANCIES[vid])
         if vid == "V-0099":
             revoked = [a for a in self.agency_rows if a["status"] == "revoked"]
             row["agency_licence"] = revoked[0]["licence"]
@@ -196,12 +192,10 @@ class _Generator:
     def _vacancy(self, vid: str, country: str) -> dict:
         rng = self.rng
         job = T.JOBS[_pick(rng, T.COUNTRY_JOBS[country])]
-        city = rng.choice(T.CITIES[country])
-        region = None
-        if country == "ID":
-            region = _pick(rng, T.REGION_WEIGHTS)
-            city = T.REGIONS[region][0]
-        required = rng.sample(job.required, min(len(job.required), rng.randint(1, 3)))
+        region = _pick(rng, T.REGION_WEIGHTS) if country == "ID" else None
+        city = T.REGIONS[region][0] if region else rng.choice(T.CITIES[country])
+        extra = job.required[1:]
+        required = [job.required[0]] + rng.sample(extra, min(len(extra), rng.randint(0, 2)))
         optional = [s for s in job.preferred if s not in required]
         preferred = rng.sample(optional, min(len(optional), rng.randint(0, 3)))
         deadline = self._days(-90, -1) if rng.random() < 0.1 else self._days(10, 200)
@@ -209,9 +203,10 @@ class _Generator:
         age_min, age_max = job.ages
         if country == "SG" and job.sector == "domestic_work":
             age_min = 23
-        return {"id": vid, "title": rng.choice(job.titles), "employer": self._employer(job, city),
+        title = rng.choice(list(job.titles))
+        return {"id": vid, "title": title, "employer": self._employer(job, country, city),
                 "agency_licence": self._vacancy_agency(country), "country": country,
-                "region": region, "sector": job.sector, "occupation": job.isco,
+                "region": region, "sector": job.sector, "occupation": job.titles[title],
                 "description": job.description.format(city=city),
                 "skills_required": required, "skills_preferred": preferred,
                 "languages": self._vacancy_languages(country, job),
@@ -223,8 +218,10 @@ class _Generator:
                 "scheme": {"KR": "G2G", "ID": "domestic"}.get(country, "P2P"),
                 "deadline": deadline, "open": is_open, "program": job.program}
 
-    def _employer(self, job: T.Job, city: str) -> str:
-        return self.rng.choice(job.employers).format(city=city, word=self.rng.choice(T.FIRM_WORDS))
+    def _employer(self, job: T.Job, country: str, city: str) -> str:
+        word = self.rng.choice(T.FIRM_WORDS["ID" if country == "ID" else "xx"])
+        return self.rng.choice(job.employers).format(city=city, word=word,
+                                                     sfx=T.FIRM_SUFFIX[country])
 
     def _vacancy_agency(self, country: str) -> str | None:
         if country == "ID":
@@ -232,10 +229,10 @@ class _Generator:
         if country == "KR":
             return "KP2MI-G2G"
         roll = self.rng.random()
-        if roll < 0.01:
+        if roll < 0.015:
             return f"P3MI-2024-{self.rng.randint(1000, 1999):04d}"  # never in the register
         p3mi = [a for a in self.agency_rows if a["licence"] != "KP2MI-G2G"]
-        pool = [a for a in p3mi if self._is_valid(a) == (roll >= 0.06)]
+        pool = [a for a in p3mi if self._is_valid(a) == (roll >= 0.075)]
         return self.rng.choice(pool)["licence"]
 
     def _vacancy_languages(self, country: str, job: T.Job) -> list[dict]:
@@ -265,11 +262,11 @@ class _Generator:
     # ----------------------------------------------------------------- workers
     def workers(self, n: int) -> list[dict]:
         for fixed in T.FIXED_WORKERS.values():
-            self._reserve_nik(fixed["nik"])
+            self.nik_taken.add(fixed["nik"])
         for i in range(1, n + 1):
             wid = f"W-{i:06d}"
             fixed = T.FIXED_WORKERS.get(wid)
-            row = json.loads(json.dumps(fixed)) if fixed else self._worker(wid)
+            row = copy.deepcopy(fixed) if fixed else self._worker(wid)
             self.worker_rows.append(row)
             self.worker_concepts.append(_concepts_of(row.get("skills", [])))
             if i % 1000 == 0 or i == n:
@@ -283,16 +280,18 @@ class _Generator:
         region = _pick(rng, T.REGION_WEIGHTS)
         birth = self._birth_date(arch)
         countries = self._preferred_countries(arch)
-        concepts = rng.sample(arch.concepts, rng.randint(1, min(5, len(arch.concepts))))
-        row = {"id": wid, "name": self._name(gender, region), "nik": self._nik(region, birth, gender),
-               "birth_date": birth.isoformat(), "gender": gender, "region": region}
+        concepts = self._worker_concepts(arch)
+        row = {"id": wid, "name": self._name(gender, region),
+               "nik": self._nik(region, birth, gender), "birth_date": birth.isoformat(),
+               "gender": gender, "region": region}
         if rng.random() < 0.98:
             row["education"] = _pick(rng, T.EDUCATION[arch.education])
         row["skills"] = self._skill_phrases(concepts)
         if rng.random() < 0.96:
             row["languages"] = self._worker_languages(arch, countries)
-        row["trainings"] = self._worker_trainings(arch, region, countries)
-        row["experience"] = self._experience(arch, countries)
+        adult_days = (self.today - _years_before(birth, -16)).days
+        row["trainings"] = self._worker_trainings(arch, region, countries, adult_days)
+        row["experience"] = self._experience(arch, countries, max_years=adult_days / 365)
         row["certificates"] = self._certificates(arch, countries)
         if rng.random() < 0.9:
             row["documents"] = self._documents()
@@ -302,6 +301,11 @@ class _Generator:
         row["available"] = rng.random() < 0.9
         return row
 
+    def _worker_concepts(self, arch: T.Archetype) -> list[str]:
+        rest = [c for c in arch.concepts if c not in arch.core]
+        k = min(len(rest), self.rng.randint(1, 5) - len(arch.core))
+        return list(arch.core) + self.rng.sample(rest, max(0, k))
+
     def _birth_date(self, arch: T.Archetype) -> date:
         age = 17 if self.rng.random() < 0.004 else int(self.rng.triangular(*arch.ages))
         latest = _years_before(self.today, age)
@@ -309,29 +313,24 @@ class _Generator:
         return earliest + timedelta(days=self.rng.randint(0, (latest - earliest).days))
 
     def _name(self, gender: str, region: str) -> str:
-        rng = self.rng
-        province = region[:2]
-        firsts = T.FIRST_NAMES[gender] + T.LOCAL_FIRST.get((province, gender), [])
-        name = rng.choice(firsts)
+        rng, province = self.rng, region[:2]
+        local = T.LOCAL_FIRST.get((province, gender))
+        name = rng.choice(local if local and rng.random() < 0.7 else T.FIRST_NAMES[gender])
         if province in T.LOCAL_SURNAMES and rng.random() < 0.7:
             return f"{name} {rng.choice(T.LOCAL_SURNAMES[province])}"
         if rng.random() < 0.8:
             name += " " + rng.choice(T.SECOND_NAMES[gender])
         return name
 
-    def _reserve_nik(self, nik: str) -> None:
-        prefix, serial = nik[:12], int(nik[12:])
-        self.nik_serials.setdefault(prefix, 0)
-        self.nik_serials[prefix + ":" + str(serial)] = 1
-
     def _nik(self, region: str, birth: date, gender: str) -> str:
         district = self.rng.randint(1, T.REGIONS[region][2])
         day = birth.day + (40 if gender == "F" else 0)
         prefix = f"{region.replace('.', '')}{district:02d}{day:02d}{birth:%m%y}"
-        serial = self.nik_serials.get(prefix, 0) + 1
-        while f"{prefix}:{serial}" in self.nik_serials:
+        serial = self.nik_last.get(prefix, 0) + 1
+        while f"{prefix}{serial:04d}" in self.nik_taken:
             serial += 1
-        self.nik_serials[prefix] = serial
+        self.nik_last[prefix] = serial
+        self.nik_taken.add(f"{prefix}{serial:04d}")
         return f"{prefix}{serial:04d}"
 
     def _preferred_countries(self, arch: T.Archetype) -> list[str]:
@@ -367,39 +366,46 @@ class _Generator:
             if arch.key == "care_jp" and country == "JP":
                 chance, ladder = T.WORKER_LANGUAGES_JP_CARE
             if ladder and self.rng.random() < chance:
-                out.append(dict(zip(("language", "test", "level"), _pick(self.rng, ladder))))
+                language, test, level = _pick(self.rng, ladder)
+                out.append({"language": language, "test": test, "level": level})
         if self.rng.random() < 0.15:
             out.append({"language": "en", "test": "CEFR", "level": _pick(self.rng, T.CEFR_WEIGHTS)})
         return _dedupe_languages(out)
 
-    def _worker_trainings(self, arch: T.Archetype, region: str, countries: list[str]) -> list[dict]:
-        if self.rng.random() >= 0.45:
+    def _worker_trainings(self, arch: T.Archetype, region: str, countries: list[str],
+                          since_days: int) -> list[dict]:
+        if self.rng.random() >= 0.45 or since_days < 60:
             return []
         wanted = {T.COUNTRY_LANGUAGE.get(c) for c in countries}
         weights: dict[int, float] = {}
         for i, programme in enumerate(self.training_rows):
             concepts, languages = self.training_topics[i]
             if any(c in arch.concepts for c in concepts) or languages & wanted:
-                near = 3.0 if programme["region"] == region else 0.4
-                weights[i] = near * (2.0 if programme["region"][:2] == region[:2] else 1.0)
+                near = 3.0 if programme["region"][:2] == region[:2] else 0.2
+                weights[i] = 12.0 if programme["region"] == region else near
         chosen: list[int] = []
         for _ in range(self.rng.choices((1, 2, 3), (60, 30, 10))[0]):
             if weights:
                 chosen.append(_pick(self.rng, weights))
                 weights.pop(chosen[-1])
-        return [self._training_entry(self.training_rows[i]) for i in chosen]
+        earliest = -min(1400, since_days)
+        return [self._training_entry(self.training_rows[i], earliest) for i in chosen]
 
-    def _training_entry(self, programme: dict) -> dict:
+    def _training_entry(self, programme: dict, earliest: int) -> dict:
         return {"program_id": programme["id"], "title": programme["title"],
                 "provider": programme["provider"], "hours": programme["hours"],
-                "completed": self._days(-1400, -30), "skills": list(programme["skills"])}
+                "completed": self._days(earliest, -30), "skills": list(programme["skills"])}
 
-    def _experience(self, arch: T.Archetype, countries: list[str]) -> list[dict]:
+    def _experience(self, arch: T.Archetype, countries: list[str], *,
+                    max_years: float) -> list[dict]:
         out = []
-        for _ in range(self.rng.choices((0, 1, 2, 3), (35, 40, 18, 7))[0]):
+        k = self.rng.choices((0, 1, 2, 3), (35, 40, 18, 7))[0]
+        spans = [y for y in T.EXPERIENCE_YEARS if y <= max_years]
+        for occupation in self.rng.sample(arch.occupations, min(k, len(arch.occupations))):
+            if not spans:
+                break
             abroad = countries and self.rng.random() < 0.3
-            out.append({"occupation": self.rng.choice(arch.occupations),
-                        "years": self.rng.choice(T.EXPERIENCE_YEARS),
+            out.append({"occupation": occupation, "years": self.rng.choice(spans),
                         "country": self.rng.choice(countries) if abroad else "ID"})
         return out
 
@@ -463,9 +469,9 @@ class _Generator:
 
     def _pipeline(self, wi: int, vi: int, hired: set[int]) -> list[dict]:
         z = self._affinity(wi, vi) + self.rng.gauss(0.0, 0.8)
-        steps = (("interviewed", _sigmoid(z + 1.0), 5, 25), ("hired", _sigmoid(z), 3, 30),
+        steps = (("interviewed", _sigmoid(z + 0.3), 5, 25), ("hired", _sigmoid(z - 0.6), 3, 30),
                  ("departed", _sigmoid(z + 2.0), 30, 120), ("completed", 0.15, 400, 730))
-        day = self.today - timedelta(days=self.rng.randint(40, 600))
+        day = self.today - timedelta(days=self.rng.randint(40, 900))
         stages = [("shortlisted", day)]
         for stage, chance, lo, hi in steps:
             day += timedelta(days=self.rng.randint(lo, hi))

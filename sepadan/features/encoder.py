@@ -67,13 +67,18 @@ class SentenceEncoder:
         self.path, self.sha256, self.batch_size = path, sha, batch_size
         self.name = f"{path.name if path.name != 'model' else path.parent.name}@{sha[:12]}"
         self._model = self._load()
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
 
     def _load(self):  # noqa: ANN202 - the sentence-transformers type is optional at import
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
         started = time.perf_counter()
         model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         log.info("loaded model %s in %.1fs", self.name, time.perf_counter() - started)

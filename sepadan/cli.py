@@ -1,0 +1,298 @@
+"""The command line: ``sepadan import|index|shortlist|recommend|explain|demo``.
+
+The one place that reads settings from the environment, configures logging and prints. Errors a
+user can act on become one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sepadan.config import Settings
+from sepadan.contract import KINDS
+from sepadan.errors import InvalidInput, SepadanError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="sepadan: link-and-match for Indonesian labour migration.")
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+log = logging.getLogger("sepadan.cli")
+DEMO_VACANCY, DEMO_WORKER = "V-0042", "W-000123"
+
+Home = Annotated[Optional[Path], typer.Option("--home", help="data folder (default $SEPADAN_HOME or ./.sepadan)")]
+Lang = Annotated[str, typer.Option("--lang", help="language of reasons and gaps: id or en")]
+K = Annotated[int, typer.Option("-k", min=1, max=500, help="how many results")]
+AsJson = Annotated[bool, typer.Option("--json", help="print the data contract's JSON")]
+AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV")]
+Today = Annotated[Optional[str], typer.Option("--today", help="evaluate deadlines and licences on this date (YYYY-MM-DD)")]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log more")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _settings(home: Path | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"home": home}) if home else settings
+
+
+@contextmanager
+def _engine(home: Path | None, today: str | None = None) -> Iterator[Any]:
+    from sepadan.engine import Engine
+
+    with _progress() as progress:
+        yield Engine(_settings(home), today=_date(today), progress=progress)
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SepadanError(f"--today: '{text}' is not a date like 2026-11-23") from None
+
+
+@contextmanager
+def _progress() -> Iterator[Any]:
+    bars = Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
+    tasks: dict[str, int] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bars.add_task(label, total=total)
+        bars.update(tasks[label], completed=done, total=total)
+        if not err.is_terminal and done == total:
+            err.print(f"{label}: {done}/{total}")
+
+    with bars:
+        yield update
+
+
+@app.command("import")
+def import_(kind: Annotated[str, typer.Argument(help=f"one of: {', '.join(KINDS)}")],
+            file: Annotated[Path, typer.Argument(help="a .jsonl, .csv or .xlsx file in the data contract")],
+            skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="write the valid rows, rejects to a file")] = False,
+            rejects: Annotated[Optional[Path], typer.Option("--rejects", help="where rejects go (default FILE.rejects.csv)")] = None,
+            no_index: Annotated[bool, typer.Option("--no-index", help="do not update the indexes now")] = False,
+            home: Home = None) -> None:
+    """Import workers, vacancies, trainings, agencies or outcomes; all-or-nothing, safe to repeat."""
+    with _engine(home) as engine:
+        report = engine.import_file(kind, file, skip_invalid=skip_invalid, rejects=rejects)
+        out.print(f"{kind}: {report.rows} rows read, {report.inserted} new, {report.updated} updated, "
+                  f"{report.unchanged} unchanged" + (f", {report.rejected} rejected -> {report.rejects_file}"
+                                                      if report.rejected else ""))
+        if kind in ("workers", "vacancies", "agencies") and not no_index:
+            engine.build()
+            _print_index_status(engine)
+
+
+@app.command()
+def index(rebuild: Annotated[bool, typer.Option("--rebuild", help="rebuild even if up to date")] = False,
+          home: Home = None) -> None:
+    """Build the worker and vacancy indexes, or check them and rebuild what is stale or corrupt."""
+    with _engine(home) as engine:
+        engine.build(force=rebuild)
+        _print_index_status(engine)
+
+
+def _print_index_status(engine: Any) -> None:
+    table = Table(title="indexes")
+    for col in ("side", "rows", "kind", "model", "built", "status"):
+        table.add_column(col)
+    for side, st in engine.index_status.items():
+        m = st.manifest
+        table.add_row(side, str(m.count), m.kind, m.model, m.built_at, "rebuilt: " + st.reason if st.rebuilt else st.reason)
+    out.print(table)
+
+
+@app.command()
+def shortlist(vacancy_id: str, k: K = 30, region: Annotated[Optional[str], typer.Option(help="Kemendagri code, e.g. 35 or 35.08")] = None,
+              include_ineligible: Annotated[bool, typer.Option("--include-ineligible", help="also show who fails a rule, and why")] = False,
+              lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, today: Today = None,
+              home: Home = None) -> None:
+    """Rank the eligible workers for a job order, with reasons and gaps."""
+    from sepadan.matching.output import match_list_json
+
+    with _engine(home, today) as engine:
+        ml = engine.matcher.shortlist(vacancy_id, k=k, region=region, include_ineligible=include_ineligible)
+        body = match_list_json(ml, lang=_lang(lang), describe=engine.describe_worker)
+        header = engine.describe_vacancy(vacancy_id)
+    _emit(body, as_json, as_csv, title=f"{vacancy_id}: {header['title']} ({header['country'] or '-'})",
+          id_key="worker_id", extra=("region",))
+
+
+@app.command()
+def recommend(worker_id: str, k: K = 10,
+              scope: Annotated[str, typer.Option(help="overseas, domestic or all")] = "all",
+              country: Annotated[Optional[str], typer.Option(help="ISO country code, e.g. JP")] = None,
+              include_flagged: Annotated[bool, typer.Option("--include-flagged", help="officers: also show vacancies of unlicensed agencies, flagged")] = False,
+              lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, today: Today = None,
+              home: Home = None) -> None:
+    """Rank the vacancies a worker is eligible for (legal channels only), with reasons and gaps."""
+    from sepadan.matching.output import match_list_json
+
+    with _engine(home, today) as engine:
+        ml = engine.matcher.recommend(worker_id, scope=scope, country=country.upper() if country else None,
+                                      k=k, include_flagged=include_flagged)
+        body = match_list_json(ml, lang=_lang(lang), describe=engine.describe_vacancy)
+    _emit(body, as_json, as_csv, title=f"recommendations for {worker_id} ({scope})",
+          id_key="vacancy_id", extra=("title", "country"))
+
+
+@app.command()
+def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson = False,
+            today: Today = None, home: Home = None) -> None:
+    """Every rule, component, reason and gap for one worker and one vacancy."""
+    from sepadan.matching.messages import render
+    from sepadan.matching.output import match_json
+
+    with _engine(home, today) as engine:
+        match = engine.matcher.explain(worker_id, vacancy_id)
+        checks = engine.matcher.checks(worker_id, vacancy_id)
+        lang = _lang(lang)
+        body = {"worker_id": worker_id, "model_version": engine.matcher.model_version,
+                **match_json(match, lang=lang, key="vacancy_id"),
+                "eligible": match.eligible,
+                "checks": [{"rule": c.rule, "ok": c.ok, "hard": c.hard, "message": render(c.key, c.params, lang)}
+                           for c in checks]}
+    if as_json:
+        out.print_json(json.dumps(body, ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"{worker_id} x {vacancy_id}: score {body['score']}, "
+                        f"{'eligible' if match.eligible else 'NOT eligible'}")
+    for col in ("rule", "ok", "kind", "message"):
+        table.add_column(col)
+    for c in body["checks"]:
+        table.add_row(c["rule"], "yes" if c["ok"] else "NO", "rule" if c["hard"] else "gap", c["message"])
+    out.print(table)
+    out.print("components: " + ", ".join(f"{k} {v:.2f}" for k, v in body["components"].items()))
+    out.print("reasons: " + "; ".join(body["reasons"]))
+    out.print("gaps: " + ("; ".join(body["gaps"]) or "-"))
+
+
+@app.command()
+def demo(k: K = 10, lang: Lang = "id", home: Home = None,
+         regenerate: Annotated[bool, typer.Option("--regenerate", help="write the demo data again first")] = False) -> None:
+    """Load the bundled demo data, build the indexes, and show a shortlist and recommendations."""
+    from sepadan.demo_data import generate
+    from sepadan.features.taxonomy import default_data_dir
+    from sepadan.matching.output import match_list_json
+
+    folder = default_data_dir() / "demo"
+    if regenerate or not all((folder / f"{kind}.jsonl").exists() for kind in KINDS):
+        out.print(f"writing demo data to {folder}")
+        generate(folder)
+    with _engine(home) as engine:
+        for kind in ("agencies", "trainings", "workers", "vacancies", "outcomes"):
+            r = engine.import_file(kind, folder / f"{kind}.jsonl")
+            out.print(f"imported {kind}: {r.rows} rows ({r.inserted} new, {r.updated} updated, {r.unchanged} unchanged)")
+        engine.build()
+        _print_index_status(engine)
+        lang = _lang(lang)
+        ml = engine.matcher.shortlist(DEMO_VACANCY, k=k)
+        body = match_list_json(ml, lang=lang, describe=engine.describe_worker)
+        head = engine.describe_vacancy(DEMO_VACANCY)
+        _emit(body, False, False, title=f"shortlist for {DEMO_VACANCY}: {head['title']} ({head['country']})",
+              id_key="worker_id", extra=("region",))
+        rec = engine.matcher.recommend(DEMO_WORKER, scope="all", k=k)
+        body = match_list_json(rec, lang=lang, describe=engine.describe_vacancy)
+        _emit(body, False, False, title=f"recommendations for worker {DEMO_WORKER}", id_key="vacancy_id",
+              extra=("title", "country"))
+    out.print("next: sepadan explain W-000123 V-0042 | sepadan shortlist V-0042 --json | sepadan --help")
+
+
+@app.command("demo-data")
+def demo_data(folder: Annotated[Path, typer.Argument(help="where to write the JSON Lines files")],
+              seed: Annotated[int, typer.Option(help="random seed")] = 20261123,
+              workers: Annotated[int, typer.Option(min=1)] = 5000,
+              vacancies: Annotated[int, typer.Option(min=1)] = 500) -> None:
+    """Write the synthetic demo data set (fixed seed) in the data contract's format."""
+    from sepadan.demo_data import generate
+
+    paths = generate(folder, seed=seed, n_workers=workers, n_vacancies=vacancies)
+    for kind, path in paths.items():
+        out.print(f"{kind}: {path}")
+
+
+def _lang(lang: str) -> str:
+    if lang not in ("id", "en"):
+        raise SepadanError(f"--lang must be id or en, not '{lang}'")
+    return lang
+
+
+def _emit(body: dict[str, Any], as_json: bool, as_csv: bool, *, title: str, id_key: str,
+          extra: tuple[str, ...]) -> None:
+    if as_json:
+        out.print_json(json.dumps(body, ensure_ascii=False, default=str))
+    elif as_csv:
+        sys.stdout.write(_csv(body["results"], id_key, extra))
+    else:
+        _table(body, title, id_key, extra)
+
+
+def _csv(results: list[dict[str, Any]], id_key: str, extra: tuple[str, ...]) -> str:
+    comps = sorted({c for r in results for c in r["components"]})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["rank", id_key, *extra, "score", *comps, "eligible", "reasons", "gaps", "failed"])
+    for r in results:
+        writer.writerow([r["rank"], r[id_key], *(r.get(e) for e in extra), r["score"],
+                         *(r["components"].get(c, "") for c in comps), r.get("eligible", True),
+                         " | ".join(r["reasons"]), " | ".join(r["gaps"]), " | ".join(r.get("failed", []))])
+    return buffer.getvalue()
+
+
+def _table(body: dict[str, Any], title: str, id_key: str, extra: tuple[str, ...]) -> None:
+    table = Table(title=title, show_lines=True)
+    for col in ("#", id_key.removesuffix("_id"), *extra, "score", "why", "gaps"):
+        table.add_column(col, overflow="fold")
+    for r in body["results"]:
+        why = "; ".join(r["reasons"][:4])
+        if r.get("eligible") is False:
+            why = "NOT ELIGIBLE: " + "; ".join(r["failed"]) + ("; " + why if why else "")
+        table.add_row(str(r["rank"]), r[id_key], *(str(r.get(e) or "-") for e in extra), f"{r['score']:.3f}",
+                      why, "; ".join(r["gaps"][:4]) or "-")
+    for w in body.get("warnings", []):
+        out.print(f"[bold red]warning:[/] {w}")
+    out.print(table)
+    if not body["results"]:
+        out.print("no eligible results")
+    out.print(f"model: {body['model_version']}")
+
+
+def main() -> None:
+    try:
+        app()
+    except InvalidInput as exc:
+        for e in exc.errors[:20]:
+            err.print(f"error: {e}", markup=False, highlight=False)
+        if len(exc.errors) > 20:
+            err.print(f"... and {len(exc.errors) - 20} more; nothing was written", markup=False)
+        else:
+            err.print("nothing was written", markup=False)
+        sys.exit(1)
+    except (SepadanError, ValueError, FileNotFoundError) as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""The hand-made Indonesian lexicon: skill phrases, a word glossary and job titles.
+
+Three UTF-8, tab-separated files with a header row live in ``data/lexicon/`` (see
+data/README.md). Blank lines and lines starting with ``#`` are skipped; row numbers in error
+messages count every physical line, the header being row 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from sepadan.features.taxonomy import Taxonomy, default_data_dir
+from sepadan.features.text import normalise_text
+
+log = logging.getLogger(__name__)
+
+LEXICON_DIR = "lexicon"
+SKILLS_FILE = "skills_id.tsv"
+WORDS_FILE = "words_id_en.tsv"
+TITLES_FILE = "titles_id.tsv"
+SKILLS_HEADER = ("phrase", "esco_labels", "note")
+WORDS_HEADER = ("word", "english")
+TITLES_HEADER = ("title", "isco", "english")
+LABEL_SEP = "|"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Lexicon:
+    """Indonesian phrases to ESCO skills, a word glossary and job titles to ISCO-08."""
+
+    phrases: tuple[str, ...]
+    taxonomy: Taxonomy = field(repr=False)
+    _skills: Mapping[str, tuple[str, ...]] = field(repr=False)
+    _words: Mapping[str, str] = field(repr=False)
+    _titles: Mapping[str, tuple[str, str]] = field(repr=False)
+    _longest: int = field(repr=False, default=1)
+
+    def skills_for(self, phrase: str) -> tuple[str, ...]:
+        """ESCO skill URIs for a known phrase (exact after normalising); () if unknown."""
+        return self._skills.get(normalise_text(phrase), ())
+
+    def translate(self, text: str) -> str:
+        """Word-by-word English via the glossary (longest multi-word entry first).
+
+        Unknown words are kept as they are; the result is normalised.
+        """
+        tokens = normalise_text(text).split()
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            english, used = self._match(tokens, i)
+            out.append(english)
+            i += used
+        return normalise_text(" ".join(out))
+
+    def isco_for_title(self, title: str) -> str | None:
+        """ISCO-08 unit group for a job title: the lexicon first, then an unambiguous KBJI
+        title, then an unambiguous ESCO occupation label; ``None`` if none applies."""
+        key = normalise_text(title)
+        if key in self._titles:
+            return self._titles[key][0]
+        kbji = {entry.isco for entry in self.taxonomy.kbji_by_title(key)}
+        if len(kbji) == 1:
+            return kbji.pop()
+        occupations = self.taxonomy.occupations_by_label(key)
+        esco = {self.taxonomy.occupations[uri].isco for uri in occupations}
+        return esco.pop() if len(esco) == 1 else None
+
+    def english_title(self, title: str) -> str | None:
+        """The lexicon's English title for an Indonesian job title; ``None`` if not listed."""
+        entry = self._titles.get(normalise_text(title))
+        return entry[1] if entry else None
+
+    def _match(self, tokens: list[str], start: int) -> tuple[str, int]:
+        """Longest glossary entry starting at ``start``: (english, tokens consumed)."""
+        for size in range(min(self._longest, len(tokens) - start), 1, -1):
+            key = " ".join(tokens[start : start + size])
+            if key in self._words:
+                return self._words[key], size
+        return self._word(tokens[start]), 1
+
+    def _word(self, word: str) -> str:
+        """One word, with light morphology for unlisted ones: a/b alternatives, reduplication
+        (x-x) and the -nya suffix; a word still unknown is returned unchanged."""
+        if word in self._words:
+            return self._words[word]
+        if "/" in word:
+            return " / ".join(self._word(part) for part in word.split("/") if part)
+        head, dash, tail = word.partition("-")
+        if dash and head == tail and head in self._words:
+            return self._words[head]
+        if word.endswith("nya") and word[:-3] in self._words:
+            return self._words[word[:-3]]
+        return word
+
+
+def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None) -> Lexicon:
+    """Read and validate the three lexicon files under ``<data_dir>/lexicon``.
+
+    Raises ``ValueError`` naming the file, the row (header = row 1) and the field for an ESCO
+    label that is not a preferred label, an unknown ISCO-08 code, a wrong column count, an
+    empty field or a duplicate key.
+    """
+    folder = Path(data_dir or default_data_dir()) / LEXICON_DIR
+    skills = _load_skills(folder / SKILLS_FILE, taxonomy)
+    words = _load_words(folder / WORDS_FILE)
+    titles = _load_titles(folder / TITLES_FILE, taxonomy)
+    log.info(
+        "loaded lexicon from %s: %d skill phrases, %d glossary words, %d titles",
+        folder,
+        len(skills),
+        len(words),
+        len(titles),
+    )
+    return Lexicon(
+        phrases=tuple(sorted(skills)),
+        taxonomy=taxonomy,
+        _skills=MappingProxyType(skills),
+        _words=MappingProxyType(words),
+        _titles=MappingProxyType(titles),
+        _longest=max((len(k.split()) for k in words), default=1),
+    )
+
+
+def _error(path: Path, row: int, field_name: str, problem: str) -> ValueError:
+    return ValueError(f"{path}: row {row}, field {field_name!r}: {problem}")
+
+
+def _rows(path: Path, header: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, {column: stripped value}) for each data row, checking the column count."""
+    if not path.is_file():
+        raise FileNotFoundError(f"lexicon file {path} is missing")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = tuple(lines[0].split("\t")) if lines else ()
+    if found != header:
+        raise _error(path, 1, "header", f"expected {header}, found {found}")
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = line.split("\t")
+        if len(cells) != len(header):
+            raise _column_error(path, number, header, len(cells))
+        yield number, {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+
+
+def _column_error(path: Path, row: int, header: tuple[str, ...], count: int) -> ValueError:
+    name = header[count] if count < len(header) else f"extra column {count}"
+    expected = f"{len(header)} tab-separated fields ({', '.join(header)})"
+    return _error(path, row, name, f"expected {expected}, got {count}")
+
+
+def _key(path: Path, row: int, name: str, value: str, seen: Mapping[str, object]) -> str:
+    """Normalised, non-empty, not yet seen key."""
+    key = normalise_text(value)
+    if not key:
+        raise _error(path, row, name, "is empty")
+    if key in seen:
+        raise _error(path, row, name, f"duplicate entry {key!r}")
+    return key
+
+
+def _required(path: Path, row: int, name: str, value: str) -> str:
+    if not value:
+        raise _error(path, row, name, "is empty")
+    return value
+
+
+def _load_skills(path: Path, taxonomy: Taxonomy) -> dict[str, tuple[str, ...]]:
+    by_label = {skill.label: skill.uri for skill in taxonomy.skills.values()}
+    found: dict[str, tuple[str, ...]] = {}
+    for row, cells in _rows(path, SKILLS_HEADER):
+        key = _key(path, row, "phrase", cells["phrase"], found)
+        labels = [x.strip() for x in cells["esco_labels"].split(LABEL_SEP)]
+        uris = tuple(_skill_uri(path, row, label, by_label, taxonomy) for label in labels)
+        found[key] = tuple(dict.fromkeys(uris))
+    return found
+
+
+def _skill_uri(
+    path: Path, row: int, label: str, by_label: Mapping[str, str], taxonomy: Taxonomy
+) -> str:
+    if label in by_label:
+        return by_label[label]
+    near = [taxonomy.skill_label(uri) for uri in taxonomy.skills_by_label(label)][:3]
+    hint = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+    problem = f"{label!r} is not an ESCO skill preferred label{hint}"
+    raise _error(path, row, "esco_labels", problem)
+
+
+def _load_words(path: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for row, cells in _rows(path, WORDS_HEADER):
+        key = _key(path, row, "word", cells["word"], found)
+        found[key] = normalise_text(_required(path, row, "english", cells["english"]))
+    return found
+
+
+def _load_titles(path: Path, taxonomy: Taxonomy) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    for row, cells in _rows(path, TITLES_HEADER):
+        key = _key(path, row, "title", cells["title"], found)
+        isco = cells["isco"]
+        if len(isco) != 4 or not isco.isdigit() or isco not in taxonomy.isco_labels:
+            raise _error(path, row, "isco", f"{isco!r} is not an ISCO-08 unit group (4 digits)")
+        found[key] = (isco, _required(path, row, "english", cells["english"]))
+    return found

@@ -1,0 +1,181 @@
+"""Shortlists and recommendations: retrieve (dense + lexical, fused), apply the rules, score, explain.
+
+:class:`Matcher` works on records, profiles and indexes already in memory; :mod:`sepadan.engine`
+binds it to the store, the model and the index files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from sepadan.errors import NotFound
+from sepadan.features.profiles import VacancyProfile, WorkerProfile
+from sepadan.matching.eligibility import Check, Context, check_pair, eligible, failed, vacancy_checks
+from sepadan.matching.index import VectorIndex
+from sepadan.matching.retrieve import ConceptIndex, rrf
+from sepadan.matching.scorer import Message, Pair, Scored
+from sepadan.matching.table import WorkerTable
+from sepadan.records import Vacancy, Worker
+
+log = logging.getLogger(__name__)
+SCOPES = ("overseas", "domestic", "all")
+
+
+class Scorer(Protocol):
+    version: str
+
+    def score(self, pair: Pair, ctx: Context) -> Scored: ...
+
+
+class Side:
+    """One side of the market in memory: records, profiles, their index and concept postings."""
+
+    def __init__(self, records: Sequence[Any], profiles: Sequence[Any], index: VectorIndex,
+                 concepts: ConceptIndex) -> None:
+        self.records, self.profiles, self.index, self.concepts = records, profiles, index, concepts
+        self.positions = {r.id: i for i, r in enumerate(records)}
+
+    def position(self, id_: str, what: str) -> int:
+        pos = self.positions.get(id_)
+        if pos is None:
+            raise NotFound(f"{what} '{id_}' not found")
+        return pos
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    worker_id: str
+    vacancy_id: str
+    score: float
+    components: dict[str, float]
+    reasons: tuple[Message, ...]
+    gaps: tuple[Message, ...]
+    eligible: bool = True
+    failed: tuple[Message, ...] = ()
+    failed_rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchList:
+    kind: str  # shortlist | recommendations
+    subject_id: str
+    model_version: str
+    results: tuple[Match, ...]
+    warnings: tuple[Message, ...] = ()
+
+
+class Matcher:
+    def __init__(self, *, workers: Side, vacancies: Side, table: WorkerTable, ctx: Context,
+                 scorer: Scorer, candidates: int = 200) -> None:
+        self.workers, self.vacancies, self.table = workers, vacancies, table
+        self.ctx, self.scorer, self.candidates = ctx, scorer, candidates
+
+    @property
+    def model_version(self) -> str:
+        return self.scorer.version
+
+    def shortlist(self, vacancy_id: str, *, k: int = 30, region: str | None = None,
+                  include_ineligible: bool = False) -> MatchList:
+        """The best k eligible workers for a vacancy (optionally inside a region)."""
+        vpos = self.vacancies.position(vacancy_id, "vacancy")
+        v, vp = self.vacancies.records[vpos], self.vacancies.profiles[vpos]
+        scope = self.table.in_region(region) if region else np.ones(self.table.n, dtype=bool)
+        mask = scope if include_ineligible else scope & self.table.mask(v, vp, self.ctx)
+        allowed = np.flatnonzero(mask)
+        candidates = self._retrieve(self.workers, self.vacancies.index.vectors[vpos],
+                                    _query(vp), allowed, k)
+        matches = [self._match(self.workers.records[p], self.workers.profiles[p], v, vp, vpos, p)
+                   for p in candidates]
+        if not include_ineligible:
+            matches = self._guard(matches)
+        warnings = tuple((c.key, c.params) for c in vacancy_checks(v, self.ctx) if not c.ok)
+        return MatchList("shortlist", vacancy_id, self.model_version, _top(matches, k), warnings)
+
+    def recommend(self, worker_id: str, *, scope: str = "all", country: str | None = None, k: int = 10,
+                  include_flagged: bool = False, include_ineligible: bool = False) -> MatchList:
+        """The best k vacancies a worker is eligible for, through legal channels only by default."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+        wpos = self.workers.position(worker_id, "worker")
+        w, wp = self.workers.records[wpos], self.workers.profiles[wpos]
+        in_scope = [i for i, v in enumerate(self.vacancies.records) if _in_scope(v, scope, country)]
+        checks = {i: self._checks(w, wp, i) for i in in_scope}
+        allowed = np.array([i for i in in_scope if _keep(checks[i], include_flagged, include_ineligible)],
+                           dtype=np.int64)
+        query = {c.key: 1.0 for c in wp.skills} | {c.key: 0.5 for c, _ in wp.training_skills}
+        candidates = self._retrieve(self.vacancies, self.workers.index.vectors[wpos], query, allowed, k)
+        matches = [self._match(w, wp, self.vacancies.records[p], self.vacancies.profiles[p], p, wpos,
+                               checks=checks[p]) for p in candidates]
+        return MatchList("recommendations", worker_id, self.model_version, _top(matches, k))
+
+    def explain(self, worker_id: str, vacancy_id: str) -> Match:
+        """One pair, whatever its eligibility: every check, component, reason and gap."""
+        wpos = self.workers.position(worker_id, "worker")
+        vpos = self.vacancies.position(vacancy_id, "vacancy")
+        return self._match(self.workers.records[wpos], self.workers.profiles[wpos],
+                           self.vacancies.records[vpos], self.vacancies.profiles[vpos], vpos, wpos)
+
+    def checks(self, worker_id: str, vacancy_id: str) -> list[Check]:
+        wpos = self.workers.position(worker_id, "worker")
+        vpos = self.vacancies.position(vacancy_id, "vacancy")
+        return self._checks(self.workers.records[wpos], self.workers.profiles[wpos], vpos)
+
+    def _checks(self, w: Worker, wp: WorkerProfile, vpos: int) -> list[Check]:
+        return check_pair(w, wp, self.vacancies.records[vpos], self.vacancies.profiles[vpos], self.ctx)
+
+    def _retrieve(self, side: Side, vector: np.ndarray, query: dict[str, float], allowed: np.ndarray,
+                  k: int) -> list[int]:
+        n = max(self.candidates, 4 * k)
+        if len(allowed) == 0:
+            return []
+        _, dense = side.index.search(vector[None, :], n, allowed=allowed)
+        lexical = side.concepts.search(query, n, allowed=allowed)
+        fused = rrf([[int(p) for p in dense[0] if p >= 0], lexical])
+        return [p for p, _ in fused[:n]]
+
+    def _match(self, w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, vpos: int, wpos: int,
+               *, checks: list[Check] | None = None) -> Match:
+        checks = checks if checks is not None else check_pair(w, wp, v, vp, self.ctx)
+        cosine = float(self.workers.index.vectors[wpos] @ self.vacancies.index.vectors[vpos])
+        scored = self.scorer.score(Pair(w, wp, v, vp, cosine, checks), self.ctx)
+        bad = failed(checks)
+        return Match(w.id, v.id, scored.score, scored.components, scored.reasons, scored.gaps,
+                     eligible(checks), tuple((c.key, c.params) for c in bad), tuple(c.rule for c in bad))
+
+    def _guard(self, matches: list[Match]) -> list[Match]:
+        wrong = [m for m in matches if not m.eligible]
+        for m in wrong:
+            log.error("eligibility mask admitted %s for %s against rule(s) %s; dropped",
+                      m.worker_id, m.vacancy_id, ", ".join(m.failed_rules))
+        return [m for m in matches if m.eligible]
+
+
+def _query(vp: VacancyProfile) -> dict[str, float]:
+    query = {c.key: 0.5 for r in vp.preferred for c in r.concepts}
+    query.update({c.key: 1.0 for r in vp.required for c in r.concepts})
+    return query
+
+
+def _in_scope(v: Vacancy, scope: str, country: str | None) -> bool:
+    if country and v.country != country:
+        return False
+    return scope == "all" or (scope == "overseas") == v.overseas
+
+
+def _keep(checks: list[Check], include_flagged: bool, include_ineligible: bool) -> bool:
+    bad = failed(checks)
+    if not bad:
+        return True
+    if include_ineligible:
+        return True
+    return include_flagged and all(c.rule == "agency" for c in bad)
+
+
+def _top(matches: list[Match], k: int) -> tuple[Match, ...]:
+    ordered = sorted(matches, key=lambda m: (not m.eligible, -m.score, m.worker_id, m.vacancy_id))
+    return tuple(ordered[:k])
