@@ -83,8 +83,10 @@ class Engine:
 
     @cached_property
     def encoder(self) -> CachedEncoder:
-        base = self._encoder or self._load_model()
-        return CachedEncoder(base, self.store)
+        """The model behind a phrase cache in the store (a CachedEncoder given by the caller is kept)."""
+        if isinstance(self._encoder, CachedEncoder):
+            return self._encoder
+        return CachedEncoder(self._encoder or self._load_model(), self.store)
 
     def _load_model(self) -> Encoder:
         path = self.settings.model_path or default_model_path()
