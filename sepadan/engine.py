@@ -165,7 +165,8 @@ class Engine:
                 reason = "the data changed since it was built"
             except IndexError_ as exc:
                 reason = str(exc)
-            log.warning("rebuilding the %s index: %s", side, reason)
+            level = logging.INFO if reason.startswith("no ") else logging.WARNING
+            log.log(level, "rebuilding the %s index: %s", side, reason)
         else:
             reason = "asked to rebuild"
         return self._rebuild(side, directory, ids, phrases, fingerprint, reason)

@@ -33,7 +33,6 @@ class Lexicon:
     """Indonesian phrases to ESCO skills, a word glossary and job titles to ISCO-08."""
 
     phrases: tuple[str, ...]
-    taxonomy: Taxonomy = field(repr=False)
     _skills: Mapping[str, tuple[str, ...]] = field(repr=False)
     _words: Mapping[str, str] = field(repr=False)
     _titles: Mapping[str, tuple[str, str]] = field(repr=False)
@@ -58,17 +57,13 @@ class Lexicon:
         return normalise_text(" ".join(out))
 
     def isco_for_title(self, title: str) -> str | None:
-        """ISCO-08 unit group for a job title: the lexicon first, then an unambiguous KBJI
-        title, then an unambiguous ESCO occupation label; ``None`` if none applies."""
-        key = normalise_text(title)
-        if key in self._titles:
-            return self._titles[key][0]
-        kbji = {entry.isco for entry in self.taxonomy.kbji_by_title(key)}
-        if len(kbji) == 1:
-            return kbji.pop()
-        occupations = self.taxonomy.occupations_by_label(key)
-        esco = {self.taxonomy.occupations[uri].isco for uri in occupations}
-        return esco.pop() if len(esco) == 1 else None
+        """ISCO-08 unit group of a job title listed in the lexicon; ``None`` if not listed.
+
+        Lexicon only: KBJI titles and ESCO labels are the taxonomy's lookups
+        (``kbji_by_title``, ``occupations_by_label``), so callers can tell the sources apart.
+        """
+        entry = self._titles.get(normalise_text(title))
+        return entry[0] if entry else None
 
     def english_title(self, title: str) -> str | None:
         """The lexicon's English title for an Indonesian job title; ``None`` if not listed."""
@@ -118,7 +113,6 @@ def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None) -> Lexicon:
     )
     return Lexicon(
         phrases=tuple(sorted(skills)),
-        taxonomy=taxonomy,
         _skills=MappingProxyType(skills),
         _words=MappingProxyType(words),
         _titles=MappingProxyType(titles),

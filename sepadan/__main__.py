@@ -1,0 +1,3 @@
+from sepadan.cli import main
+
+main()
