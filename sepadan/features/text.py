@@ -15,8 +15,9 @@ def normalise_text(text: str) -> str:
 
     Idempotent: ``normalise_text(normalise_text(s)) == normalise_text(s)``.
     """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _PUNCT.sub(" ", text.casefold())
     text = text.replace("_", " ")
     text = _SPACE.sub(" ", text).strip(" .-/&")
