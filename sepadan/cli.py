@@ -29,7 +29,7 @@ from sepadan.errors import InvalidInput, SepadanError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="sepadan: link-and-match for Indonesian labour migration.")
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("sepadan.cli")
 DEMO_VACANCY, DEMO_WORKER = "V-0042", "W-000123"
 

@@ -119,11 +119,13 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def _message(error: dict[str, Any]) -> str:
+    """The problem in words; a personal field's value is never echoed (errors reach screens and files)."""
     msg = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
     if error["type"] == "missing":
         return "is required"
-    if isinstance(value, (str, int, float)) and str(value) not in msg and len(str(value)) <= 60:
+    personal = bool(error["loc"]) and error["loc"][0] in PERSONAL_FIELDS
+    if not personal and isinstance(value, (str, int, float)) and str(value) not in msg and len(str(value)) <= 60:
         return f"{msg} (got '{value}')"
     return msg
 

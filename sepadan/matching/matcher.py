@@ -133,7 +133,8 @@ class Matcher:
         n = max(self.candidates, 4 * k)
         if len(allowed) == 0:
             return []
-        _, dense = side.index.search(vector[None, :], n, allowed=allowed)
+        everyone = len(allowed) == side.index.size
+        _, dense = side.index.search(vector[None, :], n, allowed=None if everyone else allowed)
         lexical = side.concepts.search(query, n, allowed=allowed)
         fused = rrf([[int(p) for p in dense[0] if p >= 0], lexical])
         return [p for p, _ in fused[:n]]
