@@ -166,6 +166,117 @@ def test_seed_phrases(lexicon: Lexicon, taxonomy: Taxonomy, phrase: str, label: 
     assert label in [taxonomy.skill_label(u) for u in lexicon.skills_for(phrase)]
 
 
+def _skill_file_phrases(name: str) -> list[str]:
+    lines = (DATA / LEXICON_DIR / name).read_text(encoding="utf-8").splitlines()[1:]
+    return [x.split("\t")[0] for x in lines if x.strip() and not x.startswith("#")]
+
+
+def test_every_english_phrase_resolves(lexicon: Lexicon) -> None:
+    phrases = _skill_file_phrases("skills_en.tsv")
+    assert len(phrases) >= 200
+    for phrase in phrases:
+        assert normalise_text(phrase) in lexicon.phrases
+        assert 1 <= len(lexicon.skills_for(phrase)) <= 3, phrase
+
+
+def test_skill_files_do_not_overlap() -> None:
+    indonesian = {normalise_text(p) for p in _skill_file_phrases("skills_id.tsv")}
+    english = {normalise_text(p) for p in _skill_file_phrases("skills_en.tsv")}
+    assert indonesian and english and not indonesian & english
+
+
+@pytest.mark.parametrize(
+    ("english", "indonesian"),
+    [
+        ("elderly care", "merawat lansia"),
+        ("elderly care", "perawatan lansia"),
+        ("dementia care", "merawat lansia"),
+        ("child care", "mengasuh anak"),
+        ("childcare", "ngasuh anak"),
+        ("infant care", "merawat bayi"),
+        ("cooking", "memasak"),
+        ("home cooking", "masak masakan rumahan"),
+        ("prepare meals", "masak"),
+        ("baking", "membuat kue"),
+        ("cleaning", "bersih-bersih rumah"),
+        ("cleaning", "kebersihan"),
+        ("house cleaning", "beres-beres rumah"),
+        ("sewing", "menjahit"),
+        ("operate sewing machine", "mesin jahit"),
+        ("welding", "mengelas"),
+        ("welding", "tukang las"),
+        ("ironing clothes", "menyetrika"),
+        ("ironing clothes", "setrika baju"),
+        ("washing clothes", "nyuci baju"),
+        ("patient care", "merawat orang sakit"),
+        ("patient care", "rawat orang sakit"),
+        ("wheelchair transfer", "memindahkan pasien"),
+        ("machine operation", "operator mesin"),
+        ("air conditioner servicing", "servis ac"),
+        ("fish farming", "budidaya ikan"),
+        ("fishing", "menangkap ikan"),
+        ("oil palm harvesting", "dodos sawit"),
+        ("rubber tapping", "nyadap karet"),
+        ("crop farming", "kerja di sawah"),
+        ("construction work", "kuli bangunan"),
+        ("painting", "ngecat tembok"),
+        ("carpentry", "tukang kayu"),
+        ("driving", "bisa nyetir"),
+        ("forklift operation", "mengemudi forklift"),
+        ("electronic assembly", "perakitan elektronik"),
+        ("first aid", "p3k"),
+        ("occupational safety", "k3"),
+        ("hairdressing", "tata rambut"),
+        ("make-up", "tata rias"),
+        ("cashier", "kasir"),
+        ("front desk service", "resepsionis"),
+        ("hotel housekeeping", "housekeeping hotel"),
+        ("livestock care", "ngurus ternak"),
+        ("halal certification", "sertifikasi halal"),
+        ("bamboo craft", "kerajinan bambu"),
+        ("net mending", "menjahit jaring"),
+        ("basic computer skills", "komputer dasar"),
+    ],
+)
+def test_same_meaning_shares_a_concept_across_languages(
+    lexicon: Lexicon, english: str, indonesian: str
+) -> None:
+    en, id_ = set(lexicon.skills_for(english)), set(lexicon.skills_for(indonesian))
+    assert en and id_, (english, indonesian)
+    assert en & id_
+
+
+@pytest.mark.parametrize(
+    ("colloquial", "standard"),
+    [
+        ("ngurus orang tua", "merawat orang tua"),
+        ("jaga lansia", "menjaga lansia"),
+        ("ngasuh anak", "mengasuh anak"),
+        ("rawat bayi", "merawat bayi"),
+        ("beres-beres rumah", "bersih-bersih rumah"),
+        ("nyuci baju", "mencuci baju"),
+        ("masak masakan rumahan", "memasak masakan rumahan"),
+        ("rawat orang sakit", "merawat orang sakit"),
+        ("tukang las", "mengelas"),
+        ("kuli bangunan", "kerja bangunan"),
+        ("dodos sawit", "panen sawit"),
+        ("ngecat tembok", "mengecat"),
+        ("kerja di sawah", "bertani"),
+    ],
+)
+def test_colloquial_indonesian_means_the_standard_form(
+    lexicon: Lexicon, colloquial: str, standard: str
+) -> None:
+    assert lexicon.skills_for(colloquial) == lexicon.skills_for(standard)
+
+
+def test_english_and_elderly_labels(lexicon: Lexicon, taxonomy: Taxonomy) -> None:
+    labels = {taxonomy.skill_label(u) for u in lexicon.skills_for("Elderly Care")}
+    assert "tend to elderly people" in labels
+    # The lexicon wins over an ESCO label: 'sewing' is an alt label of 'dressmaking' (knowledge).
+    assert "sew pieces of fabric" in {taxonomy.skill_label(u) for u in lexicon.skills_for("sewing")}
+
+
 def test_titles(lexicon: Lexicon) -> None:
     assert lexicon.isco_for_title("penjahit") == "7531"
     assert lexicon.isco_for_title("PRT") == "9111"
@@ -250,6 +361,39 @@ def test_bad_lexicon_names_file_row_and_field(
         load_lexicon(taxonomy, tmp_path)
     message = str(caught.value)
     assert name in message and f"row {row}," in message and repr(field) in message
+
+
+def test_phrase_in_both_skill_files_names_file_row_and_field(
+    taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    folder = _lexicon_copy(tmp_path)
+    lines = ["phrase\tesco_labels\tnote", "# comment", "cooking\tuse cooking techniques\tok",
+             "Memasak\tuse cooking techniques\talready an Indonesian row"]
+    (folder / "skills_en.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError) as caught:
+        load_lexicon(taxonomy, tmp_path)
+    message = str(caught.value)
+    assert "skills_en.tsv" in message and "row 4," in message and "'phrase'" in message
+    assert "skills_id.tsv" in message
+
+
+def test_bad_english_skill_label_names_file_row_and_field(
+    taxonomy: Taxonomy, tmp_path: Path
+) -> None:
+    folder = _lexicon_copy(tmp_path)
+    lines = ["phrase\tesco_labels\tnote", "cooking\tcook very well\tnot an ESCO label"]
+    (folder / "skills_en.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError) as caught:
+        load_lexicon(taxonomy, tmp_path)
+    message = str(caught.value)
+    assert "skills_en.tsv" in message and "row 2," in message and "'esco_labels'" in message
+
+
+def test_missing_english_skill_file(taxonomy: Taxonomy, tmp_path: Path) -> None:
+    folder = _lexicon_copy(tmp_path)
+    (folder / "skills_en.tsv").unlink()
+    with pytest.raises(FileNotFoundError, match="skills_en.tsv"):
+        load_lexicon(taxonomy, tmp_path)
 
 
 def test_bad_label_suggests_the_preferred_one(taxonomy: Taxonomy, tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
-"""The hand-made Indonesian lexicon: skill phrases, a word glossary and job titles.
+"""The hand-made lexicon: skill phrases, a word glossary and job titles.
 
-Three UTF-8, tab-separated files with a header row live in ``data/lexicon/`` (see
-data/README.md). Blank lines and lines starting with ``#`` are skipped; row numbers in error
-messages count every physical line, the header being row 1.
+Four UTF-8, tab-separated files with a header row live in ``data/lexicon/`` (see
+data/README.md): Indonesian skill phrases (``skills_id.tsv``), English skill phrases as workers
+and job orders of this field write them (``skills_en.tsv``, same columns), the word glossary and
+the job titles. The two skill files form one table: a phrase may be in only one of them. Blank
+lines and lines starting with ``#`` are skipped; row numbers in error messages count every
+physical line, the header being row 1.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ log = logging.getLogger(__name__)
 
 LEXICON_DIR = "lexicon"
 SKILLS_FILE = "skills_id.tsv"
+SKILLS_EN_FILE = "skills_en.tsv"
+SKILLS_FILES = (SKILLS_FILE, SKILLS_EN_FILE)
 WORDS_FILE = "words_id_en.tsv"
 TITLES_FILE = "titles_id.tsv"
 SKILLS_HEADER = ("phrase", "esco_labels", "note")
@@ -30,7 +35,8 @@ LABEL_SEP = "|"
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Lexicon:
-    """Indonesian phrases to ESCO skills, a word glossary and job titles to ISCO-08."""
+    """Skill phrases (Indonesian and English) to ESCO skills, an Indonesian-English word
+    glossary and Indonesian job titles to ISCO-08."""
 
     phrases: tuple[str, ...]
     _skills: Mapping[str, tuple[str, ...]] = field(repr=False)
@@ -94,14 +100,14 @@ class Lexicon:
 
 
 def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None) -> Lexicon:
-    """Read and validate the three lexicon files under ``<data_dir>/lexicon``.
+    """Read and validate the lexicon files under ``<data_dir>/lexicon``.
 
     Raises ``ValueError`` naming the file, the row (header = row 1) and the field for an ESCO
     label that is not a preferred label, an unknown ISCO-08 code, a wrong column count, an
-    empty field or a duplicate key.
+    empty field or a duplicate key (a skill phrase in both skill files included).
     """
     folder = Path(data_dir or default_data_dir()) / LEXICON_DIR
-    skills = _load_skills(folder / SKILLS_FILE, taxonomy)
+    skills = _load_skills([folder / name for name in SKILLS_FILES], taxonomy)
     words = _load_words(folder / WORDS_FILE)
     titles = _load_titles(folder / TITLES_FILE, taxonomy)
     log.info(
@@ -163,14 +169,23 @@ def _required(path: Path, row: int, name: str, value: str) -> str:
     return value
 
 
-def _load_skills(path: Path, taxonomy: Taxonomy) -> dict[str, tuple[str, ...]]:
+def _load_skills(paths: list[Path], taxonomy: Taxonomy) -> dict[str, tuple[str, ...]]:
+    """One phrase table from the skill files; a phrase seen in an earlier file is a duplicate."""
     by_label = {skill.label: skill.uri for skill in taxonomy.skills.values()}
     found: dict[str, tuple[str, ...]] = {}
-    for row, cells in _rows(path, SKILLS_HEADER):
-        key = _key(path, row, "phrase", cells["phrase"], found)
-        labels = [x.strip() for x in cells["esco_labels"].split(LABEL_SEP)]
-        uris = tuple(_skill_uri(path, row, label, by_label, taxonomy) for label in labels)
-        found[key] = tuple(dict.fromkeys(uris))
+    origin: dict[str, tuple[Path, int]] = {}
+    for path in paths:
+        for row, cells in _rows(path, SKILLS_HEADER):
+            key = normalise_text(cells["phrase"])
+            if key in origin and origin[key][0] != path:
+                other, other_row = origin[key]
+                problem = f"duplicate entry {key!r}, already in {other.name} row {other_row}"
+                raise _error(path, row, "phrase", problem)
+            key = _key(path, row, "phrase", cells["phrase"], found)
+            labels = [x.strip() for x in cells["esco_labels"].split(LABEL_SEP)]
+            uris = tuple(_skill_uri(path, row, label, by_label, taxonomy) for label in labels)
+            found[key] = tuple(dict.fromkeys(uris))
+            origin[key] = (path, row)
     return found
 
 
