@@ -5,6 +5,7 @@ Each edge (the CLI now, the HTTP API later) makes one Engine from Settings and a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -136,6 +137,16 @@ class Engine:
         self.__dict__["matcher"] = matcher
         return matcher
 
+    @cached_property
+    def _inputs_digest(self) -> str:
+        """What profiles depend on besides the records: profile code, thresholds, taxonomy, lexicon."""
+        digest = hashlib.sha256(f"{PROFILE_VERSION}|{self.settings.skill_threshold}|"
+                                f"{self.settings.occupation_threshold}".encode())
+        for path in sorted(self.data_dir.glob("*/*.ts*")):
+            if path.parent.name in ("esco", "kbji", "lexicon"):
+                digest.update(path.name.encode() + path.read_bytes())
+        return digest.hexdigest()[:16]
+
     def _similarity(self, a: str, b: str) -> float:
         """Cosine of two phrases' embeddings (each encoded once, then cached)."""
         va, vb = self.encoder.encode([a, b])
@@ -152,7 +163,7 @@ class Engine:
 
     def _index(self, side: str, records: list[Any], phrases: list[list[tuple[str, float]]], force: bool):
         directory = self.settings.home / "index" / side
-        fingerprint = f"{PROFILE_VERSION}:{self.store.fingerprint(side)}"
+        fingerprint = f"{self._inputs_digest}:{self.store.fingerprint(side)}"
         ids = [r.id for r in records]
         if not force:
             try:

@@ -93,7 +93,11 @@ class Vacancy:
 
     @property
     def overseas(self) -> bool:
-        return self.country is not None and self.country != "ID"
+        """Anything not declared domestic (country ID, or no country on a domestic scheme) is
+        treated as overseas: an unknown destination gets the agency check, the safer assumption."""
+        if self.country is None:
+            return self.scheme != "domestic"
+        return self.country != "ID"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ Cross-test equivalences (documented in the README, "Language levels"):
 | CEFR       | A1 1, A2 2, B1 3, B2 4, C1 5, C2 6                                    | Council of Europe |
 | JLPT       | N5 1, N4 2, N3 3, N2 4, N1 5                                          | Japan's SSW rules treat JFT-Basic A2 as equal to N4 |
 | JFT-Basic  | A1 1, A2 2 ("pass" = A2)                                              | Japan Foundation, CEFR-referenced |
-| EPS-TOPIK  | "pass" 2; a score of 80+ out of 200 counts as 2, 140+ as 3            | pass marks vary per round: a planning approximation |
+| EPS-TOPIK  | "pass" 2; a score of 80+ out of 200 counts as 2, 140+ as 3            | pass marks vary per round: a planning approximation; a score requirement compares scores, "pass" counting as 80 |
 | TOPIK      | level 1..6 -> 1..6                                                    | NIIED levels |
 | HSK        | 1..6 -> 1..6 (HSK 3.0 levels 7-9 -> 6)                                 | approximate, as commonly cited |
 | TOCFL      | A1..C2 or level 1..6 -> 1..6                                          | TOCFL is CEFR-referenced |
@@ -96,9 +96,17 @@ def _accepts(req: LanguageReq, cred: LanguageCred) -> bool:
 
 
 def _score_or_ordinal(req: LanguageReq, cred: LanguageCred) -> int:
-    if _raw_score_compare(req, cred):
-        return int(cred.level)
+    if _is_eps_score(req.test, req.min_level):
+        return eps_score(cred.level)
     return _safe_ordinal(cred)
+
+
+def eps_score(level: str) -> int:
+    """An EPS-TOPIK credential as a score: the score itself, or the pass mark for "pass"."""
+    raw = str(level).strip()
+    if raw.isdigit():
+        return int(raw)
+    return EPS_PASS_SCORE if raw.upper() in {"PASS", "LULUS"} else 0
 
 
 def _need_value(req: LanguageReq, need: int) -> int:
@@ -109,10 +117,6 @@ def _margin(req: LanguageReq, have: int, need: int) -> int:
     if _is_eps_score(req.test, req.min_level):
         return 0 if have < need else 1 + (have - need) // 30
     return have - need
-
-
-def _raw_score_compare(req: LanguageReq, cred: LanguageCred) -> bool:
-    return _is_eps_score(req.test, req.min_level) and _is_eps_score(cred.test, cred.level)
 
 
 def _is_eps_score(test: str, level: str) -> bool:

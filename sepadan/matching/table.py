@@ -159,7 +159,7 @@ def _best(w: Worker, language: str, mode: str) -> int:
         if mode == "std" and test == languages.SELF_TEST:
             continue
         level = cred.level.strip()
-        value = int(level) if mode == "eps_score" and level.isdigit() else _ordinal(test, level)
+        value = languages.eps_score(level) if mode == "eps_score" else _ordinal(test, level)
         best = max(best, value)
     return best
 
