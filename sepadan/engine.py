@@ -173,7 +173,7 @@ class Engine:
                 if manifest.fingerprint == fingerprint and stored_ids == ids:
                     self.index_status[side] = IndexStatus(side, False, "up to date", manifest)
                     return index
-                reason = "the data changed since it was built"
+                reason = "the data, taxonomy, lexicon or settings changed since it was built"
             except IndexError_ as exc:
                 reason = str(exc)
             level = logging.INFO if reason.startswith("no ") else logging.WARNING
