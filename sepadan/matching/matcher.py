@@ -178,5 +178,6 @@ def _keep(checks: list[Check], include_flagged: bool, include_ineligible: bool) 
 
 
 def _top(matches: list[Match], k: int) -> tuple[Match, ...]:
-    ordered = sorted(matches, key=lambda m: (not m.eligible, -m.score, m.worker_id, m.vacancy_id))
+    """Best score first; where ineligible pairs were asked for, they rank by score too, flagged."""
+    ordered = sorted(matches, key=lambda m: (-m.score, m.worker_id, m.vacancy_id))
     return tuple(ordered[:k])
