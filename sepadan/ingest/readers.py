@@ -152,16 +152,16 @@ def _language(text: str) -> dict[str, str]:
 
 
 def _experience(text: str) -> dict[str, Any]:
-    parts = [p.strip() for p in text.split(":")]
-    if not 1 <= len(parts) <= 3:
-        raise ValueError(f"'{text}' is not an experience entry like 'penjahit:2:ID'")
-    keys = ("occupation", "years", "country")
-    return {k: v for k, v in zip(keys, parts) if v}
+    return _entry(text, ("occupation", "years", "country"), "penjahit:2:ID")
 
 
 def _training(text: str) -> dict[str, Any]:
+    return _entry(text, ("program_id", "hours", "completed"), "T-07:200:2025-06-30")
+
+
+def _entry(text: str, keys: tuple[str, ...], example: str) -> dict[str, Any]:
+    """'a:b:c' -> {keys[0]: 'a', ...}; empty parts are left out."""
     parts = [p.strip() for p in text.split(":")]
-    if not 1 <= len(parts) <= 3:
-        raise ValueError(f"'{text}' is not a training entry like 'T-07:200:2025-06-30'")
-    keys = ("program_id", "hours", "completed")
+    if not 1 <= len(parts) <= len(keys):
+        raise ValueError(f"'{text}' is not an entry like '{example}'")
     return {k: v for k, v in zip(keys, parts) if v}
