@@ -278,6 +278,11 @@ def _table(body: dict[str, Any], title: str, id_key: str, extra: tuple[str, ...]
     out.print(f"model: {body['model_version']}")
 
 
+from sepadan.cli_planning import register as _register_planning  # noqa: E402
+
+_register_planning(app)
+
+
 def main() -> None:
     try:
         app()
