@@ -11,79 +11,37 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sepadan.config import Settings
+from sepadan.cli_common import (
+    AsCsv,
+    AsJson,
+    Home,
+    K,
+    Lang,
+    Today,
+    _engine,
+    _lang,
+    err,
+    out,
+)
 from sepadan.contract import KINDS
 from sepadan.errors import InvalidInput, SepadanError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="sepadan: link-and-match for Indonesian labour migration.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("sepadan.cli")
 DEMO_VACANCY, DEMO_WORKER = "V-0042", "W-000123"
-
-Home = Annotated[Optional[Path], typer.Option("--home", help="data folder (default $SEPADAN_HOME or ./.sepadan)")]
-Lang = Annotated[str, typer.Option("--lang", help="language of reasons and gaps: id or en")]
-K = Annotated[int, typer.Option("-k", min=1, max=500, help="how many results")]
-AsJson = Annotated[bool, typer.Option("--json", help="print the data contract's JSON")]
-AsCsv = Annotated[bool, typer.Option("--csv", help="print CSV")]
-Today = Annotated[Optional[str], typer.Option("--today", help="evaluate deadlines and licences on this date (YYYY-MM-DD)")]
 
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log more")] = False) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-
-
-def _settings(home: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"home": home}) if home else settings
-
-
-@contextmanager
-def _engine(home: Path | None, today: str | None = None) -> Iterator[Any]:
-    from sepadan.engine import Engine
-
-    with _progress() as progress:
-        yield Engine(_settings(home), today=_date(today), progress=progress)
-
-
-def _date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise SepadanError(f"--today: '{text}' is not a date like 2026-11-23") from None
-
-
-@contextmanager
-def _progress() -> Iterator[Any]:
-    bars = Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
-    tasks: dict[str, int] = {}
-
-    def update(label: str, done: int, total: int) -> None:
-        if label not in tasks:
-            tasks[label] = bars.add_task(label, total=total)
-        bars.update(tasks[label], completed=done, total=total)
-        if not err.is_terminal and done == total:
-            err.print(f"{label}: {done}/{total}")
-
-    with bars:
-        yield update
 
 
 @app.command("import")
@@ -232,12 +190,6 @@ def demo_data(folder: Annotated[Path, typer.Argument(help="where to write the JS
         out.print(f"{kind}: {path}")
 
 
-def _lang(lang: str) -> str:
-    if lang not in ("id", "en"):
-        raise SepadanError(f"--lang must be id or en, not '{lang}'")
-    return lang
-
-
 def _emit(body: dict[str, Any], as_json: bool, as_csv: bool, *, title: str, id_key: str,
           extra: tuple[str, ...]) -> None:
     if as_json:
@@ -278,9 +230,11 @@ def _table(body: dict[str, Any], title: str, id_key: str, extra: tuple[str, ...]
     out.print(f"model: {body['model_version']}")
 
 
+from sepadan.cli_models import register as _register_models  # noqa: E402
 from sepadan.cli_planning import register as _register_planning  # noqa: E402
 
 _register_planning(app)
+_register_models(app)
 
 
 def main() -> None:

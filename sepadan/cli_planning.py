@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from sepadan.cli import Home, Lang, Today, _engine, _lang, err, out
+from sepadan.cli_common import Home, Lang, Today, _engine, _lang, err, out
 from sepadan.errors import SepadanError
 
 CsvFile = Annotated[

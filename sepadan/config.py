@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     skill_threshold: float = Field(default=0.62, ge=0, le=1)
     occupation_threshold: float = Field(default=0.55, ge=0, le=1)
     pii_key: str | None = Field(default=None, description="key for NIK HMAC and encryption; default a key file in home")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("mlflow_tracking_uri", "sepadan_mlflow_tracking_uri"),
+        description="MLflow tracking URI (env MLFLOW_TRACKING_URI); default sqlite:///<home>/mlflow.db")
+    ranker_refresh_seconds: float = Field(default=30.0, ge=0, description="check the champion alias at most this often")
 
     @property
     def url(self) -> str:

@@ -26,7 +26,7 @@ from sepadan.features.taxonomy import Taxonomy, default_data_dir, load_taxonomy
 from sepadan.ingest.importer import ImportReport, import_file, load_records
 from sepadan.matching.eligibility import Context
 from sepadan.matching.index import build_index
-from sepadan.matching.matcher import Matcher, Side
+from sepadan.matching.matcher import Matcher, Scorer, Side
 from sepadan.matching.persist import Manifest, load_index, read_manifest, save_index
 from sepadan.matching.retrieve import ConceptIndex
 from sepadan.matching.rules import RuleBook, load_rules
@@ -130,12 +130,19 @@ class Engine:
             workers=Side(workers, wprof, windex, ConceptIndex([p.concept_keys() for p in wprof])),
             vacancies=Side(vacancies, vprof, vindex, ConceptIndex([_vacancy_keys(p) for p in vprof])),
             table=WorkerTable(workers, wprof), ctx=Context(self.today, agencies, self.rules),
-            scorer=TransparentScorer(self.taxonomy, similarity=self._similarity),
+            scorer=self.scorer,
         )
         log.info("matcher ready in %.1fs: %d workers, %d vacancies", time.perf_counter() - started,
                  len(workers), len(vacancies))
         self.__dict__["matcher"] = matcher
         return matcher
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        """The registered champion ranker (followed as its alias moves), else the transparent scorer."""
+        from sepadan.models.serving import champion_scorer
+
+        return champion_scorer(self.settings, TransparentScorer(self.taxonomy, similarity=self._similarity))
 
     @cached_property
     def _inputs_digest(self) -> str:

@@ -1,0 +1,118 @@
+"""Pair features for the learned ranker, and the allow-list of their names.
+
+A ranker sees only what :data:`FEATURES` names: the transparent scorer's components and score, and a
+few more numbers about the pair (profile cosine, language margin, relevant years, required and
+preferred skills matched and missing). Nothing here reads a worker's gender, birth date, region,
+name or NIK, and no feature depends on an eligibility check that does (age, gender): the registered
+model's signature is this allow-list, and a test holds both to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sepadan.matching.eligibility import Context, check_pair, relevant_years
+from sepadan.matching.matcher import Matcher
+from sepadan.matching.scorer import Message, Pair, TransparentScorer
+
+COMPONENTS = ("skills", "semantic", "language", "experience", "training", "readiness", "preference")
+FEATURES: tuple[str, ...] = (
+    "transparent_score",
+    *COMPONENTS,
+    "skills_applies",
+    "language_applies",
+    "readiness_applies",
+    "cosine",
+    "language_margin",
+    "relevant_years",
+    "required_skills",
+    "required_matched",
+    "required_missing",
+    "preferred_matched",
+    "preferred_missing",
+)
+# Words that must never name a feature (checked token by token on the names, in tests and on load).
+PROTECTED = frozenset({"gender", "sex", "religion", "marital", "married", "name", "nik", "birth",
+                       "age", "region", "province", "regency", "ethnicity"})
+YEARS_CAP = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class PairFeatures:
+    """One pair's feature values (by name) and the transparent scorer's explanation of it."""
+
+    values: dict[str, float]
+    transparent_score: float
+    components: dict[str, float]
+    reasons: tuple[Message, ...]
+    gaps: tuple[Message, ...]
+
+    def row(self, names: tuple[str, ...] = FEATURES) -> np.ndarray:
+        return np.array([self.values[n] for n in names], dtype=np.float64)
+
+
+def pair_features(pair: Pair, ctx: Context, scorer: TransparentScorer) -> PairFeatures:
+    """The allow-listed features of one pair, from the transparent scorer's components and the checks."""
+    comps, reasons, gaps = scorer.components(pair, ctx)
+    transparent = _weighted(comps, scorer.weights)
+    values = {name: float(comps.get(name, 0.0)) for name in COMPONENTS}
+    values["transparent_score"] = transparent
+    values["skills_applies"] = float("skills" in comps)
+    values["language_applies"] = float("language" in comps)
+    values["readiness_applies"] = float("readiness" in comps)
+    values["cosine"] = float(pair.cosine)
+    values["language_margin"] = _language_margin(pair)
+    values["relevant_years"] = min(YEARS_CAP, relevant_years(pair.wp, pair.vp))
+    values.update(_skill_counts(pair, gaps))
+    return PairFeatures(values, transparent, {k: round(v, 3) for k, v in comps.items()},
+                        tuple(reasons), tuple(gaps))
+
+
+def pair_for(matcher: Matcher, worker_id: str, vacancy_id: str) -> Pair:
+    """The Pair the matcher would score for one worker and one vacancy (as ``Matcher.explain`` does)."""
+    wpos = matcher.workers.position(worker_id, "worker")
+    vpos = matcher.vacancies.position(vacancy_id, "vacancy")
+    w, wp = matcher.workers.records[wpos], matcher.workers.profiles[wpos]
+    v, vp = matcher.vacancies.records[vpos], matcher.vacancies.profiles[vpos]
+    cosine = float(matcher.workers.index.vectors[wpos] @ matcher.vacancies.index.vectors[vpos])
+    return Pair(w, wp, v, vp, cosine, check_pair(w, wp, v, vp, matcher.ctx))
+
+
+def feature_matrix(rows: list[PairFeatures], names: tuple[str, ...] = FEATURES) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, len(names)), dtype=np.float64)
+    return np.vstack([r.row(names) for r in rows])
+
+
+def protected_names(names: tuple[str, ...] | list[str]) -> list[str]:
+    """The names among ``names`` that contain a protected word (split on ``_``, ``-``, ``.``, space)."""
+    out = []
+    for name in names:
+        tokens = set(name.lower().replace("-", "_").replace(".", "_").replace(" ", "_").split("_"))
+        if tokens & PROTECTED:
+            out.append(name)
+    return out
+
+
+def _weighted(comps: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    """The transparent score, as :meth:`TransparentScorer.score` computes it."""
+    norm = sum(weights[k] for k in comps)
+    return round(sum(weights[k] * v for k, v in comps.items()) / norm, 4) if norm else 0.0
+
+
+def _language_margin(pair: Pair) -> float:
+    """The smallest margin (ordinal steps) over the vacancy's language requirements; 0 when none."""
+    margins = [c.params.get("margin", 0) for c in pair.checks if c.rule == "language"]
+    return float(min(margins)) if margins else 0.0
+
+
+def _skill_counts(pair: Pair, gaps: list[Message] | tuple[Message, ...]) -> dict[str, float]:
+    missing_req = sum(1 for key, _ in gaps if key == "skill_missing")
+    missing_pref = sum(1 for key, _ in gaps if key == "preferred_missing")
+    n_req, n_pref = len(pair.vp.required), len(pair.vp.preferred)
+    return {"required_skills": float(n_req), "required_matched": float(n_req - missing_req),
+            "required_missing": float(missing_req), "preferred_matched": float(n_pref - missing_pref),
+            "preferred_missing": float(missing_pref)}

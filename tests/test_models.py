@@ -1,0 +1,354 @@
+"""Learned ranking: features, training, the MLflow registry, champion moves, serving and fallback.
+
+A tiny market whose answer is known by construction: tailoring job orders, where workers who *wrote*
+"menjahit" (sewing) but never worked as a tailor are shortlisted and rejected, and workers with
+years as a tailor but no sewing skill written down are hired. The transparent scorer weighs written
+skills most and ranks the wrong half first; a ranker trained on the outcomes learns experience.
+Each test gets its own MLflow store, copied from one empty SQLite store made once per module.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sepadan.matching.eligibility import check_pair
+from sepadan.matching.scorer import Pair
+from sepadan.models.features import FEATURES, PROTECTED, pair_features, pair_for, protected_names
+from sepadan.models.ranker import PairwiseRanker
+from sepadan.models.registry import CHAMPION, PREVIOUS, Registry, RunRecord, default_tracking_uri
+from sepadan.models.serving import ChampionScorer, RankerScorer
+from sepadan.models.training import (Dataset, TrainingConfig, holdout_mask, labels, ranking_metrics, skew,
+                                     train, train_and_register)
+from sepadan.records import Outcome
+
+mlflow = pytest.importorskip("mlflow")
+skops = pytest.importorskip("skops")
+pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
+
+N_VACANCIES, N_WORKERS = 15, 40
+CONFIG = TrainingConfig(holdout=0.3, cv_folds=3, shortlist_ks=(10,), recall_ks=(1, 2))
+
+
+# --- the tiny market ------------------------------------------------------------------------------
+
+
+def _worker(i: int) -> dict:
+    tailor = i % 2 == 1  # odd: years as a tailor, no sewing skill written; even: "menjahit", no experience
+    row = {"id": f"W-{i:03d}", "gender": "F" if i % 3 else "M", "birth_date": "1995-01-01",
+           "region": ("35.08", "18.71", "53.01")[i % 3], "education": "SMA", "available": True}
+    if tailor:
+        return row | {"skills": [], "experience": [{"occupation": "penjahit", "years": 3 + i % 5}]}
+    return row | {"skills": ["menjahit"]}
+
+
+def _vacancy(j: int) -> dict:
+    return {"id": f"V-{j:02d}", "title": "Penjahit garmen", "country": "ID", "region": "35.08",
+            "sector": "manufacturing", "occupation": "7531", "skills_required": ["menjahit"],
+            "scheme": "domestic", "open": True, "deadline": "2027-06-30"}
+
+
+def _outcomes() -> list[dict]:
+    rows = []
+    for j in range(N_VACANCIES):
+        for k in range(4):
+            i = (4 * j + k) % N_WORKERS
+            stages = ["shortlisted", "interviewed", "hired"] if i % 2 else ["shortlisted", "rejected"]
+            rows += [{"worker_id": f"W-{i:03d}", "vacancy_id": f"V-{j:02d}", "stage": s,
+                      "date": f"2026-0{1 + n}-10"} for n, s in enumerate(stages)]
+    return rows
+
+
+MARKET = {"workers": [_worker(i) for i in range(N_WORKERS)],
+          "vacancies": [_vacancy(j) for j in range(N_VACANCIES)], "outcomes": _outcomes()}
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_tracking_store(monkeypatch):
+    """Settings read MLFLOW_TRACKING_URI: keep every test on its own store."""
+    for name in ("MLFLOW_TRACKING_URI", "SEPADAN_MLFLOW_TRACKING_URI", "SEPADAN_RANKER_REFRESH_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def empty_store(tmp_path_factory) -> Path:
+    """One empty MLflow SQLite store (creating one takes seconds); each test copies it."""
+    folder = tmp_path_factory.mktemp("mlflow-template")
+    Registry(default_tracking_uri(folder)).client.search_experiments()
+    return folder / "mlflow.db"
+
+
+@pytest.fixture
+def home(tmp_path, empty_store) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    shutil.copy(empty_store, path / "mlflow.db")
+    return path
+
+
+@pytest.fixture
+def registry(home) -> Registry:
+    return Registry.for_home(home)
+
+
+@pytest.fixture
+def engine(make_engine, home):
+    return make_engine(MARKET, home=home, ranker_refresh_seconds=0)
+
+
+def _outcome_records() -> list[Outcome]:
+    return [Outcome(o["worker_id"], o["vacancy_id"], o["stage"], date.fromisoformat(o["date"]))
+            for o in MARKET["outcomes"]]
+
+
+def _synthetic(feature: str, *, groups: int = 40, size: int = 6, seed: int = 0) -> Dataset:
+    """Rows with random features whose grade (0..3) is the rank of ``feature`` within the group."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((groups * size, len(FEATURES)))
+    key = X[:, FEATURES.index(feature)].reshape(groups, size)
+    ranks = key.argsort(axis=1).argsort(axis=1)
+    y = (ranks * 4 // size).reshape(-1)
+    vids = np.repeat([f"V-{g:03d}" for g in range(groups)], size).astype(object)
+    wids = np.array([f"W-{i:04d}" for i in range(groups * size)], dtype=object)
+    return Dataset(vids, wids, X, y.astype(np.int64))
+
+
+def _fitted(feature: str, seed: int = 0) -> PairwiseRanker:
+    data = _synthetic(feature, seed=seed)
+    return PairwiseRanker().fit(data.frame(), data.y, data.vacancy_ids)
+
+
+def _record(model: PairwiseRanker, name: str = "test") -> RunRecord:
+    return RunRecord(name=name, params={"C": model.C}, metrics={"ranker/ndcg_at_10": 0.5}, tags={}, model=model)
+
+
+# --- features -------------------------------------------------------------------------------------
+
+
+def test_no_feature_name_is_or_contains_a_protected_attribute():
+    assert protected_names(FEATURES) == []
+    assert {"gender", "religion", "marital", "name", "nik", "birth", "region"} <= PROTECTED
+    assert protected_names(("worker_gender", "age", "region_code", "skills")) == ["worker_gender", "age", "region_code"]
+
+
+def test_features_do_not_change_with_gender_birth_date_or_region(engine):
+    m = engine.matcher
+    pair = pair_for(m, "W-001", "V-00")
+    base = pair_features(pair, m.ctx, engine.scorer.transparent).values
+    assert set(base) == set(FEATURES)
+    other = replace(pair.worker, gender="M" if pair.worker.gender == "F" else "F",
+                    birth_date=date(1988, 7, 7), region="92.71")
+    changed = Pair(other, pair.wp, pair.vacancy, pair.vp, pair.cosine,
+                   check_pair(other, pair.wp, pair.vacancy, pair.vp, m.ctx))
+    assert pair_features(changed, m.ctx, engine.scorer.transparent).values == base
+
+
+def test_labels_take_each_pairs_furthest_stage():
+    rows = [Outcome("W-1", "V-1", s) for s in ("shortlisted", "interviewed", "rejected")]
+    rows += [Outcome("W-2", "V-1", s) for s in ("shortlisted", "interviewed", "hired", "withdrew")]
+    rows += [Outcome("W-3", "V-1", "withdrew"), Outcome("W-4", "V-1", "completed")]
+    assert labels(rows) == {("V-1", "W-1"): 2, ("V-1", "W-2"): 3, ("V-1", "W-3"): 0, ("V-1", "W-4"): 3}
+
+
+# --- training on data whose answer is known -------------------------------------------------------
+
+
+def test_the_ranker_learns_to_rank_by_the_one_feature_that_decides_the_label():
+    data = _synthetic("relevant_years")
+    result = train(data, TrainingConfig(holdout=0.3, cv_folds=3))
+    ndcg, plain = result.ranker.ranking["ndcg_at_10"], result.transparent.ranking["ndcg_at_10"]
+    assert ndcg > 0.97 and ndcg > plain + 0.1 and ndcg > result.random.ranking["ndcg_at_10"] + 0.1
+    weights = result.model.importances()
+    assert max(weights, key=lambda n: abs(weights[n])) == "relevant_years"
+    assert result.cv["cv/ranker/ndcg_at_10_mean"] > result.cv["cv/transparent/ndcg_at_10_mean"]
+
+
+def test_the_split_is_by_vacancy_and_stable_as_outcomes_grow():
+    ids = [f"V-{i:04d}" for i in range(1000)]
+    mask = holdout_mask(ids, 0.2, 7)
+    assert 0.15 < mask.mean() < 0.25
+    grown = holdout_mask(ids + [f"V-{i:04d}" for i in range(1000, 1500)], 0.2, 7)
+    assert (grown[:1000] == mask).all()
+
+
+def test_ranking_metrics_on_a_hand_checked_list():
+    data = Dataset(np.array(["V"] * 3, dtype=object), np.array(["a", "b", "c"], dtype=object),
+                   np.zeros((3, len(FEATURES))), np.array([0, 3, 1]))
+    perfect = ranking_metrics(np.array([0.0, 2.0, 1.0]), data)
+    assert perfect["ndcg_at_10"] == pytest.approx(1.0) and perfect["map"] == 1.0
+    worst = ranking_metrics(np.array([2.0, 0.0, 1.0]), data)
+    assert worst["map"] == pytest.approx(1 / 3) and worst["recall_at_1"] == 0.0
+
+
+def test_skew_is_zero_when_the_top_mirrors_the_pool_and_bounded_when_a_group_is_absent():
+    assert skew(["F", "M"] * 5, ["F", "M"] * 50, k=10) == {"F": pytest.approx(0.0), "M": pytest.approx(0.0)}
+    out = skew(["F"] * 10, ["F", "M"] * 50, k=10)
+    assert out["F"] == pytest.approx(np.log(2)) and out["M"] == pytest.approx(np.log(0.05 / 0.5))
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+
+def test_the_registered_signature_is_exactly_the_allow_list(registry):
+    version = registry.log_run(_record(_fitted("skills")))
+    inputs = registry.signature_inputs(version.version)
+    assert inputs == list(FEATURES)
+    assert protected_names(inputs) == []
+    loaded = registry.load(version.version)
+    assert loaded.features == FEATURES and loaded.label == "sepadan-ranker/1"
+
+
+def test_promote_and_rollback_keep_the_history(registry):
+    versions = [registry.log_run(_record(_fitted("skills", seed=s))).version for s in range(3)]
+    assert registry.champion_version() is None
+    for v in versions:
+        registry.promote(v)
+    assert registry.champion_version() == 3 and registry.alias_version(PREVIOUS) == 2
+    assert registry.history() == [1, 2, 3]
+    assert registry.rollback().version == 2 and registry.alias_version(PREVIOUS) == 1
+    assert registry.rollback().version == 1 and registry.alias_version(PREVIOUS) is None
+    with pytest.raises(Exception, match="no previous champion"):
+        registry.rollback()
+    aliases = {v.version: v.aliases for v in registry.versions()}
+    assert aliases == {3: (), 2: (), 1: (CHAMPION,)}
+
+
+def test_the_champion_moves_only_when_the_new_version_beats_it(engine, registry):
+    m, transparent = engine.matcher, engine.scorer.transparent
+    first = train_and_register(m, _outcome_records(), registry, transparent, CONFIG)
+    assert first.compared_with == "transparent-1"
+    assert first.ranker.ranking["ndcg_at_10"] > first.transparent.ranking["ndcg_at_10"]
+    assert first.promoted and registry.champion_version() == 1
+
+    again = train_and_register(m, _outcome_records(), registry, transparent, CONFIG)
+    assert again.compared_with == "sepadan-ranker/1" and not again.beats and not again.promoted
+    assert registry.champion_version() == 1
+    run = registry.client.get_run(again.version.run_id).data
+    assert run.metrics["ranker/ndcg_at_10"] == pytest.approx(run.metrics["champion/ndcg_at_10"])
+    assert run.tags["promoted"] == "false" and run.tags["compared_with"] == "sepadan-ranker/1"
+    assert len(run.tags["data_digest"]) == 64
+    assert {"ranker/skew_at_10/gender/F", "ranker/skew_at_10/province/35", "transparent/map",
+            "random/ndcg_at_10", "compare/delta_ndcg_at_10_p05"} <= set(run.metrics)
+    assert run.metrics["compare/delta_ndcg_at_10"] == 0.0
+    artifacts = {a.path for a in registry.client.list_artifacts(again.version.run_id)}
+    assert {"feature_importance.png", "model", "report.json"} <= artifacts
+
+    data = _dataset(engine)
+    backwards = PairwiseRanker().fit(data.frame(), 3 - data.y, data.vacancy_ids)  # learned the opposite
+    worse = registry.log_run(_record(backwards))
+    registry.promote(worse.version)
+    third = train_and_register(m, _outcome_records(), registry, transparent, CONFIG)
+    assert third.compared_with == f"sepadan-ranker/{worse.version}" and third.promoted
+    assert registry.champion_version() == third.version.version
+    assert registry.history()[-2:] == [worse.version, third.version.version]
+
+
+# --- serving --------------------------------------------------------------------------------------
+
+
+def test_the_matcher_follows_the_alias_without_a_rebuild(engine, registry):
+    m = engine.matcher
+    before = m.shortlist("V-00", k=10)
+    assert before.model_version == "transparent-1"
+    assert before.results[0].worker_id in {f"W-{i:03d}" for i in range(0, N_WORKERS, 2)}  # "menjahit" first
+
+    learned = train(_dataset(engine), CONFIG).model
+    version = registry.log_run(_record(learned)).version
+    registry.promote(version)
+    after = m.shortlist("V-00", k=10)
+    assert engine.matcher is m
+    assert after.model_version == f"sepadan-ranker/{version}"
+    assert after.results[0].worker_id in {f"W-{i:03d}" for i in range(1, N_WORKERS, 2)}  # tailors first
+    assert after.results[0].components and after.results[0].reasons  # explanations stay
+
+    other = registry.log_run(_record(_fitted("skills"))).version
+    registry.promote(other)
+    assert m.shortlist("V-00", k=10).model_version == f"sepadan-ranker/{other}"
+    registry.rollback()
+    assert m.recommend("W-001", k=3).model_version == f"sepadan-ranker/{version}"
+
+
+def test_a_list_is_ranked_by_one_version_even_if_the_alias_moves_mid_list(engine, registry):
+    ticks = iter(range(1000))
+    scorer = ChampionScorer(registry, engine.scorer.transparent, refresh_seconds=0, clock=lambda: next(ticks))
+    pair = pair_for(engine.matcher, "W-001", "V-00")
+    one = registry.log_run(_record(_fitted("skills"))).version
+    registry.promote(one)
+    scorer.score(pair, engine.matcher.ctx)  # the list starts: pinned to version 1
+    registry.promote(registry.log_run(_record(_fitted("relevant_years"))).version)
+    scorer.score(pair, engine.matcher.ctx)
+    assert scorer.version == "sepadan-ranker/1"  # the list that just ended
+    scorer.score(pair, engine.matcher.ctx)
+    assert scorer.version == "sepadan-ranker/2"  # the next list
+
+
+def test_the_alias_is_checked_at_most_every_refresh_seconds(engine, registry):
+    now = [0.0]
+    scorer = ChampionScorer(registry, engine.scorer.transparent, refresh_seconds=30, clock=lambda: now[0])
+    registry.promote(registry.log_run(_record(_fitted("skills"))).version)
+    pair = pair_for(engine.matcher, "W-001", "V-00")
+    scorer.score(pair, engine.matcher.ctx)
+    assert scorer.version == "transparent-1"
+    now[0] = 31.0
+    scorer.score(pair, engine.matcher.ctx)
+    assert scorer.version == "sepadan-ranker/1"
+
+
+def test_with_no_registered_model_it_falls_back_to_the_transparent_scorer(engine, caplog):
+    caplog.set_level(logging.INFO, logger="sepadan.models.serving")
+    ml = engine.matcher.shortlist("V-00", k=5)
+    assert ml.model_version == "transparent-1" and len(ml.results) == 5
+    assert any(r.levelno == logging.WARNING and "no ranker registered" in r.getMessage() for r in caplog.records)
+
+
+def test_with_no_tracking_store_at_all_it_serves_transparent_without_creating_one(make_engine, tmp_path):
+    home = tmp_path / "fresh"
+    engine = make_engine(MARKET, home=home)
+    assert engine.matcher.shortlist("V-00", k=3).model_version == "transparent-1"
+    assert not (home / "mlflow.db").exists()
+
+
+def test_the_ranker_scorer_keeps_the_transparent_explanation(engine):
+    m, transparent = engine.matcher, engine.scorer.transparent
+    pair = pair_for(m, "W-001", "V-00")
+    plain = transparent.score(pair, m.ctx)
+    learned = RankerScorer(_fitted("relevant_years"), transparent, version="sepadan-ranker/9").score(pair, m.ctx)
+    assert (learned.components, learned.reasons, learned.gaps) == (plain.components, plain.reasons, plain.gaps)
+    assert 0.0 <= learned.score <= 1.0 and learned.score != plain.score
+
+
+def _dataset(engine) -> Dataset:
+    from sepadan.models.training import build_dataset
+
+    return build_dataset(engine.matcher, labels(_outcome_records()), engine.scorer.transparent)
+
+
+def test_models_commands_list_promote_and_roll_back(registry, home):
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from sepadan.cli_models import register
+
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    register(app)
+    for seed in range(2):
+        registry.log_run(_record(_fitted("skills", seed=seed)))
+    run = CliRunner().invoke
+    assert run(app, ["models", "promote", "1", "--home", str(home)]).exit_code == 0
+    assert "sepadan-ranker/2 (was sepadan-ranker/1)" in run(app, ["models", "promote", "2", "--home", str(home)]).output
+    listed = json.loads(run(app, ["models", "list", "--json", "--home", str(home)]).output)
+    assert listed["champion_history"] == [1, 2]
+    assert [(v["version"], v["aliases"]) for v in listed["versions"]] == [
+        ("sepadan-ranker/2", ["champion"]), ("sepadan-ranker/1", ["previous-champion"])]
+    assert "rolled back from sepadan-ranker/2" in run(app, ["models", "rollback", "--home", str(home)]).output
+    assert registry.champion_version() == 1
+    assert run(app, ["models", "rollback", "--home", str(home)]).exit_code != 0
