@@ -24,12 +24,18 @@ from sepadan.models.features import FEATURES, PROTECTED, pair_features, pair_for
 from sepadan.models.ranker import PairwiseRanker
 from sepadan.models.registry import CHAMPION, PREVIOUS, Registry, RunRecord, default_tracking_uri
 from sepadan.models.serving import ChampionScorer, RankerScorer
-from sepadan.models.training import (Dataset, TrainingConfig, holdout_mask, labels, ranking_metrics, skew,
-                                     train, train_and_register)
+from sepadan.models.training import (
+    Dataset,
+    TrainingConfig,
+    holdout_mask,
+    labels,
+    ranking_metrics,
+    skew,
+    train,
+    train_and_register,
+)
 from sepadan.records import Outcome
 
-mlflow = pytest.importorskip("mlflow")
-skops = pytest.importorskip("skops")
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
 
 N_VACANCIES, N_WORKERS = 15, 40
@@ -40,18 +46,35 @@ CONFIG = TrainingConfig(holdout=0.3, cv_folds=3, shortlist_ks=(10,), recall_ks=(
 
 
 def _worker(i: int) -> dict:
-    tailor = i % 2 == 1  # odd: years as a tailor, no sewing skill written; even: "menjahit", no experience
-    row = {"id": f"W-{i:03d}", "gender": "F" if i % 3 else "M", "birth_date": "1995-01-01",
-           "region": ("35.08", "18.71", "53.01")[i % 3], "education": "SMA", "available": True}
+    tailor = (
+        i % 2 == 1
+    )  # odd: years as a tailor, no sewing skill written; even: "menjahit", no experience
+    row = {
+        "id": f"W-{i:03d}",
+        "gender": "F" if i % 3 else "M",
+        "birth_date": "1995-01-01",
+        "region": ("35.08", "18.71", "53.01")[i % 3],
+        "education": "SMA",
+        "available": True,
+    }
     if tailor:
         return row | {"skills": [], "experience": [{"occupation": "penjahit", "years": 3 + i % 5}]}
     return row | {"skills": ["menjahit"]}
 
 
 def _vacancy(j: int) -> dict:
-    return {"id": f"V-{j:02d}", "title": "Penjahit garmen", "country": "ID", "region": "35.08",
-            "sector": "manufacturing", "occupation": "7531", "skills_required": ["menjahit"],
-            "scheme": "domestic", "open": True, "deadline": "2027-06-30"}
+    return {
+        "id": f"V-{j:02d}",
+        "title": "Penjahit garmen",
+        "country": "ID",
+        "region": "35.08",
+        "sector": "manufacturing",
+        "occupation": "7531",
+        "skills_required": ["menjahit"],
+        "scheme": "domestic",
+        "open": True,
+        "deadline": "2027-06-30",
+    }
 
 
 def _outcomes() -> list[dict]:
@@ -59,20 +82,36 @@ def _outcomes() -> list[dict]:
     for j in range(N_VACANCIES):
         for k in range(4):
             i = (4 * j + k) % N_WORKERS
-            stages = ["shortlisted", "interviewed", "hired"] if i % 2 else ["shortlisted", "rejected"]
-            rows += [{"worker_id": f"W-{i:03d}", "vacancy_id": f"V-{j:02d}", "stage": s,
-                      "date": f"2026-0{1 + n}-10"} for n, s in enumerate(stages)]
+            stages = (
+                ["shortlisted", "interviewed", "hired"] if i % 2 else ["shortlisted", "rejected"]
+            )
+            rows += [
+                {
+                    "worker_id": f"W-{i:03d}",
+                    "vacancy_id": f"V-{j:02d}",
+                    "stage": s,
+                    "date": f"2026-0{1 + n}-10",
+                }
+                for n, s in enumerate(stages)
+            ]
     return rows
 
 
-MARKET = {"workers": [_worker(i) for i in range(N_WORKERS)],
-          "vacancies": [_vacancy(j) for j in range(N_VACANCIES)], "outcomes": _outcomes()}
+MARKET = {
+    "workers": [_worker(i) for i in range(N_WORKERS)],
+    "vacancies": [_vacancy(j) for j in range(N_VACANCIES)],
+    "outcomes": _outcomes(),
+}
 
 
 @pytest.fixture(autouse=True)
 def _no_outside_tracking_store(monkeypatch):
     """Settings read MLFLOW_TRACKING_URI: keep every test on its own store."""
-    for name in ("MLFLOW_TRACKING_URI", "SEPADAN_MLFLOW_TRACKING_URI", "SEPADAN_RANKER_REFRESH_SECONDS"):
+    for name in (
+        "MLFLOW_TRACKING_URI",
+        "SEPADAN_MLFLOW_TRACKING_URI",
+        "SEPADAN_RANKER_REFRESH_SECONDS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -103,8 +142,10 @@ def engine(make_engine, home):
 
 
 def _outcome_records() -> list[Outcome]:
-    return [Outcome(o["worker_id"], o["vacancy_id"], o["stage"], date.fromisoformat(o["date"]))
-            for o in MARKET["outcomes"]]
+    return [
+        Outcome(o["worker_id"], o["vacancy_id"], o["stage"], date.fromisoformat(o["date"]))
+        for o in MARKET["outcomes"]
+    ]
 
 
 def _synthetic(feature: str, *, groups: int = 40, size: int = 6, seed: int = 0) -> Dataset:
@@ -125,7 +166,9 @@ def _fitted(feature: str, seed: int = 0) -> PairwiseRanker:
 
 
 def _record(model: PairwiseRanker, name: str = "test") -> RunRecord:
-    return RunRecord(name=name, params={"C": model.C}, metrics={"ranker/ndcg_at_10": 0.5}, tags={}, model=model)
+    return RunRecord(
+        name=name, params={"C": model.C}, metrics={"ranker/ndcg_at_10": 0.5}, tags={}, model=model
+    )
 
 
 # --- features -------------------------------------------------------------------------------------
@@ -134,7 +177,11 @@ def _record(model: PairwiseRanker, name: str = "test") -> RunRecord:
 def test_no_feature_name_is_or_contains_a_protected_attribute():
     assert protected_names(FEATURES) == []
     assert {"gender", "religion", "marital", "name", "nik", "birth", "region"} <= PROTECTED
-    assert protected_names(("worker_gender", "age", "region_code", "skills")) == ["worker_gender", "age", "region_code"]
+    assert protected_names(("worker_gender", "age", "region_code", "skills")) == [
+        "worker_gender",
+        "age",
+        "region_code",
+    ]
 
 
 def test_features_do_not_change_with_gender_birth_date_or_region(engine):
@@ -142,10 +189,20 @@ def test_features_do_not_change_with_gender_birth_date_or_region(engine):
     pair = pair_for(m, "W-001", "V-00")
     base = pair_features(pair, m.ctx, engine.scorer.transparent).values
     assert set(base) == set(FEATURES)
-    other = replace(pair.worker, gender="M" if pair.worker.gender == "F" else "F",
-                    birth_date=date(1988, 7, 7), region="92.71")
-    changed = Pair(other, pair.wp, pair.vacancy, pair.vp, pair.cosine,
-                   check_pair(other, pair.wp, pair.vacancy, pair.vp, m.ctx))
+    other = replace(
+        pair.worker,
+        gender="M" if pair.worker.gender == "F" else "F",
+        birth_date=date(1988, 7, 7),
+        region="92.71",
+    )
+    changed = Pair(
+        other,
+        pair.wp,
+        pair.vacancy,
+        pair.vp,
+        pair.cosine,
+        check_pair(other, pair.wp, pair.vacancy, pair.vp, m.ctx),
+    )
     assert pair_features(changed, m.ctx, engine.scorer.transparent).values == base
 
 
@@ -153,7 +210,12 @@ def test_labels_take_each_pairs_furthest_stage():
     rows = [Outcome("W-1", "V-1", s) for s in ("shortlisted", "interviewed", "rejected")]
     rows += [Outcome("W-2", "V-1", s) for s in ("shortlisted", "interviewed", "hired", "withdrew")]
     rows += [Outcome("W-3", "V-1", "withdrew"), Outcome("W-4", "V-1", "completed")]
-    assert labels(rows) == {("V-1", "W-1"): 2, ("V-1", "W-2"): 3, ("V-1", "W-3"): 0, ("V-1", "W-4"): 3}
+    assert labels(rows) == {
+        ("V-1", "W-1"): 2,
+        ("V-1", "W-2"): 3,
+        ("V-1", "W-3"): 0,
+        ("V-1", "W-4"): 3,
+    }
 
 
 # --- training on data whose answer is known -------------------------------------------------------
@@ -178,8 +240,12 @@ def test_the_split_is_by_vacancy_and_stable_as_outcomes_grow():
 
 
 def test_ranking_metrics_on_a_hand_checked_list():
-    data = Dataset(np.array(["V"] * 3, dtype=object), np.array(["a", "b", "c"], dtype=object),
-                   np.zeros((3, len(FEATURES))), np.array([0, 3, 1]))
+    data = Dataset(
+        np.array(["V"] * 3, dtype=object),
+        np.array(["a", "b", "c"], dtype=object),
+        np.zeros((3, len(FEATURES))),
+        np.array([0, 3, 1]),
+    )
     perfect = ranking_metrics(np.array([0.0, 2.0, 1.0]), data)
     assert perfect["ndcg_at_10"] == pytest.approx(1.0) and perfect["map"] == 1.0
     worst = ranking_metrics(np.array([2.0, 0.0, 1.0]), data)
@@ -187,7 +253,10 @@ def test_ranking_metrics_on_a_hand_checked_list():
 
 
 def test_skew_is_zero_when_the_top_mirrors_the_pool_and_bounded_when_a_group_is_absent():
-    assert skew(["F", "M"] * 5, ["F", "M"] * 50, k=10) == {"F": pytest.approx(0.0), "M": pytest.approx(0.0)}
+    assert skew(["F", "M"] * 5, ["F", "M"] * 50, k=10) == {
+        "F": pytest.approx(0.0),
+        "M": pytest.approx(0.0),
+    }
     out = skew(["F"] * 10, ["F", "M"] * 50, k=10)
     assert out["F"] == pytest.approx(np.log(2)) and out["M"] == pytest.approx(np.log(0.05 / 0.5))
 
@@ -233,14 +302,21 @@ def test_the_champion_moves_only_when_the_new_version_beats_it(engine, registry)
     assert run.metrics["ranker/ndcg_at_10"] == pytest.approx(run.metrics["champion/ndcg_at_10"])
     assert run.tags["promoted"] == "false" and run.tags["compared_with"] == "sepadan-ranker/1"
     assert len(run.tags["data_digest"]) == 64
-    assert {"ranker/skew_at_10/gender/F", "ranker/skew_at_10/province/35", "transparent/map",
-            "random/ndcg_at_10", "compare/delta_ndcg_at_10_p05"} <= set(run.metrics)
+    assert {
+        "ranker/skew_at_10/gender/F",
+        "ranker/skew_at_10/province/35",
+        "transparent/map",
+        "random/ndcg_at_10",
+        "compare/delta_ndcg_at_10_p05",
+    } <= set(run.metrics)
     assert run.metrics["compare/delta_ndcg_at_10"] == 0.0
     artifacts = {a.path for a in registry.client.list_artifacts(again.version.run_id)}
     assert {"feature_importance.png", "model", "report.json"} <= artifacts
 
     data = _dataset(engine)
-    backwards = PairwiseRanker().fit(data.frame(), 3 - data.y, data.vacancy_ids)  # learned the opposite
+    backwards = PairwiseRanker().fit(
+        data.frame(), 3 - data.y, data.vacancy_ids
+    )  # learned the opposite
     worse = registry.log_run(_record(backwards))
     registry.promote(worse.version)
     third = train_and_register(m, _outcome_records(), registry, transparent, CONFIG)
@@ -256,7 +332,9 @@ def test_the_matcher_follows_the_alias_without_a_rebuild(engine, registry):
     m = engine.matcher
     before = m.shortlist("V-00", k=10)
     assert before.model_version == "transparent-1"
-    assert before.results[0].worker_id in {f"W-{i:03d}" for i in range(0, N_WORKERS, 2)}  # "menjahit" first
+    assert before.results[0].worker_id in {
+        f"W-{i:03d}" for i in range(0, N_WORKERS, 2)
+    }  # "menjahit" first
 
     learned = train(_dataset(engine), CONFIG).model
     version = registry.log_run(_record(learned)).version
@@ -264,7 +342,9 @@ def test_the_matcher_follows_the_alias_without_a_rebuild(engine, registry):
     after = m.shortlist("V-00", k=10)
     assert engine.matcher is m
     assert after.model_version == f"sepadan-ranker/{version}"
-    assert after.results[0].worker_id in {f"W-{i:03d}" for i in range(1, N_WORKERS, 2)}  # tailors first
+    assert after.results[0].worker_id in {
+        f"W-{i:03d}" for i in range(1, N_WORKERS, 2)
+    }  # tailors first
     assert after.results[0].components and after.results[0].reasons  # explanations stay
 
     other = registry.log_run(_record(_fitted("skills"))).version
@@ -276,7 +356,9 @@ def test_the_matcher_follows_the_alias_without_a_rebuild(engine, registry):
 
 def test_a_list_is_ranked_by_one_version_even_if_the_alias_moves_mid_list(engine, registry):
     ticks = iter(range(1000))
-    scorer = ChampionScorer(registry, engine.scorer.transparent, refresh_seconds=0, clock=lambda: next(ticks))
+    scorer = ChampionScorer(
+        registry, engine.scorer.transparent, refresh_seconds=0, clock=lambda: next(ticks)
+    )
     pair = pair_for(engine.matcher, "W-001", "V-00")
     one = registry.log_run(_record(_fitted("skills"))).version
     registry.promote(one)
@@ -290,7 +372,9 @@ def test_a_list_is_ranked_by_one_version_even_if_the_alias_moves_mid_list(engine
 
 def test_the_alias_is_checked_at_most_every_refresh_seconds(engine, registry):
     now = [0.0]
-    scorer = ChampionScorer(registry, engine.scorer.transparent, refresh_seconds=30, clock=lambda: now[0])
+    scorer = ChampionScorer(
+        registry, engine.scorer.transparent, refresh_seconds=30, clock=lambda: now[0]
+    )
     registry.promote(registry.log_run(_record(_fitted("skills"))).version)
     pair = pair_for(engine.matcher, "W-001", "V-00")
     scorer.score(pair, engine.matcher.ctx)
@@ -304,10 +388,15 @@ def test_with_no_registered_model_it_falls_back_to_the_transparent_scorer(engine
     caplog.set_level(logging.INFO, logger="sepadan.models.serving")
     ml = engine.matcher.shortlist("V-00", k=5)
     assert ml.model_version == "transparent-1" and len(ml.results) == 5
-    assert any(r.levelno == logging.WARNING and "no ranker registered" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.levelno == logging.WARNING and "no ranker registered" in r.getMessage()
+        for r in caplog.records
+    )
 
 
-def test_with_no_tracking_store_at_all_it_serves_transparent_without_creating_one(make_engine, tmp_path):
+def test_with_no_tracking_store_at_all_it_serves_transparent_without_creating_one(
+    make_engine, tmp_path
+):
     home = tmp_path / "fresh"
     engine = make_engine(MARKET, home=home)
     assert engine.matcher.shortlist("V-00", k=3).model_version == "transparent-1"
@@ -318,8 +407,14 @@ def test_the_ranker_scorer_keeps_the_transparent_explanation(engine):
     m, transparent = engine.matcher, engine.scorer.transparent
     pair = pair_for(m, "W-001", "V-00")
     plain = transparent.score(pair, m.ctx)
-    learned = RankerScorer(_fitted("relevant_years"), transparent, version="sepadan-ranker/9").score(pair, m.ctx)
-    assert (learned.components, learned.reasons, learned.gaps) == (plain.components, plain.reasons, plain.gaps)
+    learned = RankerScorer(
+        _fitted("relevant_years"), transparent, version="sepadan-ranker/9"
+    ).score(pair, m.ctx)
+    assert (learned.components, learned.reasons, learned.gaps) == (
+        plain.components,
+        plain.reasons,
+        plain.gaps,
+    )
     assert 0.0 <= learned.score <= 1.0 and learned.score != plain.score
 
 
@@ -344,11 +439,19 @@ def test_models_commands_list_promote_and_roll_back(registry, home):
         registry.log_run(_record(_fitted("skills", seed=seed)))
     run = CliRunner().invoke
     assert run(app, ["models", "promote", "1", "--home", str(home)]).exit_code == 0
-    assert "sepadan-ranker/2 (was sepadan-ranker/1)" in run(app, ["models", "promote", "2", "--home", str(home)]).output
+    assert (
+        "sepadan-ranker/2 (was sepadan-ranker/1)"
+        in run(app, ["models", "promote", "2", "--home", str(home)]).output
+    )
     listed = json.loads(run(app, ["models", "list", "--json", "--home", str(home)]).output)
     assert listed["champion_history"] == [1, 2]
     assert [(v["version"], v["aliases"]) for v in listed["versions"]] == [
-        ("sepadan-ranker/2", ["champion"]), ("sepadan-ranker/1", ["previous-champion"])]
-    assert "rolled back from sepadan-ranker/2" in run(app, ["models", "rollback", "--home", str(home)]).output
+        ("sepadan-ranker/2", ["champion"]),
+        ("sepadan-ranker/1", ["previous-champion"]),
+    ]
+    assert (
+        "rolled back from sepadan-ranker/2"
+        in run(app, ["models", "rollback", "--home", str(home)]).output
+    )
     assert registry.champion_version() == 1
     assert run(app, ["models", "rollback", "--home", str(home)]).exit_code != 0

@@ -1,0 +1,20 @@
+"""Speed benchmark, the same code as ``sepadan bench speed``.
+
+    python experiments/bench_speed.py --sizes 10000,100000,1000000
+
+Results go to experiments/results/speed.* and to MLflow (see experiments/README.md).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> None:
+    from sepadan.cli_bench import run
+
+    run(["speed", *argv])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,729 @@
+"""Speed at 10k, 100k and 1M workers: import, embedding, index build, memory, latency, ANN recall,
+against exact FAISS flat search and BM25 retrieval measured in the same run.
+
+Each size runs in a fresh process (so peak memory is that size's alone) on the synthetic demo data
+(``sepadan.demo_data``, fixed seed): realistic phrases, languages, documents and agencies, so the
+eligibility rules do real work. What is measured:
+
+- import: ``Engine.import_file("workers", ...)`` into a fresh SQLite home (validation, PII
+  encryption, upsert), rows a second; run up to ``import_max`` workers.
+- records and profiles: the same files validated through the data contract and normalised by the
+  engine's Profiler, in memory (no store), at every size.
+- embedding: the distinct phrases of all worker profiles through a phrase cache that is empty (cold:
+  the model encodes each) and then full (warm: read back from the cache's SQLite file), and the
+  profile vectors (weighted means) from the cached phrase vectors.
+- index: ``build_index`` as the engine configures it (exact up to ``index_exact_max``, else HNSW),
+  and FAISS flat (``IndexFlatIP``) for comparison.
+- queries: ``Matcher.shortlist`` (k=30) and ``Matcher.recommend`` (k=10), built from the same
+  parts as ``Engine.build`` (records, profiles, indexes, WorkerTable, concept index, transparent
+  scorer); one query at a time; beside them a flat search and a BM25 retrieval (bm25s, top 30, over
+  the workers' whole text) for the same vacancies.
+- ANN recall@10 against exact search at 100%, 10%, 1% and 0.1% of workers eligible: through the
+  index's own planner (what the matcher does) and raw HNSW with the filter inside the search.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sepadan.evaluation.baselines import BM25Ranker, vacancy_text, worker_text
+from sepadan.evaluation.results import Result, aim, latency_chart, recall_chart
+from sepadan.features.encoder import CachedEncoder
+
+log = logging.getLogger(__name__)
+GB = 1024**3
+EF_SWEEP = (64, 128, 256, 512)
+NOTES = [
+    "data: sepadan.demo_data at each size (fixed seed); its vocabulary is small (186 distinct "
+    "profile phrases at every size), as a real pool's is: a million workers share a few thousand "
+    "phrases, so cold embedding costs about a second whatever the size",
+    "import: Engine.import_file into a fresh SQLite home, in a process of its own; every other "
+    "stage reads the same JSON Lines through the data contract and builds the matcher in memory "
+    "from the same parts as Engine.build (profiles, profile vectors from the cached phrase "
+    "vectors, indexes, WorkerTable, concept index, transparent scorer); Engine.build's reading of "
+    "the records back from the store is not timed",
+    "latency and recall: one query at a time, with one BLAS and one FAISS thread (a server "
+    "runs concurrent queries one per core); index builds use both cores",
+    "shortlist: the queries are open vacancies through a licensed agency; the share of workers "
+    "eligible for them (languages, age, documents, preferences) is in the ratios table",
+    "recall: vacancy profile vectors with small noise as queries (200), eligible rows drawn at "
+    "random; a returned row counts when its score reaches the exact k-th score (ties count)",
+]
+SHORTLIST = "sepadan shortlist (k=30: rules, retrieval, scoring, reasons)"
+RECOMMEND = "sepadan recommend (k=10)"
+DENSE = "sepadan index search, top 30, eligible workers only"
+FLAT = "FAISS flat (exact) search, top 30, all workers"
+BM25 = "BM25 (bm25s) retrieval, top 30, all workers"
+LATENCY_TABLE = "Latency, one query at a time (ms)"
+RECALL_TABLE = "ANN recall@10 against exact search"
+MEASURES = {
+    "import_rows_per_s": "import (Engine.import_file), workers a second",
+    "import_peak_gb": "peak memory during import (GB)",
+    "profile_rows_per_s": "normalise and profile, workers a second",
+    "distinct_phrases": "distinct phrases in the worker profiles",
+    "embed_cold_s": "embedding all distinct phrases, cache cold (model) (s)",
+    "embed_cold_phrases_per_s": "embedding, cache cold (model), phrases a second",
+    "embed_warm_phrases_per_s": "embedding, cache warm (read back), phrases a second",
+    "profile_vectors_per_s": "profile vectors from cached phrase vectors, workers a second",
+    "embed_peak_gb": "peak memory while building profile vectors (GB)",
+    "index_kind": "worker index kind (engine defaults)",
+    "index_build_s": "worker index build (s)",
+    "hnsw_build_s": "HNSW build for the recall table where the engine's index is exact (s)",
+    "flat_build_s": "FAISS flat build (s)",
+    "index_peak_gb": "peak memory while building indexes (GB)",
+    "peak_query_gb": "peak memory while querying, incl. the BM25 index (GB)",
+    "load_start": "load average (1 min) when this size started (2 cores: above 1 is shared)",
+    "load_end": "load average (1 min) when this size ended",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedConfig:
+    sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)
+    vacancies: int = 500
+    queries: int = 100
+    recall_queries: int = 200
+    selectivities: tuple[float, ...] = (1.0, 0.1, 0.01, 0.001)
+    k: int = 30
+    recall_k: int = 10
+    import_max: int = 100_000
+    seed: int = 20261123
+    today: date = date(2026, 11, 1)
+    index_exact_max: int = 50_000
+    hnsw_m: int = 32
+    ef_search: int = 128
+    exact_filter_max: int = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderSpec:
+    """How a child process loads the encoder: a model folder (None: the default) and a cache URL."""
+
+    model_path: Path | None = None
+    sha256: str | None = None
+    cache_url: str | None = None
+
+    def load(self) -> CachedEncoder:
+        from sepadan.config import DEFAULT_MODEL_SHA256
+        from sepadan.features.encoder import SentenceEncoder, default_model_path
+        from sepadan.store.db import Store
+
+        path = self.model_path or default_model_path()
+        expected = self.sha256 or (DEFAULT_MODEL_SHA256 if self.model_path is None else None)
+        cache = Store.open(self.cache_url) if self.cache_url else None
+        return CachedEncoder(SentenceEncoder(path, expected_sha256=expected), cache)
+
+
+@dataclass
+class Clock:
+    """Peak resident memory (Linux: VmHWM, reset through clear_refs) and wall time of a stage."""
+
+    marks: dict[str, float] = field(default_factory=dict)
+
+    @staticmethod
+    def reset_peak() -> None:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+    @staticmethod
+    def peak_gb() -> float | None:
+        try:
+            found = re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text())
+        except OSError:
+            return None
+        return round(int(found.group(1)) * 1024 / GB, 2) if found else None
+
+
+def run_speed(
+    config: SpeedConfig,
+    encoder: EncoderSpec,
+    workdir: Path,
+    *,
+    isolate: bool = True,
+    log_level: int = logging.INFO,
+) -> Result:
+    """Measure every size (each in a fresh process when ``isolate``) and assemble the result."""
+    sizes = []
+    for n in config.sizes:
+        log.info("speed: %d workers", n)
+        started = time.perf_counter()
+        sizes.append(
+            _in_process(
+                measure_size, n, config, encoder, workdir, isolate=isolate, log_level=log_level
+            )
+        )
+        log.info("speed: %d workers done in %.0fs", n, time.perf_counter() - started)
+    return assemble(sizes, config)
+
+
+def _in_process(fn: Callable[..., Any], *args: Any, isolate: bool, log_level: int) -> Any:
+    if not isolate:
+        return fn(*args)
+    with ProcessPoolExecutor(
+        1, mp_context=get_context("spawn"), initializer=_child_logging, initargs=(log_level,)
+    ) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _child_logging(level: int) -> None:
+    import sys
+
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    for noisy in (
+        "sentence_transformers",
+        "bm25s",
+        "alembic",
+        "faiss",
+        "sepadan.store",
+        "sepadan.features.encoder",
+        "sepadan.ingest.importer",
+    ):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def measure_size(n: int, config: SpeedConfig, spec: EncoderSpec, workdir: Path) -> dict[str, Any]:
+    """Everything measured at one size; returns plain data (it crosses a process boundary)."""
+    from sepadan.config import Settings
+    from sepadan.engine import Engine
+
+    folder = workdir / f"data-{n}"
+    paths = {k: folder / f"{k}.jsonl" for k in ("agencies", "trainings", "vacancies", "workers")}
+    if not all(p.exists() for p in paths.values()):
+        _generate(folder, n, config)
+    out: dict[str, Any] = {"workers": n, "load_start": round(os.getloadavg()[0], 2)}
+    encoder = spec.load()
+    settings = Settings(
+        home=workdir / f"home-{n}",
+        index_exact_max=config.index_exact_max,
+        hnsw_m=config.hnsw_m,
+        hnsw_ef_search=config.ef_search,
+        exact_filter_max=config.exact_filter_max,
+    )
+    engine = Engine(settings, encoder=encoder, today=config.today)
+    if n <= config.import_max:
+        out |= _in_process(
+            _import, paths, n, workdir / f"import-{n}", isolate=True, log_level=logging.WARNING
+        )
+    records = {kind: _records(kind, paths[kind]) for kind in ("workers", "vacancies", "agencies")}
+    log.info("%d: import measured, records read", n)
+    profiled = _profile(engine, records, out)
+    out |= _embed(engine, profiled, encoder, workdir / f"cold-cache-{n}.db")
+    log.info("%d: profiles and vectors built", n)
+    built = _indexes(profiled["w_vectors"], config, out)
+    matcher = _matcher(engine, records, profiled, built["index"], config)
+    log.info("%d: indexes built, matcher ready", n)
+    queries = _query_vacancies(matcher, config)
+    with _one_thread():
+        out["latency"] = _latency(matcher, built, records, profiled, queries, config)
+        log.info("%d: latency measured", n)
+        out["recall"], out["ef_sweep"] = _recall(built, profiled, config)
+    out["peak_query_gb"] = Clock.peak_gb()
+    out["load_end"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """One BLAS and one FAISS (OpenMP) thread: one query per core, as a server handling
+    concurrent requests runs them, and steadier timings on a shared machine."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def _generate(folder: Path, n: int, config: SpeedConfig) -> None:
+    """The demo data at this size, written by a separate process (its memory is not ours)."""
+    from sepadan.demo_data import generate
+
+    started = time.perf_counter()
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        pool.submit(
+            generate,
+            folder,
+            seed=config.seed,
+            n_workers=n,
+            n_vacancies=config.vacancies,
+            today=config.today,
+        ).result()
+    log.info("generated %d workers in %.0fs", n, time.perf_counter() - started)
+
+
+def _import(paths: dict[str, Path], n: int, home: Path) -> dict[str, Any]:
+    """Import the workers into a fresh home, in a process of its own (its memory is not ours)."""
+    import shutil
+
+    from sepadan.config import Settings
+    from sepadan.engine import Engine
+
+    shutil.rmtree(home, ignore_errors=True)
+    engine = Engine(Settings(home=home))
+    for kind in ("agencies", "trainings", "vacancies"):
+        engine.import_file(kind, paths[kind])
+    Clock.reset_peak()
+    started = time.perf_counter()
+    engine.import_file("workers", paths["workers"])
+    seconds = time.perf_counter() - started
+    return {
+        "import_rows_per_s": round(n / seconds),
+        "import_seconds": round(seconds, 1),
+        "import_peak_gb": Clock.peak_gb(),
+    }
+
+
+def _records(kind: str, path: Path) -> list[Any]:
+    """Records straight from a JSON Lines file through the data contract (no store)."""
+    from sepadan.contract import MODELS
+
+    model = MODELS[kind]
+    with path.open(encoding="utf-8") as handle:
+        return [
+            model.model_validate(json.loads(line)).to_record() for line in handle if line.strip()
+        ]
+
+
+def _profile(engine: Any, records: dict[str, list[Any]], out: dict[str, Any]) -> dict[str, Any]:
+    Clock.reset_peak()
+    started = time.perf_counter()
+    profiler = engine.profiler
+    workers, vacancies = records["workers"], records["vacancies"]
+    profiler.prepare(workers, vacancies)
+    w_prof = [profiler.worker(w) for w in workers]
+    v_prof = [profiler.vacancy(v) for v in vacancies]
+    seconds = time.perf_counter() - started
+    out["profile_rows_per_s"] = round(len(workers) / seconds)
+    w_phrases = [profiler.worker_phrases(w, p) for w, p in zip(workers, w_prof, strict=True)]
+    v_phrases = [profiler.vacancy_phrases(v, p) for v, p in zip(vacancies, v_prof, strict=True)]
+    return {"w_prof": w_prof, "v_prof": v_prof, "w_phrases": w_phrases, "v_phrases": v_phrases}
+
+
+def _embed(
+    engine: Any, profiled: dict[str, Any], encoder: CachedEncoder, cold_db: Path
+) -> dict[str, Any]:
+    from sepadan.store.db import Store
+
+    distinct = list(dict.fromkeys(t for phrases in profiled["w_phrases"] for t, _ in phrases if t))
+    cold_db.unlink(missing_ok=True)
+    store = Store.open(f"sqlite:///{cold_db.resolve()}")
+    timings = {}
+    for label in ("cold", "warm"):
+        started = time.perf_counter()
+        CachedEncoder(encoder.encoder, store).encode(distinct)
+        timings[label] = time.perf_counter() - started
+    Clock.reset_peak()
+    started = time.perf_counter()
+    profiled["w_vectors"] = engine.profiler.vectors(profiled["w_phrases"])
+    seconds = time.perf_counter() - started
+    profiled["v_vectors"] = engine.profiler.vectors(profiled["v_phrases"])
+    del profiled["w_phrases"]  # a million lists of phrases: not needed past this point
+    return {
+        "distinct_phrases": len(distinct),
+        "embed_cold_s": round(timings["cold"], 2),
+        "embed_cold_phrases_per_s": round(len(distinct) / timings["cold"]),
+        "embed_warm_phrases_per_s": round(len(distinct) / timings["warm"]),
+        "profile_vectors_per_s": round(len(profiled["w_vectors"]) / seconds),
+        "embed_peak_gb": Clock.peak_gb(),
+    }
+
+
+def _indexes(vectors: np.ndarray, config: SpeedConfig, out: dict[str, Any]) -> dict[str, Any]:
+    from sepadan.matching.index import build_index
+
+    built = {}
+    Clock.reset_peak()
+    for name, kind in (("index", "auto"), ("flat", "flat"), ("hnsw", "hnsw")):
+        if name == "hnsw" and built["index"].kind == "hnsw":
+            built["hnsw"] = built["index"]
+            continue
+        started = time.perf_counter()
+        built[name] = build_index(
+            vectors,
+            kind=kind,
+            exact_max=config.index_exact_max,
+            ann="hnsw",
+            hnsw_m=config.hnsw_m,
+            ef_search=config.ef_search,
+            exact_filter_max=config.exact_filter_max,
+        )
+        out[f"{name}_build_s"] = round(time.perf_counter() - started, 2)
+    out["index_kind"] = built["index"].kind
+    out["index_peak_gb"] = Clock.peak_gb()
+    return built
+
+
+def _matcher(
+    engine: Any,
+    records: dict[str, list[Any]],
+    profiled: dict[str, Any],
+    index: Any,
+    config: SpeedConfig,
+) -> Any:
+    """The matcher as Engine.build assembles it, from in-memory parts."""
+    from sepadan.matching.eligibility import Context
+    from sepadan.matching.index import build_index
+    from sepadan.matching.matcher import Matcher, Side
+    from sepadan.matching.retrieve import ConceptIndex
+    from sepadan.matching.scorer import TransparentScorer
+    from sepadan.matching.table import WorkerTable
+
+    w, v = records["workers"], records["vacancies"]
+    w_prof, v_prof = profiled["w_prof"], profiled["v_prof"]
+    v_index = build_index(profiled["v_vectors"], exact_max=config.index_exact_max)
+    v_keys = [{c.key for r in (*p.required, *p.preferred) for c in r.concepts} for p in v_prof]
+    encode = engine.encoder.encode
+
+    def similarity(a: str, b: str) -> float:
+        va, vb = encode([a, b])
+        return float(va @ vb)
+
+    return Matcher(
+        workers=Side(w, w_prof, index, ConceptIndex([p.concept_keys() for p in w_prof])),
+        vacancies=Side(v, v_prof, v_index, ConceptIndex(v_keys)),
+        table=WorkerTable(w, w_prof),
+        ctx=Context(config.today, {a.licence: a for a in records["agencies"]}, engine.rules),
+        scorer=TransparentScorer(engine.taxonomy, similarity=similarity),
+    )
+
+
+def _query_vacancies(matcher: Any, config: SpeedConfig) -> list[int]:
+    """A seeded sample of vacancies open through a legal channel (others return at once)."""
+    from sepadan.matching.eligibility import vacancy_checks
+
+    usable = [
+        i
+        for i, v in enumerate(matcher.vacancies.records)
+        if all(c.ok for c in vacancy_checks(v, matcher.ctx))
+    ]
+    return sorted(random.Random(config.seed).sample(usable, min(config.queries, len(usable))))
+
+
+def _timed(fn: Callable[[], Any], repeat: Sequence[Any]) -> list[float]:
+    out = []
+    for item in repeat:
+        started = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def _pct(ms: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+    }
+
+
+def _latency(
+    matcher: Any,
+    built: dict[str, Any],
+    records: dict[str, list[Any]],
+    profiled: dict[str, Any],
+    queries: list[int],
+    config: SpeedConfig,
+) -> dict[str, Any]:
+    vids = [matcher.vacancies.records[i].id for i in queries]
+    wids = [w.id for w in random.Random(config.seed + 1).sample(records["workers"], len(queries))]
+    qvec = profiled["v_vectors"]
+    masks = {
+        i: np.flatnonzero(
+            matcher.table.mask(
+                matcher.vacancies.records[i], matcher.vacancies.profiles[i], matcher.ctx
+            )
+        )
+        for i in queries
+    }
+    index, flat = built["index"], built["flat"]
+    for warm in vids[:3]:
+        matcher.shortlist(warm, k=config.k)
+    out = {
+        SHORTLIST: _timed(lambda v: matcher.shortlist(v, k=config.k), vids),
+        RECOMMEND: _timed(lambda w: matcher.recommend(w, k=10), wids),
+        DENSE: _timed(
+            lambda i: index.search(
+                qvec[i][None, :],
+                config.k,
+                allowed=None if len(masks[i]) == index.size else masks[i],
+            ),
+            queries,
+        ),
+        FLAT: _timed(lambda i: flat.index.search(qvec[i][None, :], config.k), queries),
+    }
+    Clock.reset_peak()
+    started = time.perf_counter()
+    bm25 = BM25Ranker().fit([worker_text(w) for w in records["workers"]])
+    build_s = time.perf_counter() - started
+    texts = {i: vacancy_text(matcher.vacancies.records[i]) for i in queries}
+    out[BM25] = _timed(lambda i: bm25.search([texts[i]], config.k), queries)
+    summary = {name: _pct(ms) for name, ms in out.items()}
+    summary["bm25_build_s"] = round(build_s, 2)
+    summary["eligible_share"] = round(
+        float(np.mean([len(m) / index.size for m in masks.values()])), 4
+    )
+    return summary
+
+
+def _recall(
+    built: dict[str, Any], profiled: dict[str, Any], config: SpeedConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Recall against exact at each share of eligible workers, and the efSearch sweep."""
+    from sepadan.matching.index import exact_search
+
+    vectors = built["flat"].vectors
+    rng = np.random.default_rng(config.seed)
+    pick = rng.choice(len(profiled["v_vectors"]), size=config.recall_queries, replace=True)
+    queries = profiled["v_vectors"][pick] + rng.normal(
+        0, 0.02, (config.recall_queries, vectors.shape[1])
+    )
+    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    rows = []
+    for share in config.selectivities:
+        allowed = (
+            None
+            if share >= 1
+            else np.sort(
+                rng.choice(len(vectors), max(1, round(share * len(vectors))), replace=False)
+            )
+        )
+        truth, _ = exact_search(vectors, queries, config.recall_k, allowed)
+        row = {
+            "workers": len(vectors),
+            "eligible": f"{share:.1%}",
+            "eligible_rows": len(vectors) if allowed is None else len(allowed),
+        }
+        row |= _search_recall(built, queries, truth, allowed, config)
+        row["plan"] = _plan(built["index"], allowed)
+        row["exact ms/query"] = _exact_ms(vectors, queries[:50], allowed, config)
+        rows.append(row)
+        if allowed is None:
+            sweep = _ef_sweep(built["hnsw"], queries, truth, config)
+    return rows, sweep
+
+
+def _exact_ms(
+    vectors: np.ndarray, queries: np.ndarray, allowed: np.ndarray | None, config: SpeedConfig
+) -> float:
+    """Exact search over the eligible rows, one query at a time (what the planner falls back to)."""
+    from sepadan.matching.index import exact_search
+
+    started = time.perf_counter()
+    for i in range(len(queries)):
+        exact_search(vectors, queries[i : i + 1], config.recall_k, allowed)
+    return round((time.perf_counter() - started) * 1000 / len(queries), 2)
+
+
+def _ef_sweep(
+    index: Any, queries: np.ndarray, truth: np.ndarray, config: SpeedConfig
+) -> list[dict[str, Any]]:
+    """HNSW recall and time per query at several efSearch values, everyone eligible."""
+    import faiss
+
+    rows = []
+    for ef in EF_SWEEP:
+        params = faiss.SearchParametersHNSW(efSearch=ef)
+        started = time.perf_counter()
+        scores = np.concatenate(
+            [
+                index.index.search(queries[i : i + 1], config.recall_k, params=params)[0]
+                for i in range(len(queries))
+            ]
+        )
+        rows.append(
+            {
+                "workers": len(index.vectors),
+                "efSearch": ef,
+                f"recall@{config.recall_k}": round(_recall_at(scores, truth), 4),
+                "ms/query": round((time.perf_counter() - started) * 1000 / len(queries), 2),
+            }
+        )
+    return rows
+
+
+def _search_recall(
+    built: dict[str, Any],
+    queries: np.ndarray,
+    truth: np.ndarray,
+    allowed: np.ndarray | None,
+    config: SpeedConfig,
+) -> dict[str, float]:
+    """Recall and time per query: the planned search and raw filtered HNSW, one query at a time."""
+    searches = {
+        "planned": lambda q: built["index"].search(q, config.recall_k, allowed=allowed),
+        "raw HNSW": lambda q: _raw_hnsw(built["hnsw"], q, config, allowed),
+    }
+    out = {}
+    for label, search in searches.items():
+        started = time.perf_counter()
+        scores = np.concatenate([search(queries[i : i + 1])[0] for i in range(len(queries))])
+        out[f"{label} recall@{config.recall_k}"] = round(_recall_at(scores, truth), 4)
+        out[f"{label} ms/query"] = round((time.perf_counter() - started) * 1000 / len(queries), 2)
+    return out
+
+
+def _raw_hnsw(
+    index: Any, query: np.ndarray, config: SpeedConfig, allowed: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """HNSW with the filter inside its beam and no planner: what a filtered ANN gives by itself."""
+    import faiss
+
+    selector = None if allowed is None else faiss.IDSelectorBatch(allowed.astype(np.int64))
+    params = faiss.SearchParametersHNSW(
+        sel=selector, efSearch=max(config.ef_search, 2 * config.recall_k)
+    )
+    scores, ids = index.index.search(query, config.recall_k, params=params)
+    return np.where(ids < 0, -np.inf, scores).astype(np.float32), ids
+
+
+def _recall_at(found: np.ndarray, truth: np.ndarray) -> float:
+    """Recall by score, so that ties at the k-th place count as found: a returned row counts if
+    its score reaches the exact k-th score (less a float tolerance)."""
+    kth = truth[:, -1:]
+    wanted = np.isfinite(truth).sum(axis=1)
+    got = np.minimum((found >= kth - 1e-4).sum(axis=1), wanted)
+    return float((got / np.maximum(wanted, 1)).mean())
+
+
+def _plan(index: Any, allowed: np.ndarray | None) -> str:
+    if index.kind == "exact":
+        return "exact index"
+    if allowed is None:
+        return "ANN"
+    plan = getattr(index, "_plan_exact", None)  # the index's own planner
+    return "exact (planned)" if plan and plan(len(allowed)) else "ANN + filter"
+
+
+def assemble(sizes: list[dict[str, Any]], config: SpeedConfig) -> Result:
+    """One result: a column per size; latency, ratio and recall tables; the aims."""
+    table = {f"{s['workers']:,} workers": _summary(s, config) for s in sizes}
+    latency, ratios, recall, sweep = [], [], [], []
+    for s in sizes:
+        lat = s["latency"]
+        latency += [
+            {"workers": s["workers"], "operation": name, **lat[name]}
+            for name in (SHORTLIST, RECOMMEND, DENSE, FLAT, BM25)
+        ]
+        ratios.append(
+            {
+                "workers": s["workers"],
+                "eligible share (mean)": lat["eligible_share"],
+                "BM25 index build (s)": lat["bm25_build_s"],
+                **_ratios(lat),
+            }
+        )
+        recall += s["recall"]
+        sweep += s["ef_sweep"]
+    result = Result(
+        name="speed",
+        task="speed",
+        dataset="synthetic demo workers (sepadan.demo_data)",
+        metrics=list(dict.fromkeys(m for v in table.values() for m in v)),
+        table=table,
+        layout="measures",
+        params=asdict(config) | {"sizes": list(config.sizes)},
+        extra_tables={
+            LATENCY_TABLE: latency,
+            "Ratios (p50 against p50)": ratios,
+            RECALL_TABLE: recall,
+            "HNSW efSearch, everyone eligible (the engine's default is 128)": sweep,
+        },
+    )
+    result.aims = _aims(sizes, config)
+    result.notes += NOTES
+    return result
+
+
+def _summary(size: dict[str, Any], config: SpeedConfig) -> dict[str, Any]:
+    """The headline numbers of one size: the measures, p50/p99 latencies and planned recall."""
+    out = {label: size.get(key) for key, label in MEASURES.items()}
+    lat = size["latency"]
+    for name, short in (
+        (SHORTLIST, "shortlist"),
+        (RECOMMEND, "recommend"),
+        (FLAT, "FAISS flat search"),
+        (BM25, "BM25 retrieval"),
+    ):
+        out[f"{short} p50 (ms)"], out[f"{short} p99 (ms)"] = (
+            lat[name]["p50_ms"],
+            lat[name]["p99_ms"],
+        )
+    for row in size["recall"]:
+        out[f"recall@{config.recall_k}, {row['eligible']} eligible (planned search)"] = row[
+            f"planned recall@{config.recall_k}"
+        ]
+    return out
+
+
+def _ratios(lat: dict[str, Any]) -> dict[str, float]:
+    flat, bm25 = lat[FLAT]["p50_ms"], lat[BM25]["p50_ms"]
+    dense, short = lat[DENSE]["p50_ms"], lat[SHORTLIST]["p50_ms"]
+    return {
+        "flat search / sepadan index search": round(flat / max(dense, 1e-6), 2),
+        "sepadan shortlist / flat search": round(short / max(flat, 1e-6), 2),
+        "sepadan shortlist / BM25 retrieval": round(short / max(bm25, 1e-6), 2),
+    }
+
+
+def chart_makers(result: Result) -> list[tuple[str, Callable[[Path], Path]]]:
+    """For :func:`sepadan.evaluation.results.write`: the latency and recall charts of a result."""
+    latency, recall = result.extra_tables[LATENCY_TABLE], result.extra_tables[RECALL_TABLE]
+    return [
+        ("latency", lambda p: latency_chart(latency, p)),
+        ("recall", lambda p: recall_chart(recall, p)),
+    ]
+
+
+def _aims(sizes: list[dict[str, Any]], config: SpeedConfig) -> list[dict[str, Any]]:
+    biggest = max(sizes, key=lambda s: s["workers"])
+    n = f"{biggest['workers']:,}"
+    p99 = biggest["latency"][SHORTLIST]["p99_ms"]
+    full = [r for r in biggest["recall"] if r["eligible"] == "100.0%"]
+    worst = min((r[f"planned recall@{config.recall_k}"] for r in biggest["recall"]), default=None)
+    out = [
+        aim(
+            f"shortlist p99 at {n} workers (ms)",
+            p99,
+            "< 50 ms at 1,000,000 on 2 cores",
+            p99 < 50 if biggest["workers"] >= 1_000_000 else None,
+        )
+    ]
+    if full:
+        value = full[0][f"planned recall@{config.recall_k}"]
+        out.append(
+            aim(
+                f"ANN recall@{config.recall_k} at {n} workers, all eligible",
+                value,
+                ">= 0.95",
+                value >= 0.95,
+            )
+        )
+    out.append(
+        aim(
+            f"worst recall@{config.recall_k} over the selectivities at {n}",
+            worst,
+            ">= 0.95",
+            None if worst is None else worst >= 0.95,
+        )
+    )
+    return out
