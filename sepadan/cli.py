@@ -230,6 +230,7 @@ def _table(body: dict[str, Any], title: str, id_key: str, extra: tuple[str, ...]
     out.print(f"model: {body['model_version']}")
 
 
+from sepadan.cli_api import register as _register_api  # noqa: E402
 from sepadan.cli_bench import register as _register_bench  # noqa: E402
 from sepadan.cli_models import register as _register_models  # noqa: E402
 from sepadan.cli_planning import register as _register_planning  # noqa: E402
@@ -237,6 +238,7 @@ from sepadan.cli_planning import register as _register_planning  # noqa: E402
 _register_planning(app)
 _register_models(app)
 _register_bench(app)
+_register_api(app)
 
 
 def main() -> None:

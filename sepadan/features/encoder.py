@@ -10,7 +10,9 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +36,10 @@ class Encoder(Protocol):
 class VectorCache(Protocol):
     def cached_vectors(self, model: str, texts: list[str]) -> dict[str, np.ndarray]: ...
     def cache_vectors(self, model: str, vectors: dict[str, np.ndarray]) -> None: ...
+    def forget_vectors(self, model: str, texts: list[str]) -> None: ...
+
+
+_EPHEMERAL: ContextVar[bool] = ContextVar("sepadan_ephemeral_encoding", default=False)
 
 
 def default_model_path() -> Path:
@@ -103,10 +109,39 @@ class CachedEncoder:
 
     def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
         distinct = list(dict.fromkeys(texts))
-        self._fill(distinct, progress)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if _EPHEMERAL.get():
+            return self._encode_ephemeral(distinct, texts)
+        self._fill(distinct, progress)
         return np.stack([self._memory[t] for t in texts])
+
+    @contextmanager
+    def ephemeral(self) -> Iterator[None]:
+        """Inside this block, phrases not cached yet are encoded but neither kept nor stored (a
+        portal's unstored profile); phrases already cached are read as usual."""
+        token = _EPHEMERAL.set(True)
+        try:
+            yield
+        finally:
+            _EPHEMERAL.reset(token)
+
+    def _encode_ephemeral(self, distinct: list[str], texts: Sequence[str]) -> np.ndarray:
+        local = {t: self._memory[t] for t in distinct if t in self._memory}
+        missing = [t for t in distinct if t not in local]
+        if missing and self.cache is not None:
+            local.update(self.cache.cached_vectors(self.name, missing))
+            missing = [t for t in missing if t not in local]
+        if missing:
+            local.update(zip(missing, self.encoder.encode(missing)))
+        return np.stack([local[t] for t in texts])
+
+    def forget(self, texts: Sequence[str]) -> None:
+        """Drop phrases from memory and from the store's cache (erasure of a worker's own words)."""
+        for t in texts:
+            self._memory.pop(t, None)
+        if self.cache is not None and texts:
+            self.cache.forget_vectors(self.name, list(texts))
 
     def _fill(self, distinct: list[str], progress: Progress | None) -> None:
         missing = [t for t in distinct if t not in self._memory]

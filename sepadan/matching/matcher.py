@@ -80,17 +80,21 @@ class Matcher:
         return self.scorer.version
 
     def shortlist(self, vacancy_id: str, *, k: int = 30, region: str | None = None,
-                  include_ineligible: bool = False) -> MatchList:
-        """The best k eligible workers for a vacancy (optionally inside a region)."""
+                  include_ineligible: bool = False, within: tuple[str, ...] = ()) -> MatchList:
+        """The best k eligible workers for a vacancy (optionally inside a region, and only among
+        workers of the regions ``within``, e.g. those an officer's key covers)."""
         vpos = self.vacancies.position(vacancy_id, "vacancy")
         v, vp = self.vacancies.records[vpos], self.vacancies.profiles[vpos]
         scope = self.table.in_region(region) if region else np.ones(self.table.n, dtype=bool)
+        if within:
+            scope = scope & np.logical_or.reduce([self.table.in_region(r) for r in within])
         mask = scope if include_ineligible else scope & self.table.mask(v, vp, self.ctx)
         allowed = np.flatnonzero(mask)
         candidates = self._retrieve(self.workers, self.vacancies.index.vectors[vpos],
                                     _query(vp), allowed, k)
-        matches = [self._match(self.workers.records[p], self.workers.profiles[p], v, vp, vpos, p)
-                   for p in candidates]
+        vvec = self.vacancies.index.vectors[vpos]
+        matches = [self._match(self.workers.records[p], self.workers.profiles[p], v, vp,
+                               self.workers.index.vectors[p], vvec) for p in candidates]
         if not include_ineligible:
             matches = self._guard(matches)
         warnings = tuple((c.key, c.params) for c in vacancy_checks(v, self.ctx) if not c.ok)
@@ -99,26 +103,34 @@ class Matcher:
     def recommend(self, worker_id: str, *, scope: str = "all", country: str | None = None, k: int = 10,
                   include_flagged: bool = False, include_ineligible: bool = False) -> MatchList:
         """The best k vacancies a worker is eligible for, through legal channels only by default."""
+        wpos = self.workers.position(worker_id, "worker")
+        return self.recommend_for(self.workers.records[wpos], self.workers.profiles[wpos],
+                                  self.workers.index.vectors[wpos], scope=scope, country=country, k=k,
+                                  include_flagged=include_flagged, include_ineligible=include_ineligible)
+
+    def recommend_for(self, w: Worker, wp: WorkerProfile, vector: np.ndarray, *, scope: str = "all",
+                      country: str | None = None, k: int = 10, include_flagged: bool = False,
+                      include_ineligible: bool = False) -> MatchList:
+        """Recommendations for a worker given as record, profile and vector (stored or not)."""
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
-        wpos = self.workers.position(worker_id, "worker")
-        w, wp = self.workers.records[wpos], self.workers.profiles[wpos]
         in_scope = [i for i, v in enumerate(self.vacancies.records) if _in_scope(v, scope, country)]
         checks = {i: self._checks(w, wp, i) for i in in_scope}
         allowed = np.array([i for i in in_scope if _keep(checks[i], include_flagged, include_ineligible)],
                            dtype=np.int64)
         query = {c.key: 1.0 for c in wp.skills} | {c.key: 0.5 for c, _ in wp.training_skills}
-        candidates = self._retrieve(self.vacancies, self.workers.index.vectors[wpos], query, allowed, k)
-        matches = [self._match(w, wp, self.vacancies.records[p], self.vacancies.profiles[p], p, wpos,
-                               checks=checks[p]) for p in candidates]
-        return MatchList("recommendations", worker_id, self.model_version, _top(matches, k))
+        candidates = self._retrieve(self.vacancies, vector, query, allowed, k)
+        matches = [self._match(w, wp, self.vacancies.records[p], self.vacancies.profiles[p], vector,
+                               self.vacancies.index.vectors[p], checks=checks[p]) for p in candidates]
+        return MatchList("recommendations", w.id, self.model_version, _top(matches, k))
 
     def explain(self, worker_id: str, vacancy_id: str) -> Match:
         """One pair, whatever its eligibility: every check, component, reason and gap."""
         wpos = self.workers.position(worker_id, "worker")
         vpos = self.vacancies.position(vacancy_id, "vacancy")
         return self._match(self.workers.records[wpos], self.workers.profiles[wpos],
-                           self.vacancies.records[vpos], self.vacancies.profiles[vpos], vpos, wpos)
+                           self.vacancies.records[vpos], self.vacancies.profiles[vpos],
+                           self.workers.index.vectors[wpos], self.vacancies.index.vectors[vpos])
 
     def checks(self, worker_id: str, vacancy_id: str) -> list[Check]:
         wpos = self.workers.position(worker_id, "worker")
@@ -139,10 +151,10 @@ class Matcher:
         fused = rrf([[int(p) for p in dense[0] if p >= 0], lexical])
         return [p for p, _ in fused[:n]]
 
-    def _match(self, w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, vpos: int, wpos: int,
-               *, checks: list[Check] | None = None) -> Match:
+    def _match(self, w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, wvec: np.ndarray,
+               vvec: np.ndarray, *, checks: list[Check] | None = None) -> Match:
         checks = checks if checks is not None else check_pair(w, wp, v, vp, self.ctx)
-        cosine = float(self.workers.index.vectors[wpos] @ self.vacancies.index.vectors[vpos])
+        cosine = float(wvec @ vvec)
         scored = self.scorer.score(Pair(w, wp, v, vp, cosine, checks), self.ctx)
         bad = failed(checks)
         return Match(w.id, v.id, scored.score, scored.components, scored.reasons, scored.gaps,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, or_, select
 
 from sepadan.store.schema import TABLES, phrase_vectors
 
@@ -156,6 +156,57 @@ class Store:
             fresh = [r for r in rows if r["text_hash"] not in existing]
             if fresh:
                 conn.execute(phrase_vectors.insert(), fresh)
+
+    def forget_vectors(self, model: str, texts: list[str]) -> None:
+        hashes = [_text_hash(t) for t in texts]
+        with self.engine.begin() as conn:
+            for start in range(0, len(hashes), _CHUNK):
+                conn.execute(phrase_vectors.delete().where(
+                    phrase_vectors.c.model == model, phrase_vectors.c.text_hash.in_(hashes[start:start + _CHUNK])))
+
+    def delete_outcomes_of(self, worker_id: str) -> int:
+        table = TABLES["outcomes"]
+        with self.engine.begin() as conn:
+            return conn.execute(table.delete().where(table.c.worker_id == worker_id)).rowcount
+
+    def page(self, kind: str, *, offset: int, limit: int, regions: tuple[str, ...] = (),
+             agency: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """One page of a kind in id order, and the total count; optionally only rows whose region
+        falls under one of ``regions`` (Kemendagri prefixes) or whose agency licence is ``agency``."""
+        table = TABLES[kind]
+        query, counter = select(table), select(func.count()).select_from(table)
+        clauses = []
+        if regions:
+            clauses.append(or_(*[or_(table.c.region == r, table.c.region.like(r + ".%")) for r in regions]))
+        if agency is not None:
+            clauses.append(table.c.agency_licence == agency)
+        if clauses:
+            query, counter = query.where(*clauses), counter.where(*clauses)
+        with self.engine.connect() as conn:
+            total = conn.execute(counter).scalar_one()
+            rows = conn.execute(query.order_by(table.c.id).offset(offset).limit(limit)).mappings().all()
+        return [_doc(r) for r in rows], total
+
+    def personal_many(self, ids: list[str], open_: Any) -> dict[str, dict[str, Any]]:
+        """id -> the opened personal fields, for the workers among ``ids`` that are stored."""
+        table = TABLES["workers"]
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), _CHUNK):
+                query = select(table.c.id, table.c.pii_enc).where(table.c.id.in_(ids[start:start + _CHUNK]))
+                for id_, token in conn.execute(query):
+                    out[id_] = open_(token)
+        return out
+
+    def generation(self) -> tuple:
+        """Changes when any record that matching reads is written or deleted (cheap, for polling)."""
+        out = []
+        with self.engine.connect() as conn:
+            for kind in ("workers", "vacancies", "agencies"):
+                table = TABLES[kind]
+                out.append(tuple(conn.execute(select(func.count(), func.max(table.c.updated_at))
+                                              .select_from(table)).one()))
+        return tuple(out)
 
     def _existing_hashes(self, conn: Any, model: str, hashes: list[str]) -> set[str]:
         out: set[str] = set()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, Index, LargeBinary, MetaData, String, Table, Text,
+    Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
 )
 
 metadata = MetaData()
@@ -76,6 +76,30 @@ phrase_vectors = Table(
     Column("text_hash", String(64), primary_key=True),
     Column("text", Text, nullable=False),
     Column("vector", LargeBinary, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("regions", Text, nullable=False),  # JSON list of Kemendagri prefixes; [] = every region
+    Column("agency", String(64), nullable=True),  # the tenant: an agency licence, or none
+    Column("label", String(200), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("action", String(16), nullable=False),  # read | create | update | delete | export | match
+    Column("kind", String(16), nullable=False),
+    Column("record_id", String(200), nullable=False),
+    Column("route", String(200), nullable=True),
+    Index("ix_audit_log_record", "kind", "record_id"),
 )
 
 TABLES = {"workers": workers, "vacancies": vacancies, "trainings": trainings,

@@ -1,0 +1,80 @@
+"""The FastAPI app: ``create_app(settings)``; ``sepadan serve`` runs it under uvicorn.
+
+The model and the indexes load in the lifespan (in a thread, so /v1/health answers 503 while they
+load), never at import. Writes swap in a new matcher; a request keeps the one it started with.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+
+from fastapi import FastAPI
+
+from sepadan.api import problems
+from sepadan.api.metrics import BodyLimit, Metrics, MetricsMiddleware
+from sepadan.api.routes_matching import router as matching_router
+from sepadan.api.routes_records import router as records_router
+from sepadan.api.routes_system import router as system_router
+from sepadan.api.security import KeyCache, RateLimiter
+from sepadan.api.state import AppState
+from sepadan.config import Settings
+from sepadan.engine import Engine
+
+log = logging.getLogger(__name__)
+DESCRIPTION = """Link-and-match for Indonesian labour migration: shortlists of eligible workers for job
+orders, vacancies for workers (licensed agencies only), explanations in Indonesian or English, and
+aggregates for training planners.
+
+Send an API key (from `sepadan keys create --role R`) as `X-API-Key`. Roles: `admin` (imports,
+deletes, keys), `officer` (shortlists with names, only the workers of the key's regions), `planner`
+(aggregates only), `portal` (`POST /v1/match` and public vacancy data). Errors are
+`application/problem+json` (RFC 9457)."""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None,
+               today: date | None = None, background: bool = True) -> FastAPI:
+    """The app over one engine. ``background=False`` loads in the lifespan itself (tests)."""
+    settings = settings or Settings()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    engine = engine or Engine(settings, today=today)
+    metrics = Metrics()
+    state = AppState(engine=engine, keys=KeyCache(engine.store),
+                     limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_burst), metrics=metrics,
+                     refresh_seconds=settings.api_refresh_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threads = []
+        if background:
+            threads.append(threading.Thread(target=state.load, name="sepadan-load", daemon=True))
+        else:
+            state.load()
+        threads.append(threading.Thread(target=state.poll, name="sepadan-refresh", daemon=True))
+        for t in threads:
+            t.start()
+        yield
+        state.stop.set()
+
+    app = FastAPI(title="sepadan", version=_version(), description=DESCRIPTION, lifespan=lifespan,
+                  generate_unique_id_function=lambda route: route.name,
+                  openapi_tags=[{"name": n} for n in ("matching", "workers", "vacancies", "trainings",
+                                                       "agencies", "outcomes", "planning", "system")])
+    app.state.sepadan = state
+    problems.install(app)
+    app.include_router(matching_router)
+    app.include_router(records_router)
+    app.include_router(system_router)
+    app.add_middleware(BodyLimit, json_max=settings.api_json_max_bytes, upload_max=settings.api_upload_max_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _version() -> str:
+    from sepadan.api.routes_system import _package_version
+
+    return _package_version()

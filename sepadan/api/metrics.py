@@ -1,0 +1,108 @@
+"""Prometheus metrics: requests by route and status, latency by route, matcher size."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import HTTPException
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("sepadan_http_requests_total", "HTTP requests", ["route", "method", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("sepadan_http_request_seconds", "HTTP request latency", ["route", "method"],
+                                 registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.rows = Gauge("sepadan_index_rows", "rows in the in-memory matcher", ["side"], registry=self.registry)
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+
+    def render(self, engine: Any) -> bytes:
+        m = engine.__dict__.get("matcher")
+        if m is not None:
+            self.rows.labels("workers").set(len(m.workers.records))
+            self.rows.labels("vacancies").set(len(m.vacancies.records))
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """Pure ASGI: time every request, label it by route template (never the raw path: ids stay out)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def sending(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            self.metrics.observe(name, scope["method"], status[0], time.perf_counter() - started)
+
+
+class BodyLimit:
+    """Pure ASGI: 413 for a body over the limit (by Content-Length, or counted while streaming).
+    Uploads (multipart) may be ``upload_max`` bytes, other bodies ``json_max``."""
+
+    def __init__(self, app: Any, *, json_max: int, upload_max: int) -> None:
+        self.app, self.json_max, self.upload_max = app, json_max, upload_max
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
+        limit = self.upload_max if multipart else self.json_max
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _too_large(send, limit)
+            return
+        seen = [0]
+
+        async def receiving() -> dict:
+            message = await receive()
+            if message["type"] == "http.request":
+                seen[0] += len(message.get("body", b""))
+                if seen[0] > limit:
+                    raise _TooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, receiving, send)
+        except _TooLarge:
+            await _too_large(send, limit)
+
+
+class _TooLarge(HTTPException):
+    """An HTTPException, so that FastAPI's body reader passes it on instead of answering 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body is over {limit:,} bytes")
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    import orjson
+
+    body = orjson.dumps({"type": "about:blank", "title": "Content too large", "status": 413,
+                         "detail": f"the body is over {limit:,} bytes"})
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

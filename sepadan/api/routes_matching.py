@@ -1,0 +1,112 @@
+"""Shortlists, recommendations, explanations, and matching a portal's unstored profile."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from sepadan.api.deps import EngineDep, MatcherDep
+from sepadan.api.problems import ProblemError, responses
+from sepadan.api.routes_records import COMMON, IdPath, orjson_response, stored_or_404
+from sepadan.api.schemas import Explanation, MatchOut, ProfileBody, Recommendations, Shortlist
+from sepadan.api.security import KeyDep
+from sepadan.matching.messages import render
+from sepadan.matching.output import match_json, match_list_json
+from sepadan.store.keys import audit
+
+router = APIRouter(prefix="/v1", tags=["matching"])
+Lang = Annotated[Literal["id", "en"], Query(description="language of reasons and gaps")]
+Scope = Annotated[Literal["overseas", "domestic", "all"], Query()]
+Country = Annotated[str | None, Query(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$",
+                                      description="ISO 3166-1 alpha-2, e.g. JP")]
+Region = Annotated[str | None, Query(max_length=16, pattern=r"^\d{2}(\.\d{2}){0,3}$",
+                                     description="Kemendagri code, e.g. 35 or 35.08")]
+_SIXTEEN_DIGITS = re.compile(rb"(?<!\d)\d{16}(?!\d)")
+
+
+@router.get("/vacancies/{id}/shortlist", name="shortlist", response_model=Shortlist,
+            responses=responses(*COMMON, 404, 422),
+            summary="The best eligible workers for a job order, with reasons and gaps")
+def shortlist(id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep,
+              k: Annotated[int, Query(ge=1, le=200)] = 30, region: Region = None,
+              include_ineligible: bool = False, lang: Lang = "id") -> Response:
+    vacancy = stored_or_404(engine, key, "vacancies", id)
+    if key.agency is not None and vacancy.get("agency_licence") != key.agency:
+        raise ProblemError(404, f"vacancy '{id}' not found")
+    if id not in matcher.vacancies.positions:
+        raise ProblemError(404, f"vacancy '{id}' not found")
+    ml = matcher.shortlist(id, k=k, region=region, include_ineligible=include_ineligible, within=key.regions)
+    # a worker erased by another process since this matcher was built is not shown
+    ids = [m.worker_id for m in ml.results]
+    personal = engine.personal_many(ids)
+    body = match_list_json(ml, lang=lang, describe=lambda w: {
+        "name": personal.get(w, {}).get("name"), "region": _region_of(matcher, w)})
+    body["results"] = [r for r in body["results"] if r["worker_id"] in personal]
+    audit(engine.store, key.id, "read", "workers", [r["worker_id"] for r in body["results"]], "shortlist")
+    return orjson_response(body)
+
+
+@router.get("/workers/{id}/recommendations", name="recommend_for_worker", response_model=Recommendations,
+            responses=responses(*COMMON, 404, 422),
+            summary="The best vacancies for a stored worker (licensed agencies only by default)")
+def recommendations(id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep, scope: Scope = "all",
+                    country: Country = None, k: Annotated[int, Query(ge=1, le=200)] = 10,
+                    include_flagged: bool = False, lang: Lang = "id") -> Response:
+    stored_or_404(engine, key, "workers", id)
+    if id not in matcher.workers.positions:
+        raise ProblemError(404, f"worker '{id}' not found")
+    ml = matcher.recommend(id, scope=scope, country=country.upper() if country else None, k=k,
+                           include_flagged=include_flagged)
+    audit(engine.store, key.id, "read", "workers", [id], "recommend_for_worker")
+    return orjson_response(match_list_json(ml, lang=lang, describe=lambda v: _vacancy_view(matcher, v)))
+
+
+@router.get("/workers/{id}/explain/{vacancy_id}", name="explain_pair", response_model=Explanation,
+            responses=responses(*COMMON, 404, 422), summary="Every rule and score component for one pair")
+def explain(id: IdPath, vacancy_id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep,
+            lang: Lang = "id") -> Response:
+    stored_or_404(engine, key, "workers", id)
+    stored_or_404(engine, key, "vacancies", vacancy_id)
+    if id not in matcher.workers.positions or vacancy_id not in matcher.vacancies.positions:
+        raise ProblemError(404, "not found")
+    match = matcher.explain(id, vacancy_id)
+    checks = matcher.checks(id, vacancy_id)
+    audit(engine.store, key.id, "read", "workers", [id], "explain_pair")
+    return orjson_response({"worker_id": id, "model_version": matcher.model_version,
+                            **match_json(match, lang=lang, key="vacancy_id"), "eligible": match.eligible,
+                            "checks": [{"rule": c.rule, "ok": c.ok, "hard": c.hard,
+                                        "message": render(c.key, c.params, lang)} for c in checks]})
+
+
+@router.post("/match", name="match_profile", response_model=MatchOut,
+             responses=responses(*COMMON, 413, 422),
+             summary="Vacancies for a worker profile sent by a portal; the profile is not stored")
+def match(body: ProfileBody, key: KeyDep, engine: EngineDep, matcher: MatcherDep, scope: Scope = "all",
+          country: Country = None, k: Annotated[int, Query(ge=1, le=200)] = 10, lang: Lang = "id") -> Response:
+    record = body.to_record()
+    ml = engine.match_unstored(record, scope=scope, country=country.upper() if country else None, k=k)
+    listed = match_list_json(ml, lang=lang, describe=lambda v: _vacancy_view(matcher, v))
+    out = {"model_version": listed["model_version"], "lang": lang, "results": listed["results"]}
+    for r in out["results"]:
+        r.pop("worker_id", None)
+    return Response(_no_sixteen_digits(orjson.dumps(out)), media_type="application/json")
+
+
+def _no_sixteen_digits(payload: bytes) -> bytes:
+    """A portal response never carries a 16-digit number (a NIK), whatever a record holds."""
+    return _SIXTEEN_DIGITS.sub(lambda m: b"*" * 12 + m.group()[-4:], payload)
+
+
+def _vacancy_view(matcher: Any, vacancy_id: str) -> dict[str, Any]:
+    v = matcher.vacancies.records[matcher.vacancies.positions[vacancy_id]]
+    return {"title": v.title, "country": v.country, "employer": v.employer}
+
+
+def _region_of(matcher: Any, worker_id: str) -> str | None:
+    pos = matcher.workers.positions.get(worker_id)
+    return None if pos is None else matcher.workers.records[pos].region
+

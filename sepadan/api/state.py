@@ -1,0 +1,51 @@
+"""What the app holds while it runs: the engine (store, model, matcher), keys, limits, metrics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sepadan.api.security import KeyCache, RateLimiter
+from sepadan.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    engine: Engine
+    keys: KeyCache
+    limiter: RateLimiter
+    metrics: Any
+    refresh_seconds: float = 5.0
+    status: str = "loading"
+    detail: str | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+    def load(self) -> None:
+        """Open the store, load the model, build or load the indexes (in a thread, from the lifespan)."""
+        try:
+            self.engine.store.count("workers")
+            self.engine.encoder.encode(["warm up"])
+            self.engine.build()
+            self.status, self.detail = "ready", None
+            log.info("ready")
+        except Exception as exc:  # noqa: BLE001 - reported by /v1/health, logged in full here
+            self.status, self.detail = "failed", type(exc).__name__ + ": " + str(exc)[:300]
+            log.exception("loading failed")
+
+    def poll(self) -> None:
+        """Pick up writes from other processes: rebuild and swap when the store changed."""
+        while not self.stop.wait(self.refresh_seconds):
+            if not self.ready:
+                continue
+            try:
+                self.engine.refresh_if_changed()
+            except Exception:  # noqa: BLE001 - the old matcher keeps serving
+                log.exception("refresh failed; serving the previous matcher")

@@ -1,0 +1,90 @@
+"""``sepadan serve`` (the HTTP API under uvicorn) and ``sepadan keys create|list|revoke``.
+
+:func:`register` adds them to the main Typer app (``sepadan/cli.py`` calls it once, at the bottom).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from sepadan.cli_common import Home, Today, _date, _settings, err, out
+from sepadan.errors import SepadanError
+
+keys_app = typer.Typer(no_args_is_help=True, add_completion=False,
+                       help="API keys: create (shown once), list, revoke.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="keys")
+
+
+def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="server processes")] = 1,
+          today: Today = None, home: Home = None) -> None:
+    """Serve the HTTP API (FastAPI under uvicorn) on the store in HOME; docs at /docs."""
+    import os
+
+    import uvicorn
+
+    settings = _settings(home)
+    os.environ["SEPADAN_HOME"] = str(settings.home.resolve())
+    if today:
+        _date(today)
+        os.environ["SEPADAN_API_TODAY"] = today
+    err.print(f"serving {settings.home} on http://{host}:{port} (docs: /docs); model and indexes load first, "
+              "/v1/health says when ready")
+    uvicorn.run("sepadan.api.main:app", host=host, port=port,
+                workers=workers, log_level="warning", proxy_headers=False, server_header=False)
+
+
+@keys_app.command("create")
+def create(role: Annotated[str, typer.Option("--role", help="admin, officer, planner or portal")],
+           region: Annotated[Optional[list[str]], typer.Option("--region", help="Kemendagri code the key may see (repeatable; none: all)")] = None,
+           agency: Annotated[Optional[str], typer.Option("--agency", help="the agency licence this key belongs to (tenant)")] = None,
+           label: Annotated[Optional[str], typer.Option("--label", help="who or what holds the key")] = None,
+           home: Home = None) -> None:
+    """Create an API key; it is printed once (only its hash is stored)."""
+    from sepadan.store.db import Store
+    from sepadan.store.keys import create_key
+
+    settings = _settings(home)
+    try:
+        key, token = create_key(Store.open(settings.url), role, regions=tuple(region or ()), agency=agency,
+                                label=label)
+    except ValueError as exc:
+        raise SepadanError(str(exc)) from exc
+    err.print(f"key {key.id}: role {key.role}, regions {', '.join(key.regions) or 'all'}, "
+              f"agency {key.agency or '-'}; keep it now, it is not shown again:")
+    out.print(token, highlight=False)
+
+
+@keys_app.command("list")
+def list_(home: Home = None) -> None:
+    """The keys (ids, roles, scopes; never the keys themselves)."""
+    from sepadan.store.db import Store
+    from sepadan.store.keys import list_keys
+
+    table = Table(title="API keys")
+    for col in ("id", "role", "regions", "agency", "label", "created", "revoked"):
+        table.add_column(col)
+    for k in list_keys(Store.open(_settings(home).url)):
+        table.add_row(k.id, k.role, ", ".join(k.regions) or "all", k.agency or "-", k.label or "-",
+                      f"{k.created_at:%Y-%m-%d %H:%M}" if k.created_at else "-",
+                      f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def revoke(key_id: Annotated[str, typer.Argument(help="the key's id, from `sepadan keys list`")],
+           home: Home = None) -> None:
+    """Revoke a key (takes effect within 10 seconds)."""
+    from sepadan.store.db import Store
+    from sepadan.store.keys import revoke_key
+
+    revoke_key(Store.open(_settings(home).url), key_id)
+    out.print(f"revoked {key_id}")

@@ -1,0 +1,116 @@
+"""API keys and the audit log, in the store.
+
+A key is shown once, when created; only its SHA-256 is stored (a key is 32 random bytes, so a plain
+hash cannot be reversed by guessing, unlike a NIK). A key carries a role, the regions it may see
+(Kemendagri code prefixes; none means every region) and optionally the agency it belongs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from sepadan.errors import NotFound, SepadanError
+from sepadan.features import geo
+from sepadan.store.db import Store
+from sepadan.store.schema import api_keys, audit_log
+
+ROLES = ("admin", "officer", "planner", "portal")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    role: str
+    regions: tuple[str, ...] = ()
+    agency: str | None = None
+    label: str | None = None
+    created_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def sees_region(self, region: str | None) -> bool:
+        """Every region when unscoped; else the region code must fall under one of the key's."""
+        if not self.regions:
+            return True
+        return region is not None and any(region == r or region.startswith(r + ".") for r in self.regions)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    key_id: str
+    action: str
+    kind: str
+    record_id: str
+    route: str | None
+
+
+def hash_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_key(store: Store, role: str, *, regions: tuple[str, ...] = (), agency: str | None = None,
+               label: str | None = None) -> tuple[ApiKey, str]:
+    """A new key: (its record, the token to hand over once)."""
+    if role not in ROLES:
+        raise SepadanError(f"unknown role '{role}' (use one of: {', '.join(ROLES)})")
+    codes = tuple(geo.region_code(r) for r in regions)
+    key_id = secrets.token_hex(4)
+    token = f"sk_{key_id}_{secrets.token_urlsafe(32)}"
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        conn.execute(api_keys.insert().values(
+            id=key_id, key_hash=hash_key(token), role=role, regions=json.dumps(list(codes)),
+            agency=agency, label=label, created_at=now))
+    return ApiKey(key_id, role, codes, agency, label, now), token
+
+
+def find_key(store: Store, token: str) -> ApiKey | None:
+    """The live key for a token, or None (unknown or revoked)."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.key_hash == hash_key(token))).mappings().first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    return _key(row)
+
+
+def list_keys(store: Store) -> list[ApiKey]:
+    with store.engine.connect() as conn:
+        return [_key(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.created_at)).mappings()]
+
+
+def revoke_key(store: Store, key_id: str) -> None:
+    with store.engine.begin() as conn:
+        done = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                            .values(revoked_at=datetime.now(UTC))).rowcount
+    if not done:
+        raise NotFound(f"no live key '{key_id}'")
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(row["id"], row["role"], tuple(json.loads(row["regions"])), row["agency"], row["label"],
+                  row["created_at"], row["revoked_at"])
+
+
+def audit(store: Store, key_id: str, action: str, kind: str, record_ids: list[str], route: str | None) -> None:
+    """One line per record read or changed: which key, what, when (never the record's content)."""
+    if not record_ids:
+        return
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        conn.execute(audit_log.insert(), [
+            {"at": now, "key_id": key_id, "action": action, "kind": kind, "record_id": r, "route": route}
+            for r in record_ids])
+
+
+def audit_trail(store: Store, kind: str, record_id: str) -> list[AuditEntry]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(audit_log).where(audit_log.c.kind == kind, audit_log.c.record_id == record_id)
+                            .order_by(audit_log.c.id)).mappings()
+        return [AuditEntry(r["at"], r["key_id"], r["action"], r["kind"], r["record_id"], r["route"]) for r in rows]
