@@ -4,9 +4,10 @@
     python experiments/bench_api_load.py --workers 5000 --duration 5     # a quick smoke run
 
 Shortlist (k=30) and recommendation (k=10) latency p50, p95, p99 and throughput, one at a time and
-with ``--clients`` concurrent clients, first in this process (``Engine.matcher`` and
-``match_list_json``, as the API computes a response) and then over real HTTP on localhost against
-``sepadan serve`` on the same data folder, so the API's overhead is a ratio. Writes
+with ``--clients`` concurrent clients, in this process (``Engine.matcher`` and
+``match_list_json``, as the API computes a response) and, right after each such pass, the same
+queries over real HTTP on localhost against ``sepadan serve`` on the same data folder, so the
+API's overhead is a ratio. Writes
 ``RESULTS/api-load.md``, ``.json`` and ``.png``, stamped with the machine, the date and the commit.
 
 The data: the deterministic demo generator at ``--workers`` workers (500 vacancies), imported with
@@ -17,7 +18,6 @@ the same data. The real model is used (``HF_HUB_OFFLINE=1``: nothing is download
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import os
@@ -62,10 +62,17 @@ def main(argv: Sequence[str]) -> int:
     load_start = [round(x, 2) for x in os.getloadavg()]
     home = args.home.resolve()
     prepare(home, args.workers)
-    queries, inproc, answers = measure_in_process(home, args)
-    gc.collect()
-    http, server_info = measure_http(home, queries, answers, args)
-    paths = report(args, queries, inproc, http, server_info, load_start)
+    engine = load_engine(home)
+    queries = sample_queries(engine.matcher, args.queries)
+    key = create_key(home)
+    with server(
+        home,
+        workers=args.server_workers,
+        rate_limit=args.server_rate_limit,
+        timeout=args.ready_timeout,
+    ) as (base, info):
+        inproc, http = measure(engine, base, key, queries, args, info)
+    paths = report(args, queries, inproc, http, info, load_start)
     log.info("results written: %s", ", ".join(str(p) for p in paths))
     return 0
 
@@ -167,40 +174,19 @@ def _sepadan(*args: str, capture: bool = False) -> str:
 # -- in process ------------------------------------------------------------------------------------
 
 
-def measure_in_process(home: Path, args: argparse.Namespace) -> tuple[dict, dict, dict]:
-    """The queries, their timings in this process, and their answers (ids in rank order)."""
+def load_engine(home: Path) -> Any:
+    """The engine on the bench home, its matcher built (as the API's lifespan builds it)."""
     from sepadan.config import Settings
     from sepadan.engine import Engine
 
     started = time.perf_counter()
     engine = Engine(Settings(home=home))
-    matcher = engine.matcher
     log.info(
         "in-process engine ready in %.1f s (%s workers)",
         time.perf_counter() - started,
-        f"{len(matcher.workers.records):,}",
+        f"{len(engine.matcher.workers.records):,}",
     )
-    queries = sample_queries(matcher, args.queries)
-    timings, answers = {}, {}
-    for name, ids in queries.items():
-        body = _in_process_call(engine, name)
-        answers[name] = {q: _ids(body(q), name) for q in ids}  # warm pass, untimed
-
-        def call(q: str, body: Callable[[str], Any] = body) -> int:
-            body(q)
-            return 200
-
-        log.info("in-process %s: one at a time", name)
-        timings[name] = {"1": sequential(call, ids)}
-        log.info("in-process %s: %d threads, %.0f s", name, args.clients, args.duration)
-        timings[name]["n"] = concurrent(
-            lambda call=call: call,
-            ids,
-            clients=args.clients,
-            warmup=args.warmup,
-            duration=args.duration,
-        )
-    return queries, timings, answers
+    return engine
 
 
 def sample_queries(matcher: Any, n: int) -> dict[str, list[str]]:
@@ -303,35 +289,57 @@ def stats(rows: list[tuple[float, float, Any]], *, seconds: float) -> dict[str, 
         **pct,
         "req_per_s": round(len(ok) / seconds, 2),
         "seconds": round(seconds, 1),
+        "load_1m": round(os.getloadavg()[0], 2),
     }
 
 
 # -- HTTP ------------------------------------------------------------------------------------------
 
 
-def measure_http(
-    home: Path, queries: dict[str, list[str]], answers: dict[str, dict], args: argparse.Namespace
+def measure(
+    engine: Any,
+    base: str,
+    key: str,
+    queries: dict[str, list[str]],
+    args: argparse.Namespace,
+    info: dict[str, Any],
 ) -> tuple[dict, dict]:
-    key = _sepadan("keys", "create", "--role", "officer", "--home", str(home), capture=True)
-    key = next(line.strip() for line in reversed(key.splitlines()) if line.strip())
-    timings = {}
-    with server(
-        home,
-        workers=args.server_workers,
-        rate_limit=args.server_rate_limit,
-        timeout=args.ready_timeout,
-    ) as (base, info):
-        for name, ids in queries.items():
-            make = HttpCalls(base, key, name)
-            info[f"{name}_answers"] = _check_answers(make, ids, answers[name], name)  # warm pass
-            log.info("HTTP %s: one client, one at a time", name)
-            timings[name] = {"1": sequential(make(), ids)}
-            log.info("HTTP %s: %d clients, %.0f s", name, args.clients, args.duration)
+    """Each pass in-process, then the same pass over HTTP right after it (the same load on the
+    machine); first a warm pass over every query on both sides, which also checks the answers."""
+    inproc: dict[str, dict] = {name: {} for name in queries}
+    http: dict[str, dict] = {name: {} for name in queries}
+    for name, ids in queries.items():
+        body = _in_process_call(engine, name)
+        answers = {q: _ids(body(q), name) for q in ids}
+        make = HttpCalls(base, key, name)
+        info[f"{name}_answers"] = _check_answers(make, ids, answers, name)
+        sides = (("in-process", _ok(body), inproc), ("HTTP", make, http))
+        for label, calls, timings in sides:
+            log.info("%s %s: one at a time", label, name)
+            timings[name]["1"] = sequential(calls(), ids)
+        for label, calls, timings in sides:
+            log.info("%s %s: %d at a time, %.0f s", label, name, args.clients, args.duration)
             timings[name]["n"] = concurrent(
-                make, ids, clients=args.clients, warmup=args.warmup, duration=args.duration
+                calls, ids, clients=args.clients, warmup=args.warmup, duration=args.duration
             )
-            make.close_all()
-    return timings, info
+        make.close_all()
+    return inproc, http
+
+
+def _ok(body: Callable[[str], Any]) -> Callable[[], Call]:
+    """In-process calls as the drivers take them: a maker of calls that answer 200 or raise."""
+
+    def call(q: str) -> int:
+        body(q)
+        return 200
+
+    return lambda: call
+
+
+def create_key(home: Path) -> str:
+    """A new officer key on the bench home (the last non-empty line ``keys create`` prints)."""
+    out = _sepadan("keys", "create", "--role", "officer", "--home", str(home), capture=True)
+    return next(line.strip() for line in reversed(out.splitlines()) if line.strip())
 
 
 class HttpCalls:
@@ -514,6 +522,7 @@ def report(
             "warmup_s": args.warmup,
             "server_workers": args.server_workers,
             "server_rate_limit": args.server_rate_limit,
+            "uncommitted_in_sepadan": _uncommitted(),
             "queries": args.queries,
             "load_average_start": load_start,
             "server_ready_s": info["ready_s"],
@@ -527,6 +536,18 @@ def report(
     paths = write(result, args.results, charts=[])
     chart = latency_chart(rows, args.results / "api-load.png", title=result.dataset)
     return [*paths.values(), chart]
+
+
+def _uncommitted() -> list[str]:
+    """``git status --porcelain`` under sepadan/: what the commit in the stamp does not hold."""
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=normal", "--", "sepadan"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.splitlines()
 
 
 def _summary(inproc: dict, http: dict, n: int, name: str) -> dict[str, Any]:
@@ -568,6 +589,7 @@ def _rows(inproc: dict, http: dict, n: int) -> list[dict[str, Any]]:
                         "p95_ms": t["p95_ms"],
                         "p99_ms": t["p99_ms"],
                         "req_per_s": t["req_per_s"],
+                        "load_1m_after": t["load_1m"],
                     }
                 )
     return rows
@@ -594,8 +616,12 @@ def _notes(args: argparse.Namespace, queries: dict, info: dict, load_start: list
         "`describe_vacancy`), a Python dict; over HTTP: `GET /v1/vacancies/{id}/shortlist?k=30` "
         "and `GET /v1/workers/{id}/recommendations?k=10` with an officer key in `X-API-Key`, "
         "timed until the whole body is read (the client does not parse it). The ratio is what the "
-        "API adds: routing, the key check, response validation, JSON encoding, the localhost "
-        "round trip, and the server's threadpool",
+        "API adds: routing and the key check (cached), a store read of the vacancy or worker "
+        "asked for, for a shortlist the workers' names read and decrypted from the store, an "
+        "audit row per worker returned (a SQLite write), JSON encoding (orjson), the localhost "
+        "round trip and uvicorn's threadpool",
+        "each in-process pass is followed at once by the same pass over HTTP (the server idles "
+        "during the in-process passes, the in-process engine during the HTTP ones); "
         "one at a time: every query once after an untimed warm pass over all of them (the warm "
         "pass over HTTP checks that the API answers the same workers or vacancies in the same "
         f"order as in-process: {checked}); throughput = queries / wall time",

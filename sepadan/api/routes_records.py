@@ -18,11 +18,11 @@ from starlette.responses import Response
 
 from sepadan.api.deps import EngineDep
 from sepadan.api.problems import ProblemError, responses
-from sepadan.api.schemas import BODIES, OUTS, Page, Written
+from sepadan.api.schemas import BODIES, OUTS, Page, WorkerExport, Written
 from sepadan.api.security import KeyDep
 from sepadan.contract import MODELS
 from sepadan.engine import Engine
-from sepadan.store.keys import ApiKey, audit
+from sepadan.store.keys import ApiKey, audit, audit_trail
 
 router = APIRouter(prefix="/v1")
 SINGULAR = {"workers": "worker", "vacancies": "vacancy", "trainings": "training", "agencies": "agency",
@@ -192,3 +192,22 @@ def _routes(kind: str) -> None:
 
 for _kind in SINGULAR:
     _routes(_kind)
+
+
+@router.get("/workers/{id}/export", name="export_worker", tags=["workers"], response_model=WorkerExport,
+            responses=responses(*COMMON, 404, 422),
+            summary="Everything stored on a worker: the record, personal fields, outcomes, audit trail, index")
+def export_worker(id: IdPath, key: KeyDep, engine: EngineDep) -> Response:
+    doc = stored_or_404(engine, key, "workers", id)
+    audit(engine.store, key.id, "export", "workers", [id], "export_worker")
+    outcomes = [o for o in engine.store.rows("outcomes") if o["worker_id"] == id]
+    trail = [{"at": e.at.isoformat(), "key_id": e.key_id, "action": e.action, "route": e.route}
+             for e in audit_trail(engine.store, "workers", id)]
+    raw = engine.store.raw("workers", id) or {}
+    matcher = engine.__dict__.get("matcher")
+    in_index = matcher is not None and id in matcher.workers.positions
+    return orjson_response({
+        "worker": present(engine, "workers", doc), "outcomes": outcomes, "audit": trail,
+        "stored": {"nik": "kept encrypted with a keyed HMAC for lookups; shown masked",
+                   "updated_at": raw["updated_at"].isoformat() if raw.get("updated_at") else None},
+        "index": {"workers": in_index}})

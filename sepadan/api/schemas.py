@@ -113,6 +113,23 @@ class WorkerOut(WorkerIn):
     personal: Personal | None = None
 
 
+class AuditLine(BaseModel):
+    at: str
+    key_id: str
+    action: str
+    route: str | None = None
+
+
+class WorkerExport(BaseModel):
+    """Everything stored on one worker (a subject access request)."""
+
+    worker: WorkerOut
+    outcomes: list[dict[str, Any]]
+    audit: list[AuditLine]
+    stored: dict[str, Any]
+    index: dict[str, bool]
+
+
 class VacancyOut(VacancyIn):
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [VACANCY_EXAMPLE]})
 
