@@ -23,7 +23,7 @@ from sepadan.records import (
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Text = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=10_000)]
-Phrase = Annotated[str, Field(min_length=1, max_length=200)]
+Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]  # not blank
 STAGES = ("shortlisted", "interviewed", "hired", "departed", "completed", "rejected", "withdrew")
 GENDERS = {"f": "F", "female": "F", "p": "F", "perempuan": "F", "wanita": "F",
            "m": "M", "male": "M", "l": "M", "laki-laki": "M", "laki laki": "M", "pria": "M"}
@@ -164,7 +164,7 @@ class WorkerIn(_In):
     @field_validator("nik")
     @classmethod
     def _nik_digits(cls, value: str | None) -> str | None:
-        if value is not None and not (len(value) == 16 and value.isdigit()):
+        if value is not None and not (len(value) == 16 and value.isascii() and value.isdigit()):
             raise ValueError("the NIK must be exactly 16 digits")
         return value
 
@@ -188,13 +188,13 @@ def _training_done(t: TrainingDoneIn) -> TrainingDone:
 
 class SalaryIn(_In):
     amount: Annotated[float, Field(ge=0)] | None = None
-    currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
+    currency: Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")] | None = None
     period: Literal["hour", "day", "week", "month", "year"] | None = None
 
 
 class VacancyIn(_In):
     id: Id
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
     employer: Text | None = None
     agency_licence: Annotated[str, Field(max_length=64)] | None = None
     country: str | None = None
@@ -248,7 +248,7 @@ _VACANCY_SCALARS = (
 
 class TrainingIn(_In):
     id: Id
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Annotated[str, Field(min_length=1, max_length=300, pattern=r"\S")]
     provider: Text | None = None
     region: str | None = None
     skills: list[Phrase] = Field(default_factory=list, max_length=100)

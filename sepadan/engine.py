@@ -62,6 +62,7 @@ class Engine:
         self.index_status: dict[str, IndexStatus] = {}
         self.write_lock = threading.RLock()
         self.generation: tuple | None = None  # the store generation the matcher reflects
+        self._similarities: dict[tuple[str, str], float] = {}
 
     @cached_property
     def store(self) -> Store:
@@ -138,6 +139,7 @@ class Engine:
             table=WorkerTable(workers, wprof), ctx=Context(self.today, agencies, self.rules),
             scorer=self.scorer,
         )
+        matcher.warm()
         log.info("matcher ready in %.1fs: %d workers, %d vacancies", time.perf_counter() - started,
                  len(workers), len(vacancies))
         self.__dict__["matcher"] = matcher
@@ -299,9 +301,16 @@ class Engine:
         return digest.hexdigest()[:16]
 
     def _similarity(self, a: str, b: str) -> float:
-        """Cosine of two phrases' embeddings (each encoded once, then cached)."""
-        va, vb = self.encoder.encode([a, b])
-        return float(va @ vb)
+        """Cosine of two phrases' embeddings (each encoded once, each pair computed once: the
+        scorer asks for the same few thousand label pairs over and over)."""
+        key = (a, b) if a <= b else (b, a)
+        cached = self._similarities.get(key)
+        if cached is None:
+            va, vb = self.encoder.encode([a, b])
+            cached = self._similarities[key] = float(va @ vb)
+            if len(self._similarities) > 2_000_000:
+                self._similarities.clear()
+        return cached
 
     def _profiles(self, label: str, records: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
         step = self._step(label)

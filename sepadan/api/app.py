@@ -16,7 +16,7 @@ from datetime import date
 from fastapi import FastAPI
 
 from sepadan.api import problems
-from sepadan.api.metrics import BodyLimit, Metrics, MetricsMiddleware
+from sepadan.api.metrics import BodyLimit, Metrics, MetricsMiddleware, PortalScrub
 from sepadan.api.routes_matching import router as matching_router
 from sepadan.api.routes_records import router as records_router
 from sepadan.api.routes_system import router as system_router
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(records_router)
     app.include_router(system_router)
     app.add_middleware(BodyLimit, json_max=settings.api_json_max_bytes, upload_max=settings.api_upload_max_bytes)
+    app.add_middleware(PortalScrub)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 

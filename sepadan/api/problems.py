@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from sepadan.errors import ConfigError, InvalidInput, NotFound, SepadanError
 
@@ -84,8 +85,22 @@ async def _problem_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return problem(exc.status_code, str(exc.detail) if exc.detail else None, instance=request.url.path,
-                   headers=getattr(exc, "headers", None))
+                   headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on the path: Starlette's 405 names only the first route's, so
+    ``OPTIONS /v1/workers`` said ``Allow: GET`` although POST is there too (RFC 9110 15.5.6)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match == Match.PARTIAL:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

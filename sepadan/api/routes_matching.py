@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from sepadan.api.deps import EngineDep, MatcherDep
+from sepadan.api.metrics import mask_sixteen_digits
 from sepadan.api.problems import ProblemError, responses
 from sepadan.api.routes_records import COMMON, IdPath, orjson_response, stored_or_404
 from sepadan.api.schemas import Explanation, MatchOut, ProfileBody, Recommendations, Shortlist
@@ -25,7 +25,6 @@ Country = Annotated[str | None, Query(min_length=2, max_length=2, pattern="^[A-Z
                                       description="ISO 3166-1 alpha-2, e.g. JP")]
 Region = Annotated[str | None, Query(max_length=16, pattern=r"^\d{2}(\.\d{2}){0,3}$",
                                      description="Kemendagri code, e.g. 35 or 35.08")]
-_SIXTEEN_DIGITS = re.compile(rb"(?<!\d)\d{16}(?!\d)")
 
 
 @router.get("/vacancies/{id}/shortlist", name="shortlist", response_model=Shortlist,
@@ -83,7 +82,7 @@ def explain(id: IdPath, vacancy_id: IdPath, key: KeyDep, engine: EngineDep, matc
 
 
 @router.post("/match", name="match_profile", response_model=MatchOut,
-             responses=responses(*COMMON, 413, 422),
+             responses=responses(*COMMON, 400, 413, 422),
              summary="Vacancies for a worker profile sent by a portal; the profile is not stored")
 def match(body: ProfileBody, key: KeyDep, engine: EngineDep, matcher: MatcherDep, scope: Scope = "all",
           country: Country = None, k: Annotated[int, Query(ge=1, le=200)] = 10, lang: Lang = "id") -> Response:
@@ -93,12 +92,7 @@ def match(body: ProfileBody, key: KeyDep, engine: EngineDep, matcher: MatcherDep
     out = {"model_version": listed["model_version"], "lang": lang, "results": listed["results"]}
     for r in out["results"]:
         r.pop("worker_id", None)
-    return Response(_no_sixteen_digits(orjson.dumps(out)), media_type="application/json")
-
-
-def _no_sixteen_digits(payload: bytes) -> bytes:
-    """A portal response never carries a 16-digit number (a NIK), whatever a record holds."""
-    return _SIXTEEN_DIGITS.sub(lambda m: b"*" * 12 + m.group()[-4:], payload)
+    return Response(mask_sixteen_digits(orjson.dumps(out)), media_type="application/json")
 
 
 def _vacancy_view(matcher: Any, vacancy_id: str) -> dict[str, Any]:

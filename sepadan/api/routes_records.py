@@ -22,6 +22,8 @@ from sepadan.api.schemas import BODIES, OUTS, Page, WorkerExport, Written
 from sepadan.api.security import KeyDep
 from sepadan.contract import MODELS
 from sepadan.engine import Engine
+from sepadan.errors import SepadanError
+from sepadan.ingest.readers import read_rows
 from sepadan.store.keys import ApiKey, audit, audit_trail
 
 router = APIRouter(prefix="/v1")
@@ -66,6 +68,14 @@ def may_write(engine: Engine, key: ApiKey, kind: str, model: Any) -> str | None:
         if vacancy is None or (key.agency is not None and vacancy.get("agency_licence") != key.agency):
             return f"vacancy_id: '{model.vacancy_id}' is not in the store"
     return None
+
+
+def owns(key: ApiKey, kind: str, doc: dict[str, Any]) -> bool:
+    """Whether a key may change a stored record: a job order belongs to its agency (one without an
+    agency to the manpower office's keys without one); an admin key without an agency may change any."""
+    if kind != "vacancies" or (key.role == "admin" and key.agency is None):
+        return True
+    return doc.get("agency_licence") == key.agency
 
 
 def stored_or_404(engine: Engine, key: ApiKey, kind: str, id_: str) -> dict[str, Any]:
@@ -116,7 +126,8 @@ def _routes(kind: str) -> None:
             audit(engine.store, key.id, "read", kind, [id], f"get_{one}")
         return orjson_response(present(engine, kind, doc))
 
-    def write(models: list[BaseModel], key: ApiKey, engine: Engine, *, action: str, status: int) -> Response:
+    def write(models: list[BaseModel], key: ApiKey, engine: Engine, *, action: str, status: int,
+              route: str) -> Response:
         for m in models:
             reason = may_write(engine, key, kind, m)
             if reason:
@@ -126,26 +137,28 @@ def _routes(kind: str) -> None:
         counts = engine.write(kind, records)
         ids = [m.id for m in models]  # type: ignore[attr-defined]
         if kind == "workers":
-            audit(engine.store, key.id, action, kind, ids, f"{action}_{one}")
+            audit(engine.store, key.id, action, kind, ids, route)
         return orjson_response({"kind": kind, "rows": len(models), "inserted": counts.inserted,
                                 "updated": counts.updated, "unchanged": counts.unchanged, "ids": ids[:100]}, status)
 
     def create(body: body_cls, key: KeyDep, engine: EngineDep) -> Response:  # type: ignore[valid-type]
         if engine.store.get(kind, body.id) is not None:  # type: ignore[attr-defined]
             raise ProblemError(409, f"{one} '{body.id}' exists; use PUT to change it")  # type: ignore[attr-defined]
-        return write([body], key, engine, action="create", status=201)
+        return write([body], key, engine, action="create", status=201, route=f"create_{one}")
 
     def put(id: IdPath, body: body_cls, key: KeyDep, engine: EngineDep) -> Response:  # type: ignore[valid-type]
         if body.id != id:  # type: ignore[attr-defined]
             raise ProblemError(422, "the body's id differs from the path's",
                                errors=[{"field": "body.id", "message": "must equal the id in the path"}])
         existing = engine.store.get(kind, id)
-        if existing is not None and not visible(engine, key, kind, existing):
+        if existing is not None and not (visible(engine, key, kind, existing) and owns(key, kind, existing)):
             raise ProblemError(404, f"{one} '{id}' not found")
-        return write([body], key, engine, action="update" if existing else "create", status=200)
+        return write([body], key, engine, action="update" if existing else "create", status=200,
+                     route=f"put_{one}")
 
     def delete(id: IdPath, key: KeyDep, engine: EngineDep) -> Response:
-        stored_or_404(engine, key, kind, id)
+        if not owns(key, kind, stored_or_404(engine, key, kind, id)):
+            raise ProblemError(404, f"{one} '{id}' not found")
         engine.delete(kind, id)
         if kind == "workers":
             audit(engine.store, key.id, "delete", kind, [id], f"delete_{one}")
@@ -165,6 +178,7 @@ def _routes(kind: str) -> None:
                 while chunk := await file.read(1 << 20):
                     handle.write(chunk)
             os.chmod(path, 0o600)
+            await run_in_threadpool(_readable, path, kind)
             report = await run_in_threadpool(engine.import_and_refresh, kind, path)
         return orjson_response({"kind": kind, "rows": report.rows, "inserted": report.inserted,
                                 "updated": report.updated, "unchanged": report.unchanged, "ids": []})
@@ -175,19 +189,43 @@ def _routes(kind: str) -> None:
                          responses=responses(*COMMON, 422))
     router.add_api_route(f"/{plural}", create, methods=["POST"], name=f"create_{one}", tags=[tag], status_code=201,
                          response_model=Written, summary=f"Create a {one}",
-                         responses=responses(*COMMON, 409, 413, 422))
+                         responses=responses(*COMMON, 400, 409, 413, 422))
     router.add_api_route(f"/{plural}/bulk", bulk, methods=["POST"], name=f"bulk_{plural}", tags=[tag],
                          response_model=Written, summary=f"Upload a file of {plural} (all or nothing)",
-                         responses=responses(*COMMON, 413, 415, 422))
+                         responses=responses(*COMMON, 400, 413, 415, 422), openapi_extra=_upload_doc(kind))
     router.add_api_route(f"/{plural}/{{id}}", get, methods=["GET"], name=f"get_{one}", tags=[tag],
                          response_model=out_cls, summary=f"Get a {one}", responses=responses(*COMMON, 404, 422))
     router.add_api_route(f"/{plural}/{{id}}", put, methods=["PUT"], name=f"put_{one}", tags=[tag],
                          response_model=Written, summary=f"Create or replace a {one}",
-                         responses=responses(*COMMON, 404, 413, 422))
+                         responses=responses(*COMMON, 400, 404, 413, 422))
     router.add_api_route(f"/{plural}/{{id}}", delete, methods=["DELETE"], name=f"delete_{one}", tags=[tag],
                          status_code=204, response_class=Response,
                          summary=f"Delete a {one}" + (" (erasure: store, index and caches)" if kind == "workers" else ""),
                          responses=responses(*COMMON, 404, 422))
+
+
+def _readable(path: Path, kind: str) -> None:
+    """422 for an upload the readers cannot parse (not UTF-8, a broken workbook): the file's fault,
+    not the server's; read once before the import, which writes nothing unless every row is valid."""
+    try:
+        for _ in read_rows(path, kind=kind):
+            pass
+    except SepadanError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a reader raises on the bytes it was given
+        raise ProblemError(422, f"'{path.name}' could not be read as {path.suffix} ({type(exc).__name__})",
+                           errors=[{"field": "body.file", "message": "not a readable file of this type"}]) from exc
+
+
+def _upload_doc(kind: str) -> dict[str, Any]:
+    """The file part of an upload in the schema: its file name (the suffix picks the reader) and an example."""
+    example = BODIES[kind].model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+    disposition = f'form-data; name="file"; filename="{kind}.jsonl"'
+    return {"requestBody": {"content": {"multipart/form-data": {
+        "encoding": {"file": {"headers": {"Content-Disposition": {
+            "description": f"the file name must end {', '.join(UPLOAD_SUFFIXES)}", "schema": {"type": "string"},
+            "example": disposition}}}},
+        "example": {"file": orjson.dumps(example).decode() + "\n"}}}}}
 
 
 for _kind in SINGULAR:
@@ -200,7 +238,8 @@ for _kind in SINGULAR:
 def export_worker(id: IdPath, key: KeyDep, engine: EngineDep) -> Response:
     doc = stored_or_404(engine, key, "workers", id)
     audit(engine.store, key.id, "export", "workers", [id], "export_worker")
-    outcomes = [o for o in engine.store.rows("outcomes") if o["worker_id"] == id]
+    outcomes = [o for o in engine.store.rows("outcomes")
+                if o["worker_id"] == id and visible(engine, key, "outcomes", o)]
     trail = [{"at": e.at.isoformat(), "key_id": e.key_id, "action": e.action, "route": e.route}
              for e in audit_trail(engine.store, "workers", id)]
     raw = engine.store.raw("workers", id) or {}

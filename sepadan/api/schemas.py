@@ -3,16 +3,39 @@ models they extend do the validation (the same rules as a file import)."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
 
 from sepadan.contract import (
     AgencyIn, ExperienceIn, LanguageIn, LanguageReqIn, OutcomeIn, PreferencesIn, SalaryIn, TrainingDoneIn,
     TrainingIn, VacancyIn, WorkerIn,
 )
 
-FORBID = ConfigDict(extra="forbid")
+# A JSON body is validated as its schema says: strict types (0 is not false, "5" is not 5; a date is
+# text, YYYY-MM-DD; an integer may be written 5.0), text kept as sent (" W-1" does not pass as "W-1").
+# The contract models then trim and convert the values, as for a file.
+FORBID = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date as text, YYYY-MM-DD")
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+JsonDate = Annotated[date, Strict(False), BeforeValidator(_date_text)]
+Age = Annotated[int, Field(ge=0, le=100), Strict(False), BeforeValidator(_json_integer)]
+Count = Annotated[int, Field(ge=0, le=100_000), Strict(False), BeforeValidator(_json_integer)]
 WORKER_EXAMPLE = {
     "id": "W-000123", "name": "Siti Aminah", "nik": "9271014101900003", "birth_date": "1990-01-01",
     "gender": "F", "region": "35.08", "education": "SMA", "skills": ["merawat lansia", "memasak"],
@@ -31,16 +54,25 @@ VACANCY_EXAMPLE = {
 }
 
 
+def _text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("Input should be a valid string")
+    return value
+
+
 class LanguageBody(LanguageIn):
     model_config = FORBID
+    _level_text = field_validator("level", mode="before")(_text)
 
 
 class LanguageReqBody(LanguageReqIn):
     model_config = FORBID
+    _level_text = field_validator("min_level", mode="before")(_text)
 
 
 class TrainingDoneBody(TrainingDoneIn):
     model_config = FORBID
+    completed: JsonDate | None = None
 
 
 class ExperienceBody(ExperienceIn):
@@ -56,7 +88,9 @@ class SalaryBody(SalaryIn):
 
 
 class WorkerBody(WorkerIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [WORKER_EXAMPLE]})
+    model_config = ConfigDict(**FORBID, json_schema_extra={"examples": [WORKER_EXAMPLE]})
+    nik: Annotated[str, Field(json_schema_extra={"pattern": "^[0-9]{16}$"})] | None = None
+    birth_date: JsonDate | None = None
     languages: list[LanguageBody] = Field(default_factory=list, max_length=20)
     trainings: list[TrainingDoneBody] = Field(default_factory=list, max_length=100)
     experience: list[ExperienceBody] = Field(default_factory=list, max_length=100)
@@ -67,31 +101,39 @@ class WorkerBody(WorkerIn):
 class ProfileBody(WorkerBody):
     """A worker's profile from a portal: the worker format; it is matched, never stored."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PROFILE_EXAMPLE]})
+    model_config = ConfigDict(**FORBID, json_schema_extra={"examples": [PROFILE_EXAMPLE]})
 
 
 class VacancyBody(VacancyIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [VACANCY_EXAMPLE]})
+    model_config = ConfigDict(**FORBID, json_schema_extra={"examples": [VACANCY_EXAMPLE]})
     languages: list[LanguageReqBody] = Field(default_factory=list, max_length=10)
     salary: SalaryBody | None = None
+    deadline: JsonDate | None = None
+    age_min: Age | None = None
+    age_max: Age | None = None
+    positions: Count | None = None
 
 
 class TrainingBody(TrainingIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(**FORBID, json_schema_extra={"examples": [
         {"id": "T-01", "title": "Bahasa Jepang N4", "provider": "LPK Sakura", "region": "35.08",
          "languages": [{"language": "ja", "test": "JLPT", "level": "N4"}], "hours": 400, "seats": 20,
          "cost_idr": 4500000}]})
     languages: list[LanguageBody] = Field(default_factory=list, max_length=10)
+    next_start: JsonDate | None = None
+    seats: Count | None = None
 
 
 class AgencyBody(AgencyIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(**FORBID, json_schema_extra={"examples": [
         {"licence": "P3MI-001", "name": "PT Contoh Jaya", "status": "active", "valid_until": "2028-01-31"}]})
+    valid_until: JsonDate | None = None
 
 
 class OutcomeBody(OutcomeIn):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(**FORBID, json_schema_extra={"examples": [
         {"worker_id": "W-000123", "vacancy_id": "V-0042", "stage": "hired", "date": "2026-02-14"}]})
+    date: JsonDate | None = None
 
 
 BODIES: dict[str, type[BaseModel]] = {"workers": WorkerBody, "vacancies": VacancyBody, "trainings": TrainingBody,

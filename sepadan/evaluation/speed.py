@@ -393,19 +393,15 @@ def _matcher(
     w_prof, v_prof = profiled["w_prof"], profiled["v_prof"]
     v_index = build_index(profiled["v_vectors"], exact_max=config.index_exact_max)
     v_keys = [{c.key for r in (*p.required, *p.preferred) for c in r.concepts} for p in v_prof]
-    encode = engine.encoder.encode
-
-    def similarity(a: str, b: str) -> float:
-        va, vb = encode([a, b])
-        return float(va @ vb)
-
-    return Matcher(
+    matcher = Matcher(
         workers=Side(w, w_prof, index, ConceptIndex([p.concept_keys() for p in w_prof])),
         vacancies=Side(v, v_prof, v_index, ConceptIndex(v_keys)),
         table=WorkerTable(w, w_prof),
         ctx=Context(config.today, {a.licence: a for a in records["agencies"]}, engine.rules),
-        scorer=TransparentScorer(engine.taxonomy, similarity=similarity),
+        scorer=TransparentScorer(engine.taxonomy, similarity=engine._similarity),
     )
+    matcher.warm()  # as Engine.build does
+    return matcher
 
 
 def _query_vacancies(matcher: Any, config: SpeedConfig) -> list[int]:

@@ -75,6 +75,12 @@ class Matcher:
         self.workers, self.vacancies, self.table = workers, vacancies, table
         self.ctx, self.scorer, self.candidates = ctx, scorer, candidates
 
+    def warm(self) -> None:
+        """Work out the worker table's columns (language levels, experience, certificates,
+        documents) that the open vacancies ask for, so no first shortlist pays for them."""
+        for v, vp in zip(self.vacancies.records, self.vacancies.profiles):
+            self.table.mask(v, vp, self.ctx)
+
     @property
     def model_version(self) -> str:
         return self.scorer.version

@@ -57,6 +57,7 @@ class TransparentScorer:
         self.taxonomy = taxonomy
         self.weights = weights or WEIGHTS
         self.similarity = similarity
+        self._credits: dict[tuple[str, tuple[str, ...]], float] = {}
 
     def score(self, pair: Pair, ctx: Context) -> Scored:
         comps, reasons, gaps = self.components(pair, ctx)
@@ -116,7 +117,17 @@ class TransparentScorer:
         return 0.0
 
     def _partial(self, c: Concept, r: Requirement) -> float:
-        """Credit for a skill near a required one: through the ESCO hierarchy or by meaning."""
+        """Credit for a skill near a required one: through the ESCO hierarchy or by meaning
+        (a function of the concepts alone, so each combination is worked out once)."""
+        key = (c.key, tuple(w.key for w in r.concepts))
+        credit = self._credits.get(key)
+        if credit is None:
+            credit = self._credits[key] = self._partial_credit(c, r)
+            if len(self._credits) > 1_000_000:
+                self._credits.clear()
+        return credit
+
+    def _partial_credit(self, c: Concept, r: Requirement) -> float:
         credit = RELATED_CREDIT if c.uri and any(
             w.uri and self.taxonomy.related(c.uri, w.uri) for w in r.concepts) else 0.0
         if self.similarity is not None:

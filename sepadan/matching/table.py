@@ -99,10 +99,22 @@ class WorkerTable:
         if not v.experience_years_min:
             return np.ones(self.n, dtype=bool)
         target = vp.occupation.isco
-        key = ("years", target[:3] if target else None)
-        if key not in self._cache:
-            self._cache[key] = np.array([_years(p, key[1]) for p in self.profiles], dtype=np.float64)
-        return self._cache[key] >= v.experience_years_min
+        return self._years(target[:3] if target else None) >= v.experience_years_min
+
+    def _years(self, prefix3: str | None) -> np.ndarray:
+        """Years of experience per worker in an ISCO-08 minor group (None: any job); every group
+        is summed in one pass over the pool, the first time any is asked for."""
+        if "years" not in self._cache:
+            by_group: dict[str | None, np.ndarray] = {None: np.zeros(self.n, dtype=np.float64)}
+            for i, p in enumerate(self.profiles):
+                for m, y in p.occupations:
+                    by_group[None][i] += y
+                    group = (m.isco or "")[:3]
+                    if group:
+                        by_group.setdefault(group, np.zeros(self.n, dtype=np.float64))[i] += y
+            self._cache["years"] = by_group  # type: ignore[assignment]
+        groups = self._cache["years"]
+        return groups.get(prefix3, np.zeros(self.n, dtype=np.float64))  # type: ignore[union-attr]
 
     def _programmes_ok(self, v: Vacancy, ctx: Context) -> np.ndarray:
         ok = np.ones(self.n, dtype=bool)
@@ -169,7 +181,3 @@ def _ordinal(test: str, level: str) -> int:
         return languages.ordinal(test, level)
     except ValueError:
         return 0
-
-
-def _years(p: WorkerProfile, prefix3: str | None) -> float:
-    return float(sum(y for m, y in p.occupations if prefix3 is None or (m.isco or "")[:3] == prefix3))
