@@ -181,10 +181,11 @@ def load_engine(home: Path) -> Any:
 
     started = time.perf_counter()
     engine = Engine(Settings(home=home))
+    workers = len(engine.matcher.workers.records)
     log.info(
         "in-process engine ready in %.1f s (%s workers)",
         time.perf_counter() - started,
-        f"{len(engine.matcher.workers.records):,}",
+        f"{workers:,}",
     )
     return engine
 
