@@ -20,7 +20,9 @@ from sepadan.records import (
     Vacancy, Worker,
 )
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+# Licence numbers are written with slashes ("KEP.123/KA/2021"); other ids name a URL path segment.
+Licence = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Text = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=10_000)]
 Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]  # not blank
@@ -272,7 +274,7 @@ class TrainingIn(_In):
 
 
 class AgencyIn(_In):
-    licence: Id
+    licence: Licence
     name: Text | None = None
     status: Literal["active", "suspended", "revoked"] | None = None
     valid_until: date | None = None

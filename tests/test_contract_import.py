@@ -400,6 +400,16 @@ def test_csv_nik_mangled_by_a_spreadsheet_is_rejected(tmp_path, store, vault):
     assert [(e.row, e.field) for e in info.value.errors] == [(2, "nik")]
 
 
+def test_a_csv_quote_left_open_is_an_error_and_writes_nothing(tmp_path, store, vault):
+    path = tmp_path / "w.csv"
+    path.write_text('id,region,skills\nW-1,35.08,menjahit\nW-2,35.08,"memasak\nW-3,35.08,las\n', encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        import_file(store, vault, "workers", path)
+    assert [(e.row, e.field) for e in info.value.errors] == [(3, "(row)")]
+    assert "not valid CSV" in info.value.errors[0].message
+    assert store.count("workers") == 0
+
+
 def test_row_errors_never_echo_personal_values(tmp_path, store, vault):
     """A NIK, name or birth date that fails validation is named by field, never shown: errors reach
     screens and rejects files."""

@@ -31,9 +31,9 @@ class FieldProblem(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details (extension members allowed)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"type": "about:blank", "title": "Not found", "status": 404, "detail": "worker 'W-1' not found"}]})
     type: str = "about:blank"
     title: str
@@ -53,8 +53,10 @@ class ProblemError(Exception):
 
 
 def problem(status: int, detail: str | None, *, instance: str | None = None,
-            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
+            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+            extra: dict[str, Any] | None = None) -> Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status,
+                            **(extra or {})}
     if detail:
         body["detail"] = detail
     if instance:

@@ -184,6 +184,7 @@ def _routes(kind: str) -> None:
                                 "updated": report.updated, "unchanged": report.unchanged, "ids": []})
 
     plural = kind
+    item = f"/{plural}/{{id:path}}" if kind == "agencies" else f"/{plural}/{{id}}"  # licences hold slashes
     router.add_api_route(f"/{plural}", list_, methods=["GET"], name=f"list_{plural}", tags=[tag],
                          response_model=Page, summary=f"List {plural}, a page at a time",
                          responses=responses(*COMMON, 422))
@@ -193,12 +194,12 @@ def _routes(kind: str) -> None:
     router.add_api_route(f"/{plural}/bulk", bulk, methods=["POST"], name=f"bulk_{plural}", tags=[tag],
                          response_model=Written, summary=f"Upload a file of {plural} (all or nothing)",
                          responses=responses(*COMMON, 400, 413, 415, 422), openapi_extra=_upload_doc(kind))
-    router.add_api_route(f"/{plural}/{{id}}", get, methods=["GET"], name=f"get_{one}", tags=[tag],
+    router.add_api_route(item, get, methods=["GET"], name=f"get_{one}", tags=[tag],
                          response_model=out_cls, summary=f"Get a {one}", responses=responses(*COMMON, 404, 422))
-    router.add_api_route(f"/{plural}/{{id}}", put, methods=["PUT"], name=f"put_{one}", tags=[tag],
+    router.add_api_route(item, put, methods=["PUT"], name=f"put_{one}", tags=[tag],
                          response_model=Written, summary=f"Create or replace a {one}",
                          responses=responses(*COMMON, 400, 404, 413, 422))
-    router.add_api_route(f"/{plural}/{{id}}", delete, methods=["DELETE"], name=f"delete_{one}", tags=[tag],
+    router.add_api_route(item, delete, methods=["DELETE"], name=f"delete_{one}", tags=[tag],
                          status_code=204, response_class=Response,
                          summary=f"Delete a {one}" + (" (erasure: store, index and caches)" if kind == "workers" else ""),
                          responses=responses(*COMMON, 404, 422))

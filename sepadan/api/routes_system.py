@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from sepadan.api.deps import EngineDep, StateDep
-from sepadan.api.problems import responses
+from sepadan.api.problems import problem, responses
 from sepadan.api.routes_records import COMMON, orjson_response
 from sepadan.api.schemas import Health, Version
 from sepadan.api.security import KeyDep
@@ -18,7 +18,7 @@ router = APIRouter()
 
 
 @router.get("/v1/health", name="health", response_model=Health, tags=["system"],
-            responses={503: {"model": Health, "description": "not ready: loading or failed"}},
+            responses=responses(503),
             summary="Ready only when the store, the model and the indexes are")
 def health(state: StateDep) -> Response:
     engine = state.engine
@@ -28,10 +28,13 @@ def health(state: StateDep) -> Response:
         engine.store.count("agencies")
     except Exception:  # noqa: BLE001 - reported, not raised
         store_ok = False
-    ok = loaded and store_ok
-    body = {"status": "ready" if ok else ("failed" if state.status == "failed" else "loading"),
-            "store": store_ok, "model": "encoder" in engine.__dict__, "indexes": loaded, "detail": state.detail}
-    return orjson_response(body, 200 if ok else 503)
+    parts = {"store": store_ok, "model": "encoder" in engine.__dict__, "indexes": loaded}
+    if loaded and store_ok:
+        return orjson_response({"status": "ready", **parts, "detail": None})
+    phase = "failed" if state.status == "failed" else "loading"
+    # not ready: a problem (RFC 9457) whose extension members say which part is missing
+    return problem(503, f"not ready: {phase}" + (f" ({state.detail})" if state.detail else ""),
+                   instance="/v1/health", extra={"phase": phase, **parts}, headers={"Retry-After": "5"})
 
 
 @router.get("/v1/version", name="version", response_model=Version, tags=["system"],

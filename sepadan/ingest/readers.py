@@ -63,12 +63,21 @@ def _jsonl(path: Path) -> Iterator[Row]:
 
 def _csv(path: Path, *, delimiter: str) -> Iterator[Row]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
         header = next(reader, None)
         if header is None:
             return
         header = [h.strip() for h in header]
-        for number, cells in enumerate(reader, start=2):
+        number = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a quote opened and never closed: the rest is unreadable
+                yield number + 1, RowError(path.name, number + 1, "(row)", f"not valid CSV: {exc}")
+                return
+            number += 1
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) > len(header):
