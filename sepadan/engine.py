@@ -63,6 +63,9 @@ class Engine:
         self.write_lock = threading.RLock()
         self.generation: tuple | None = None  # the store generation the matcher reflects
         self._similarities: dict[tuple[str, str], float] = {}
+        self._rebuild_guard = threading.Lock()
+        self._rebuild_pending = False
+        self._rebuilder: threading.Thread | None = None
 
     @cached_property
     def store(self) -> Store:
@@ -185,6 +188,8 @@ class Engine:
         """Rebuild when another process changed the store (polled by the API); True if rebuilt."""
         if self.store.generation() == self.generation:
             return False
+        if self._rebuilder is not None and self._rebuilder.is_alive():
+            return False  # a rebuild from the store is under way already
         with self.write_lock:
             if self.store.generation() == self.generation:
                 return False
@@ -197,6 +202,10 @@ class Engine:
             self.generation = self.store.generation() if "matcher" in self.__dict__ else self.generation
             return
         m: Matcher = self.__dict__["matcher"]
+        side = m.workers if kind == "workers" else m.vacancies if kind == "vacancies" else None
+        if side is not None and side.index.kind != "exact":
+            self._rebuild_soon()  # an ANN graph is rebuilt whole: minutes at a million rows
+            return
         workers, vacancies, ctx = m.workers, m.vacancies, m.ctx
         if kind == "workers":
             workers = self._side_with("workers", m.workers, list(upserted), deleted)
@@ -209,6 +218,27 @@ class Engine:
         self.__dict__["matcher"] = Matcher(workers=workers, vacancies=vacancies, table=table, ctx=ctx,
                                            scorer=m.scorer, candidates=m.candidates)
         self.generation = self.store.generation()
+
+    def _rebuild_soon(self) -> None:
+        """Rebuild the matcher from the store in a background thread and swap it in when done;
+        the old one serves meanwhile. Writes during a rebuild start another when it ends."""
+        with self._rebuild_guard:
+            self._rebuild_pending = True
+            if self._rebuilder is not None and self._rebuilder.is_alive():
+                return
+            self._rebuilder = threading.Thread(target=self._rebuild_loop, name="sepadan-rebuild", daemon=True)
+            self._rebuilder.start()
+
+    def _rebuild_loop(self) -> None:
+        while True:
+            with self._rebuild_guard:
+                if not self._rebuild_pending:
+                    return
+                self._rebuild_pending = False
+            try:
+                self.build()
+            except Exception:  # noqa: BLE001 - the previous matcher keeps serving; logged in full
+                log.exception("background rebuild failed; serving the previous matcher")
 
     def _side_with(self, side: str, old: Side, upserted: list[Any], deleted: set[str]) -> Side:
         started = time.perf_counter()
