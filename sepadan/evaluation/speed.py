@@ -642,7 +642,7 @@ def assemble(sizes: list[dict[str, Any]], config: SpeedConfig) -> Result:
             LATENCY_TABLE: latency,
             "Ratios (p50 against p50)": ratios,
             RECALL_TABLE: recall,
-            "HNSW efSearch, everyone eligible (the engine's default is 128)": sweep,
+            f"HNSW efSearch, everyone eligible (this run's setting is {config.ef_search})": sweep,
         },
     )
     result.aims = _aims(sizes, config)

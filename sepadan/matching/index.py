@@ -101,9 +101,17 @@ class FaissIndex:
     def _ann(self, queries: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
-        params = self._params(k, None if allowed is None else faiss.IDSelectorBatch(
-            np.asarray(allowed, dtype=np.int64)))
+        selector, bitmap = None, None
+        if allowed is not None:
+            # a bitmap, not IDSelectorBatch: at 85k allowed of 1M, 0.2 ms to make against 7 ms,
+            # and a bit test per visited node instead of a hash lookup
+            keep = np.zeros(self.size, dtype=bool)
+            keep[np.asarray(allowed, dtype=np.int64)] = True
+            bitmap = np.packbits(keep, bitorder="little")
+            selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
+        params = self._params(k, selector)
         scores, ids = self.index.search(queries, k, params=params)
+        del bitmap  # kept alive until the search has run
         scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
         return scores, ids.astype(np.int64)
 
