@@ -31,7 +31,6 @@ from sepadan.matching.eligibility import Context
 from sepadan.matching.index import build_index
 from sepadan.matching.matcher import Matcher, Scorer, Side
 from sepadan.matching.persist import Manifest, load_index, read_manifest, save_index
-from sepadan.matching.retrieve import ConceptIndex
 from sepadan.matching.rules import RuleBook, load_rules
 from sepadan.matching.scorer import TransparentScorer
 from sepadan.matching.table import WorkerTable
@@ -137,8 +136,7 @@ class Engine:
         windex = self._index("workers", workers, wphr, force)
         vindex = self._index("vacancies", vacancies, vphr, force)
         matcher = Matcher(
-            workers=Side(workers, wprof, windex, ConceptIndex([p.concept_keys() for p in wprof])),
-            vacancies=Side(vacancies, vprof, vindex, ConceptIndex([_vacancy_keys(p) for p in vprof])),
+            workers=Side(workers, wprof, windex), vacancies=Side(vacancies, vprof, vindex),
             table=WorkerTable(workers, wprof), ctx=Context(self.today, agencies, self.rules),
             scorer=self.scorer,
         )
@@ -266,8 +264,7 @@ class Engine:
                               model=self.encoder.name, fingerprint=fingerprint,
                               build_seconds=time.perf_counter() - started)
         self.index_status[side] = IndexStatus(side, True, "updated by a write", manifest)
-        keys = [p.concept_keys() for p in profs] if side == "workers" else [_vacancy_keys(p) for p in profs]
-        return Side(records, profs, index, ConceptIndex(keys))
+        return Side(records, profs, index)
 
     def _own_phrases(self, worker_id: str) -> list[str]:
         """Free-text phrases of this worker that no other record uses and no taxonomy label is."""
@@ -402,7 +399,3 @@ class Engine:
             return None
         progress = self.progress
         return lambda done, total: progress(label, done, total)
-
-
-def _vacancy_keys(p: Any) -> set[str]:
-    return {c.key for r in (*p.required, *p.preferred) for c in r.concepts}

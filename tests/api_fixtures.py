@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conftest import IMPORT_ORDER, TODAY, make_settings, write_jsonl
+from conftest import load_engine, make_settings
 from fastapi import FastAPI
 
 from sepadan.api.app import create_app
@@ -99,10 +99,7 @@ def make_api(root: Path, encoder: Any, *, data: dict[str, list[dict[str, Any]]] 
     """The market (or ``data``) imported under ``root``/home, an app over it, and the KEYS."""
     data = market() if data is None else data
     settings = {"api_rate_limit": 0, **settings}
-    engine = Engine(make_settings(root / "home", **settings), encoder=encoder, today=TODAY)
-    for kind in IMPORT_ORDER:
-        if data.get(kind):
-            engine.import_file(kind, write_jsonl(root / "in" / f"{kind}.jsonl", data[kind]))
+    engine = load_engine(root, data, encoder=encoder, **settings)
     app = create_app(make_settings(root / "home", **settings), engine=engine, background=False)
     tokens, key_ids = {}, {}
     for name, (role, regions, agency) in KEYS.items():

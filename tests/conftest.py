@@ -90,6 +90,17 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
 EngineFactory = Callable[..., Engine]
 
 
+def load_engine(root: Path, data: dict[str, list[dict[str, Any]]], *, encoder: Any,
+                home: Path | None = None, today: date = TODAY, **settings: Any) -> Engine:
+    """A fresh Engine (home ``root``/home unless given) with ``data`` written as JSON Lines under
+    ``root``/in and imported in dependency order."""
+    engine = Engine(make_settings(home or root / "home", **settings), encoder=encoder, today=today)
+    for kind in IMPORT_ORDER:
+        if data.get(kind):
+            engine.import_file(kind, write_jsonl(root / "in" / f"{kind}.jsonl", data[kind]))
+    return engine
+
+
 @pytest.fixture
 def make_engine(tmp_path: Path, fake_encoder: CachedEncoder) -> EngineFactory:
     """``make_engine({"workers": [...], ...}, encoder=..., home=...)``: write tiny JSONL files,
@@ -103,13 +114,7 @@ def make_engine(tmp_path: Path, fake_encoder: CachedEncoder) -> EngineFactory:
         today: date = TODAY,
         **settings: Any,
     ) -> Engine:
-        home = home or tmp_path / "home"
-        engine = Engine(
-            make_settings(home, **settings), encoder=encoder or fake_encoder, today=today
-        )
-        for kind in IMPORT_ORDER:
-            if data.get(kind):
-                engine.import_file(kind, write_jsonl(tmp_path / "in" / f"{kind}.jsonl", data[kind]))
-        return engine
+        return load_engine(tmp_path, data, encoder=encoder or fake_encoder, home=home, today=today,
+                           **settings)
 
     return factory

@@ -30,7 +30,7 @@ from typing import Any
 import hypothesis.strategies as st
 import pytest
 import schemathesis
-from conftest import TODAY, make_settings, write_jsonl
+from conftest import load_engine, make_settings
 from schemathesis.python import asgi as schemathesis_asgi
 
 from sepadan.api.app import create_app
@@ -150,10 +150,8 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, fake_encoder: Any) -> Iterator[Api]:
     folder = tmp_path_factory.mktemp("schemathesis")
-    settings = make_settings(folder / "home", api_rate_limit=0)
-    engine = Engine(settings, encoder=fake_encoder, today=TODAY)
-    for kind in IMPORT_ORDER:
-        engine.import_file(kind, write_jsonl(folder / "in" / f"{kind}.jsonl", ROWS[kind]))
+    engine = load_engine(folder, ROWS, encoder=fake_encoder, api_rate_limit=0)
+    settings = engine.settings
     _, token = create_key(engine.store, "admin")
     APP.app = create_app(settings, engine=engine, background=False)
     try:

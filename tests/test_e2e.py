@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IMPORT_ORDER, TODAY, make_settings
+from conftest import IMPORT_ORDER, TODAY, load_engine, make_settings
+from test_matching import READY
 
 from sepadan.demo_data import generate
 from sepadan.engine import Engine
@@ -19,13 +20,6 @@ from sepadan.store.db import Store
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
-READY = {
-    "passport": True,
-    "medical": True,
-    "police_clearance": True,
-    "bpjs": True,
-    "family_consent": True,
-}
 
 
 def _worker(id_: str, skills: list[str]) -> dict:
@@ -92,10 +86,7 @@ AGENCIES = [
 
 @pytest.fixture(scope="module")
 def phrases_engine(tmp_path_factory, real_encoder) -> Engine:
-    from conftest import write_jsonl
-
     root = tmp_path_factory.mktemp("phrases")
-    engine = Engine(make_settings(root / "home"), encoder=real_encoder, today=TODAY)
     data = {
         "agencies": AGENCIES,
         "vacancies": VACANCIES,
@@ -104,9 +95,7 @@ def phrases_engine(tmp_path_factory, real_encoder) -> Engine:
             _worker("W-WELD", ["mengelas, las listrik"]),
         ],
     }
-    for kind in IMPORT_ORDER:
-        if kind in data:
-            engine.import_file(kind, write_jsonl(root / f"{kind}.jsonl", data[kind]))
+    engine = load_engine(root, data, encoder=real_encoder)
     engine.build()
     return engine
 

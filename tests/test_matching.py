@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from conftest import IMPORT_ORDER, TODAY, make_settings, write_jsonl
+from conftest import load_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -132,11 +132,8 @@ REGION = {w["id"]: w["region"] for w in WORKERS}
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, fake_encoder) -> Engine:
     root = tmp_path_factory.mktemp("market")
-    engine = Engine(make_settings(root / "home"), encoder=fake_encoder, today=TODAY)
-    data = {"agencies": AGENCIES, "workers": WORKERS, "vacancies": VACANCIES}
-    for kind in IMPORT_ORDER:
-        if kind in data:
-            engine.import_file(kind, write_jsonl(root / f"{kind}.jsonl", data[kind]))
+    engine = load_engine(root, {"agencies": AGENCIES, "workers": WORKERS, "vacancies": VACANCIES},
+                         encoder=fake_encoder)
     engine.build()
     return engine
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 import typer
-from conftest import IMPORT_ORDER, TODAY, make_settings, write_jsonl
+from conftest import load_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -28,7 +28,14 @@ from sepadan.planning.optimise import (
     solve_greedy,
     solve_milp,
 )
-from sepadan.planning.report import gaps_json, region_json, region_sheets, write_csv, write_report, write_xlsx
+from sepadan.planning.report import (
+    gaps_json,
+    region_json,
+    region_sheets,
+    write_csv,
+    write_report,
+    write_xlsx,
+)
 
 READY = {"passport": True, "medical": True, "police_clearance": True, "bpjs": True, "family_consent": True}
 AGENCIES = [
@@ -101,11 +108,8 @@ WORKERS = [
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory, fake_encoder) -> Engine:
     root = tmp_path_factory.mktemp("planning")
-    engine = Engine(make_settings(root / "home"), encoder=fake_encoder, today=TODAY)
     data = {"agencies": AGENCIES, "trainings": TRAININGS, "workers": WORKERS, "vacancies": VACANCIES}
-    for kind in IMPORT_ORDER:
-        if kind in data:
-            engine.import_file(kind, write_jsonl(root / f"{kind}.jsonl", data[kind]))
+    engine = load_engine(root, data, encoder=fake_encoder)
     engine.build()
     return engine
 

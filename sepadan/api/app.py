@@ -16,7 +16,8 @@ from datetime import date
 from fastapi import FastAPI
 
 from sepadan.api import problems
-from sepadan.api.metrics import BodyLimit, Metrics, MetricsMiddleware, PortalScrub
+from sepadan.api.metrics import Metrics, MetricsMiddleware
+from sepadan.api.middleware import BodyLimit, PortalScrub
 from sepadan.api.routes_matching import router as matching_router
 from sepadan.api.routes_records import router as records_router
 from sepadan.api.routes_system import router as system_router

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from sepadan.api.deps import EngineDep, MatcherDep
-from sepadan.api.metrics import mask_sixteen_digits
 from sepadan.api.problems import ProblemError, responses
 from sepadan.api.routes_records import COMMON, IdPath, orjson_response, stored_or_404
 from sepadan.api.schemas import Explanation, MatchOut, ProfileBody, Recommendations, Shortlist
@@ -92,7 +90,7 @@ def match(body: ProfileBody, key: KeyDep, engine: EngineDep, matcher: MatcherDep
     out = {"model_version": listed["model_version"], "lang": lang, "results": listed["results"]}
     for r in out["results"]:
         r.pop("worker_id", None)
-    return Response(mask_sixteen_digits(orjson.dumps(out)), media_type="application/json")
+    return orjson_response(out)  # a portal's answer is masked by PortalScrub, as every portal answer
 
 
 def _vacancy_view(matcher: Any, vacancy_id: str) -> dict[str, Any]:

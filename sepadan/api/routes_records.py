@@ -109,12 +109,9 @@ def _routes(kind: str) -> None:
     tag = kind
 
     def list_(key: KeyDep, engine: EngineDep, offset: Offset = 0, limit: Limit = 50) -> Response:
-        regions = key.regions if kind == "workers" else ()
-        if kind == "outcomes" and (key.regions or key.agency):
-            docs = [d for d in engine.store.rows(kind) if visible(engine, key, kind, d)]
-            items, total = docs[offset:offset + limit], len(docs)
-        else:
-            items, total = engine.store.page(kind, offset=offset, limit=limit, regions=regions)
+        items, total = engine.store.page(kind, offset=offset, limit=limit,
+                                         regions=key.regions if kind in ("workers", "outcomes") else (),
+                                         agency=key.agency if kind == "outcomes" else None)
         if kind == "workers":
             audit(engine.store, key.id, "read", kind, [d["id"] for d in items], "list_workers")
         return orjson_response({"items": [present(engine, kind, d) for d in items], "total": total,
@@ -239,8 +236,7 @@ for _kind in SINGULAR:
 def export_worker(id: IdPath, key: KeyDep, engine: EngineDep) -> Response:
     doc = stored_or_404(engine, key, "workers", id)
     audit(engine.store, key.id, "export", "workers", [id], "export_worker")
-    outcomes = [o for o in engine.store.rows("outcomes")
-                if o["worker_id"] == id and visible(engine, key, "outcomes", o)]
+    outcomes, _ = engine.store.page("outcomes", offset=0, limit=100_000, agency=key.agency, worker_id=id)
     trail = [{"at": e.at.isoformat(), "key_id": e.key_id, "action": e.action, "route": e.route}
              for e in audit_trail(engine.store, "workers", id)]
     raw = engine.store.raw("workers", id) or {}

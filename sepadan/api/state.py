@@ -32,7 +32,8 @@ class AppState:
         """Open the store, load the model, build or load the indexes (in a thread, from the lifespan)."""
         try:
             self.engine.store.count("workers")
-            self.engine.encoder.encode(["warm up"])
+            with self.engine.encoder.ephemeral():  # load the model and pay its slow first batch now
+                self.engine.encoder.encode(["warm up"])
             self.engine.build()
             self.status, self.detail = "ready", None
             log.info("ready")

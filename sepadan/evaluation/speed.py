@@ -385,17 +385,15 @@ def _matcher(
     from sepadan.matching.eligibility import Context
     from sepadan.matching.index import build_index
     from sepadan.matching.matcher import Matcher, Side
-    from sepadan.matching.retrieve import ConceptIndex
     from sepadan.matching.scorer import TransparentScorer
     from sepadan.matching.table import WorkerTable
 
     w, v = records["workers"], records["vacancies"]
     w_prof, v_prof = profiled["w_prof"], profiled["v_prof"]
     v_index = build_index(profiled["v_vectors"], exact_max=config.index_exact_max)
-    v_keys = [{c.key for r in (*p.required, *p.preferred) for c in r.concepts} for p in v_prof]
     matcher = Matcher(
-        workers=Side(w, w_prof, index, ConceptIndex([p.concept_keys() for p in w_prof])),
-        vacancies=Side(v, v_prof, v_index, ConceptIndex(v_keys)),
+        workers=Side(w, w_prof, index),
+        vacancies=Side(v, v_prof, v_index),
         table=WorkerTable(w, w_prof),
         ctx=Context(config.today, {a.licence: a for a in records["agencies"]}, engine.rules),
         scorer=TransparentScorer(engine.taxonomy, similarity=engine._similarity),

@@ -48,6 +48,9 @@ class VacancyProfile:
     preferred: tuple[Requirement, ...]
     occupation: OccupationMatch
 
+    def concept_keys(self) -> frozenset[str]:
+        return frozenset(c.key for r in (*self.required, *self.preferred) for c in r.concepts)
+
 
 class Profiler:
     """Binds the normalisers and the encoder; turns records into profiles and vectors."""

@@ -33,11 +33,12 @@ class Scorer(Protocol):
 
 
 class Side:
-    """One side of the market in memory: records, profiles, their index and concept postings."""
+    """One side of the market in memory: records, profiles, their index and concept postings
+    (built from the profiles' concept keys)."""
 
-    def __init__(self, records: Sequence[Any], profiles: Sequence[Any], index: VectorIndex,
-                 concepts: ConceptIndex) -> None:
-        self.records, self.profiles, self.index, self.concepts = records, profiles, index, concepts
+    def __init__(self, records: Sequence[Any], profiles: Sequence[Any], index: VectorIndex) -> None:
+        self.records, self.profiles, self.index = records, profiles, index
+        self.concepts = ConceptIndex([p.concept_keys() for p in profiles])
         self.positions = {r.id: i for i, r in enumerate(records)}
 
     def position(self, id_: str, what: str) -> int:

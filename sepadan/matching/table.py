@@ -35,6 +35,7 @@ class WorkerTable:
         self.no_domestic = np.array([w.preferences.domestic is False for w in workers], dtype=bool)
         self._certs = [frozenset(normalise_text(c) for c in w.certificates) for w in workers]
         self._cache: dict[tuple, np.ndarray] = {}
+        self._years_by_group: dict[str | None, np.ndarray] | None = None
 
     def mask(self, v: Vacancy, vp: VacancyProfile, ctx: Context) -> np.ndarray:
         """True where every hard rule holds for (worker, v)."""
@@ -104,7 +105,7 @@ class WorkerTable:
     def _years(self, prefix3: str | None) -> np.ndarray:
         """Years of experience per worker in an ISCO-08 minor group (None: any job); every group
         is summed in one pass over the pool, the first time any is asked for."""
-        if "years" not in self._cache:
+        if self._years_by_group is None:
             by_group: dict[str | None, np.ndarray] = {None: np.zeros(self.n, dtype=np.float64)}
             for i, p in enumerate(self.profiles):
                 for m, y in p.occupations:
@@ -112,9 +113,9 @@ class WorkerTable:
                     group = (m.isco or "")[:3]
                     if group:
                         by_group.setdefault(group, np.zeros(self.n, dtype=np.float64))[i] += y
-            self._cache["years"] = by_group  # type: ignore[assignment]
-        groups = self._cache["years"]
-        return groups.get(prefix3, np.zeros(self.n, dtype=np.float64))  # type: ignore[union-attr]
+            self._years_by_group = by_group
+        years = self._years_by_group.get(prefix3)
+        return years if years is not None else np.zeros(self.n, dtype=np.float64)
 
     def _programmes_ok(self, v: Vacancy, ctx: Context) -> np.ndarray:
         ok = np.ones(self.n, dtype=bool)

@@ -170,16 +170,15 @@ class Store:
             return conn.execute(table.delete().where(table.c.worker_id == worker_id)).rowcount
 
     def page(self, kind: str, *, offset: int, limit: int, regions: tuple[str, ...] = (),
-             agency: str | None = None) -> tuple[list[dict[str, Any]], int]:
-        """One page of a kind in id order, and the total count; optionally only rows whose region
-        falls under one of ``regions`` (Kemendagri prefixes) or whose agency licence is ``agency``."""
+             agency: str | None = None, worker_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+        """One page of a kind in id order, and the total count. Workers (and outcomes, through their
+        worker) only of ``regions`` (Kemendagri prefixes); vacancies (and outcomes, through their
+        vacancy) only of ``agency``; outcomes only of ``worker_id``."""
         table = TABLES[kind]
         query, counter = select(table), select(func.count()).select_from(table)
-        clauses = []
-        if regions:
-            clauses.append(or_(*[or_(table.c.region == r, table.c.region.like(r + ".%")) for r in regions]))
-        if agency is not None:
-            clauses.append(table.c.agency_licence == agency)
+        clauses = _scope(kind, regions, agency)
+        if worker_id is not None:
+            clauses.append(table.c.worker_id == worker_id)
         if clauses:
             query, counter = query.where(*clauses), counter.where(*clauses)
         with self.engine.connect() as conn:
@@ -215,6 +214,18 @@ class Store:
                 phrase_vectors.c.model == model,
                 phrase_vectors.c.text_hash.in_(hashes[start:start + _CHUNK]))).scalars())
         return out
+
+
+def _scope(kind: str, regions: tuple[str, ...], agency: str | None) -> list[Any]:
+    table, workers, vacancies = TABLES[kind], TABLES["workers"], TABLES["vacancies"]
+    clauses: list[Any] = []
+    if regions:
+        inside = or_(*[or_(workers.c.region == r, workers.c.region.like(r + ".%")) for r in regions])
+        clauses.append(inside if kind == "workers" else table.c.worker_id.in_(select(workers.c.id).where(inside)))
+    if agency is not None:
+        own = vacancies.c.agency_licence == agency
+        clauses.append(own if kind == "vacancies" else table.c.vacancy_id.in_(select(vacancies.c.id).where(own)))
+    return clauses
 
 
 def _values(row: StoredRow, now: datetime) -> dict[str, Any]:
