@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from sepadan.cli_common import _settings
 from sepadan.errors import ConfigError
 
 log = logging.getLogger("sepadan.cli.bench")
@@ -62,13 +63,6 @@ RESULTS = Path("experiments/results")
 def register(app: typer.Typer) -> None:
     """Add the ``bench`` sub-commands to the main ``sepadan`` app."""
     app.add_typer(bench_app, name="bench")
-
-
-def _settings(home: Path | None) -> Any:
-    from sepadan.config import Settings
-
-    settings = Settings()
-    return settings.model_copy(update={"home": home}) if home else settings
 
 
 def _verbose() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+from sepadan.features.encoder import DEFAULT_MODEL_SHA256  # noqa: F401 (the default model's digest)
 
 
 class Settings(BaseSettings):

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from sepadan.config import DEFAULT_MODEL_SHA256, Settings
+from sepadan.config import Settings
 from sepadan.errors import IndexError_
-from sepadan.features.encoder import CachedEncoder, Encoder, SentenceEncoder, default_model_path
+from sepadan.features.encoder import CachedEncoder, Encoder, open_model
 from sepadan.features.lexicon import Lexicon, load_lexicon
 from sepadan.features.occupations import OccupationNormaliser
 from sepadan.features.profiles import Profiler
@@ -95,12 +95,8 @@ class Engine:
         """The model behind a phrase cache in the store (a CachedEncoder given by the caller is kept)."""
         if isinstance(self._encoder, CachedEncoder):
             return self._encoder
-        return CachedEncoder(self._encoder or self._load_model(), self.store)
-
-    def _load_model(self) -> Encoder:
-        path = self.settings.model_path or default_model_path()
-        expected = self.settings.model_sha256 or (DEFAULT_MODEL_SHA256 if self.settings.model_path is None else None)
-        return SentenceEncoder(path, expected_sha256=expected)
+        return CachedEncoder(self._encoder or open_model(self.settings.model_path, self.settings.model_sha256),
+                             self.store)
 
     @cached_property
     def profiler(self) -> Profiler:

