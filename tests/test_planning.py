@@ -351,3 +351,14 @@ def test_need_text_in_both_languages():
 
     need = Need("language", "language:ja:JLPT N4", "JLPT N4", langs=((LanguageReq("ja", "JLPT", "N4"),),))
     assert need.text("id") == "bahasa: Jepang JLPT N4" and need.text("en") == "language: Japanese JLPT N4"
+
+
+def test_the_gap_report_without_a_plan_agrees_with_the_plans_gap_table(mk):
+    """The dashboard's view (no plan solved) shows the same demand, supply and filled positions."""
+    from sepadan.planning.demand import gap_report
+
+    summary, rows = gap_report(mk, Scope(region="35"))
+    rp = plan_region(mk, Scope(region="35"))
+    assert summary == rp.summary
+    assert [(r.key, r.positions, r.filled, r.unfilled) for r in rows] == [
+        (r.key, r.positions, r.filled, r.unfilled) for r in rp.rows]

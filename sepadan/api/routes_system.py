@@ -61,17 +61,18 @@ def metrics(state: StateDep) -> Response:
 
 @router.get("/v1/planning/gaps", name="demand_gaps", tags=["planning"], responses=responses(*COMMON, 422),
             summary="Aggregates for planners: demand against supply and the gap table of a region (no personal data)")
-def demand_gaps(key: KeyDep, engine: EngineDep,
+def demand_gaps(key: KeyDep, engine: EngineDep, state: StateDep,
                 region: Annotated[str | None, Query(max_length=16, pattern=r"^\d{2}(\.\d{2}){0,3}$")] = None,
                 lang: Annotated[Literal["id", "en"], Query()] = "en",
                 rows: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
     from dataclasses import asdict
 
-    from sepadan.planning.demand import Scope, market, plan_region
+    from sepadan.planning.demand import Scope, gap_report, market
 
-    rp = plan_region(market(engine), Scope(region=region), method="greedy", lang=lang)
-    return orjson_response({"region": region, "summary": asdict(rp.summary),
-                            "rows": [asdict(r) for r in rp.rows[:rows]]})
+    summary, table = state.derived(("gaps", region, lang), lambda: gap_report(market(engine), Scope(region=region),
+                                                                          lang=lang))
+    return orjson_response({"region": region, "summary": asdict(summary),
+                            "rows": [{k: v for k, v in asdict(r).items() if k != "with_plan"} for r in table[:rows]]})
 
 
 def _package_version() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,19 @@ class AppState:
     status: str = "loading"
     detail: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    _derived: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+
+    def derived(self, key: Any, compute: Any) -> Any:
+        """A value worked out from the current matcher, kept until a write swaps the matcher."""
+        matcher = self.engine.matcher
+        hit = self._derived.get(key)
+        if hit is not None and hit[0]() is matcher:
+            return hit[1]
+        value = compute()
+        if len(self._derived) > 256:
+            self._derived.clear()
+        self._derived[key] = (weakref.ref(matcher), value)  # never keeps an old matcher alive
+        return value
 
     @property
     def ready(self) -> bool:
