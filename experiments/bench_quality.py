@@ -15,7 +15,7 @@ COMMANDS = {"quality", "skills", "titles", "ranking", "make-ranking-set"}
 
 
 def main(argv: list[str]) -> None:
-    from sepadan.cli_bench import run
+    from sepadan.cli.bench import run
 
     run(argv if argv and argv[0] in COMMANDS else ["quality", *argv])
 

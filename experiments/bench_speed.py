@@ -11,7 +11,7 @@ import sys
 
 
 def main(argv: list[str]) -> None:
-    from sepadan.cli_bench import run
+    from sepadan.cli.bench import run
 
     run(["speed", *argv])
 

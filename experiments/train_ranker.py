@@ -19,7 +19,7 @@ import sys
 
 def main(argv: list[str]) -> None:
     from sepadan import cli
-    from sepadan.cli_models import register
+    from sepadan.cli.models import register
 
     if not any(c.name == "train" for c in cli.app.registered_commands):
         register(cli.app)

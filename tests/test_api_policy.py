@@ -587,7 +587,7 @@ def test_deleting_a_worker_erases_them_from_store_index_caches_and_disk(cached_a
     found = {m.workers.records[p].id for p in positions[0] if p >= 0}
     assert found == {"W2", "W3"}
     # the store: no row, no personal fields, no outcomes; the phrase only W1 wrote is gone
-    assert engine.store.raw("workers", "W1") is None and engine.personal_many(["W1"]) == {}
+    assert engine.store.raw("workers", "W1") is None and engine.personal.of_many(["W1"]) == {}
     assert not [o for o in engine.store.rows("outcomes") if o["worker_id"] == "W1"]
     assert engine.store.count("outcomes") == 1
     assert phrase_rows(api, "zaitun") == []

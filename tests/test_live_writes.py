@@ -29,19 +29,19 @@ def test_on_an_exact_index_a_write_is_searchable_when_it_returns_and_a_delete_is
     engine = make_engine(_market(6))
     engine.build()
     before = engine.matcher
-    engine.write("workers", [_carer("W-NEW")])
+    engine.live.write("workers", [_carer("W-NEW")])
     assert engine.matcher is not before and _ids(engine)[0] == "W-NEW"
     assert "W-NEW" not in before.workers.positions  # a request holding the old matcher is untouched
-    assert engine.delete("workers", "W-NEW") and "W-NEW" not in _ids(engine)
-    assert engine.store.get("workers", "W-NEW") is None and not engine.delete("workers", "W-NEW")
+    assert engine.live.delete("workers", "W-NEW") and "W-NEW" not in _ids(engine)
+    assert engine.store.get("workers", "W-NEW") is None and not engine.live.delete("workers", "W-NEW")
 
 
 def test_a_write_that_changes_nothing_keeps_the_matcher(make_engine):
     engine = make_engine(_market(3))
     engine.build()
-    engine.write("workers", [_carer("W-NEW")])
+    engine.live.write("workers", [_carer("W-NEW")])
     kept = engine.matcher
-    engine.write("workers", [_carer("W-NEW")])
+    engine.live.write("workers", [_carer("W-NEW")])
     assert engine.matcher is kept
 
 
@@ -51,9 +51,9 @@ def test_on_an_ann_index_writes_rebuild_in_the_background(make_engine, exact_max
     engine.build()
     old = engine.matcher
     assert old.workers.index.kind == "hnsw"
-    engine.write("workers", [_carer("W-NEW")])
-    engine._rebuilder.join(timeout=60)
+    engine.live.write("workers", [_carer("W-NEW")])
+    engine.live.wait(timeout=60)
     assert engine.matcher is not old and _ids(engine)[0] == "W-NEW"
-    engine.delete("workers", "W-NEW")
-    engine._rebuilder.join(timeout=60)
+    engine.live.delete("workers", "W-NEW")
+    engine.live.wait(timeout=60)
     assert "W-NEW" not in engine.matcher.workers.positions and "W-NEW" not in _ids(engine)

@@ -430,7 +430,7 @@ def test_models_commands_list_promote_and_roll_back(registry, home):
     import typer
     from typer.testing import CliRunner
 
-    from sepadan.cli_models import register
+    from sepadan.cli.models import register
 
     app = typer.Typer()
     app.callback()(lambda: None)

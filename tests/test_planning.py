@@ -237,7 +237,7 @@ def test_exports_csv_xlsx_and_a_self_contained_report(region, tmp_path):
 
 
 def test_cli_commands_with_a_fake_engine(engine, tmp_path, monkeypatch):
-    import sepadan.cli_planning as cli_planning
+    import sepadan.cli.planning as cli_planning
 
     @contextmanager
     def fake(home, today=None):

@@ -39,7 +39,7 @@ def shortlist(id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep,
     ml = matcher.shortlist(id, k=k, region=region, include_ineligible=include_ineligible, within=key.regions)
     # a worker erased by another process since this matcher was built is not shown
     ids = [m.worker_id for m in ml.results]
-    personal = engine.personal_many(ids)
+    personal = engine.personal.of_many(ids)
     body = match_list_json(ml, lang=lang, describe=lambda w: {
         "name": personal.get(w, {}).get("name"), "region": _region_of(matcher, w)})
     body["results"] = [r for r in body["results"] if r["worker_id"] in personal]

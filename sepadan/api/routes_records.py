@@ -87,7 +87,7 @@ def stored_or_404(engine: Engine, key: ApiKey, kind: str, id_: str) -> dict[str,
 
 def with_personal(engine: Engine, doc: dict[str, Any]) -> dict[str, Any]:
     """A worker as staff see it: the stored document plus name, masked NIK and birth date."""
-    personal = engine.personal(doc["id"])
+    personal = engine.personal.of(doc["id"])
     nik = personal.get("nik")
     return {**doc, "personal": {"name": personal.get("name"), "nik_masked": mask_nik(nik),
                                 "birth_date": personal.get("birth_date")}}
@@ -131,7 +131,7 @@ def _routes(kind: str) -> None:
                 field, _, message = reason.partition(": ")
                 raise ProblemError(422, "nothing was written", errors=[{"field": f"body.{field}", "message": message}])
         records = [MODELS[kind].model_validate(m.model_dump()) for m in models]
-        counts = engine.write(kind, records)
+        counts = engine.live.write(kind, records)
         ids = [m.id for m in models]  # type: ignore[attr-defined]
         if kind == "workers":
             audit(engine.store, key.id, action, kind, ids, route)
@@ -156,7 +156,7 @@ def _routes(kind: str) -> None:
     def delete(id: IdPath, key: KeyDep, engine: EngineDep) -> Response:
         if not owns(key, kind, stored_or_404(engine, key, kind, id)):
             raise ProblemError(404, f"{one} '{id}' not found")
-        engine.delete(kind, id)
+        engine.live.delete(kind, id)
         if kind == "workers":
             audit(engine.store, key.id, "delete", kind, [id], f"delete_{one}")
         return Response(status_code=204)
@@ -176,7 +176,7 @@ def _routes(kind: str) -> None:
                     handle.write(chunk)
             os.chmod(path, 0o600)
             await run_in_threadpool(_readable, path, kind)
-            report = await run_in_threadpool(engine.import_and_refresh, kind, path)
+            report = await run_in_threadpool(engine.live.import_file, kind, path)
         return orjson_response({"kind": kind, "rows": report.rows, "inserted": report.inserted,
                                 "updated": report.updated, "unchanged": report.unchanged, "ids": []})
 

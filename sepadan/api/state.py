@@ -61,6 +61,6 @@ class AppState:
             if not self.ready:
                 continue
             try:
-                self.engine.refresh_if_changed()
+                self.engine.live.refresh_if_changed()
             except Exception:  # noqa: BLE001 - the old matcher keeps serving
                 log.exception("refresh failed; serving the previous matcher")

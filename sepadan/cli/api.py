@@ -1,6 +1,6 @@
 """``sepadan serve`` (the HTTP API under uvicorn) and ``sepadan keys create|list|revoke``.
 
-:func:`register` adds them to the main Typer app (``sepadan/cli.py`` calls it once, at the bottom).
+:func:`register` adds them to the main Typer app (``sepadan/cli/core.py`` calls it once, at the bottom).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from sepadan.cli_common import Home, Today, _date, _settings, err, out
+from sepadan.cli.common import Home, Today, _date, _settings, err, out
 from sepadan.errors import SepadanError
 
 keys_app = typer.Typer(no_args_is_help=True, add_completion=False,

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from sepadan.cli_common import _settings
+from sepadan.cli.common import _settings
 from sepadan.errors import ConfigError
 
 log = logging.getLogger("sepadan.cli.bench")

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from sepadan.cli_common import (
+from sepadan.cli.common import (
     AsCsv,
     AsJson,
     Home,
@@ -230,10 +230,10 @@ def _table(body: dict[str, Any], title: str, id_key: str, extra: tuple[str, ...]
     out.print(f"model: {body['model_version']}")
 
 
-from sepadan.cli_api import register as _register_api  # noqa: E402
-from sepadan.cli_bench import register as _register_bench  # noqa: E402
-from sepadan.cli_models import register as _register_models  # noqa: E402
-from sepadan.cli_planning import register as _register_planning  # noqa: E402
+from sepadan.cli.api import register as _register_api  # noqa: E402
+from sepadan.cli.bench import register as _register_bench  # noqa: E402
+from sepadan.cli.models import register as _register_models  # noqa: E402
+from sepadan.cli.planning import register as _register_planning  # noqa: E402
 
 _register_planning(app)
 _register_models(app)

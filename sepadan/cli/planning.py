@@ -1,6 +1,6 @@
 """The planning commands: ``sepadan gaps WORKER_ID`` and ``sepadan plan``.
 
-:func:`register` adds them to the main Typer app (``sepadan/cli.py`` calls it once, at the bottom).
+:func:`register` adds them to the main Typer app (``sepadan/cli/core.py`` calls it once, at the bottom).
 Like the rest of the CLI, this is an edge: it reads options, prints with Rich, and writes files.
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from sepadan.cli_common import Home, Lang, Today, _engine, _lang, err, out
+from sepadan.cli.common import Home, Lang, Today, _engine, _lang, err, out
 from sepadan.errors import SepadanError
 
 CsvFile = Annotated[

@@ -1,6 +1,6 @@
 """The learned-ranking commands: ``sepadan train`` and ``sepadan models list|promote|rollback``.
 
-:func:`register` adds them to the main Typer app (``sepadan/cli.py`` calls it once, at the bottom).
+:func:`register` adds them to the main Typer app (``sepadan/cli/core.py`` calls it once, at the bottom).
 The tracking store is ``sqlite:///<home>/mlflow.db`` unless ``MLFLOW_TRACKING_URI`` names another
 (read here, at the edge, through :class:`~sepadan.config.Settings`).
 """
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _registry(home: Path | None) -> Any:
-    from sepadan.cli_common import _settings
+    from sepadan.cli.common import _settings
     from sepadan.models.registry import Registry
 
     settings = _settings(home)
@@ -53,7 +53,7 @@ def train(holdout: Holdout = 0.2, seed: Seed = 20261123, c: C = 0.1, cv_folds: F
     """Train a ranker on the stored outcomes, compare it with the transparent scorer and the champion
     on held-out vacancies, log the run to MLflow and register it as sepadan-ranker; the alias
     'champion' moves only if the new version beats the current champion."""
-    from sepadan.cli_common import _engine
+    from sepadan.cli.common import _engine
     from sepadan.ingest.importer import load_records
     from sepadan.models.training import TrainingConfig, train_and_register
 

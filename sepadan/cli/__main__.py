@@ -1,0 +1,3 @@
+from sepadan.cli.core import main
+
+main()
