@@ -48,19 +48,33 @@ class LiveWrites:
                 self._apply(kind, upserted=[m.to_record() for m in models])
         return counts
 
-    def delete(self, kind: str, id_: str) -> bool:
-        """Delete one record; a worker is erased: store row (with NIK and name), outcomes, the index
-        row and file, and phrases only they wrote from the phrase cache. False if it did not exist."""
+    def delete(self, kind: str, id_: str, *, by: str | None = None, route: str | None = None) -> bool:
+        """Delete one record; a worker is erased (:meth:`erase`, audited as ``by`` through ``route``
+        when given). False if it did not exist."""
+        if kind == "workers":
+            return self.erase(id_, by=by, route=route)
+        with self.lock:
+            if not self.engine.store.delete(kind, [id_]):
+                return False
+            self._apply(kind, deleted={id_})
+            return True
+
+    def erase(self, worker_id: str, *, by: str | None = None, route: str | None = None) -> bool:
+        """Erase a worker: in one transaction the store row (NIK, name, birth date), their outcomes,
+        the phrases only they wrote from the phrase cache, and their id in the audit log (kept under
+        a keyed pseudonym, with this erasure); then the WAL is truncated and the worker index is
+        written again without them (old versions pruned). On an ANN-sized pool the index files lose
+        them when the background rebuild ends (:meth:`wait`). False if no such worker is stored."""
         e = self.engine
         with self.lock:
-            own_phrases = self._own_phrases(id_) if kind == "workers" else []
-            if not e.store.delete(kind, [id_]):
+            phrases = self._own_phrases(worker_id)
+            entry = {"key_id": by, "route": route} if by is not None else None
+            if not e.store.erase_worker(worker_id, pseudonym=e.vault.pseudonym(worker_id), phrases=phrases,
+                                        audit=entry):
                 return False
-            if kind == "workers":
-                e.store.delete_outcomes_of(id_)
-            self._apply(kind, deleted={id_})
-            if own_phrases:
-                e.encoder.forget(own_phrases)
+            self._apply("workers", deleted={worker_id})
+            e.encoder.forget(phrases)  # the in-memory copies (the store's rows went with the erasure)
+            log.info("erased a worker (%d own phrases)", len(phrases))
             return True
 
     def import_file(self, kind: str, path: Path) -> ImportReport:
@@ -160,10 +174,11 @@ class LiveWrites:
         return Side(records, profs, index)
 
     def _own_phrases(self, worker_id: str) -> list[str]:
-        """Free-text phrases of this worker that no other record uses and no taxonomy label is."""
+        """Free-text phrases of this worker that no other record uses and no taxonomy label is
+        (the matcher is built first if it was not: its profiles say which phrases are whose)."""
         e = self.engine
-        m = e.built_matcher()
-        if m is None or worker_id not in m.workers.positions:
+        m = e.built_matcher() or e.matcher
+        if worker_id not in m.workers.positions:
             return []
         pos = m.workers.positions[worker_id]
         profiler = e.profiler

@@ -156,9 +156,7 @@ def _routes(kind: str) -> None:
     def delete(id: IdPath, key: KeyDep, engine: EngineDep) -> Response:
         if not owns(key, kind, stored_or_404(engine, key, kind, id)):
             raise ProblemError(404, f"{one} '{id}' not found")
-        engine.live.delete(kind, id)
-        if kind == "workers":
-            audit(engine.store, key.id, "delete", kind, [id], f"delete_{one}")
+        engine.live.delete(kind, id, by=key.id, route=f"delete_{one}")  # audits an erasure
         return Response(status_code=204)
 
     async def bulk(request: Request, key: KeyDep, engine: EngineDep,

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from sepadan import faults
 from sepadan.cli.common import (
     AsCsv,
     AsJson,
@@ -42,6 +44,7 @@ DEMO_VACANCY, DEMO_WORKER = "V-0042", "W-000123"
 def _main(verbose: Annotated[bool, typer.Option("-v", "--verbose", help="log more")] = False) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    faults.arm(os.environ.get("SEPADAN_FAULT"))  # crash tests only: named points die with SIGKILL
 
 
 @app.command("import")
@@ -234,11 +237,15 @@ from sepadan.cli.api import register as _register_api  # noqa: E402
 from sepadan.cli.bench import register as _register_bench  # noqa: E402
 from sepadan.cli.models import register as _register_models  # noqa: E402
 from sepadan.cli.planning import register as _register_planning  # noqa: E402
+from sepadan.cli.allocate import register as _register_allocate  # noqa: E402,I001
+from sepadan.cli.erase import register as _register_erase  # noqa: E402,I001
 
 _register_planning(app)
+_register_allocate(app)
 _register_models(app)
 _register_bench(app)
 _register_api(app)
+_register_erase(app)
 
 
 def main() -> None:

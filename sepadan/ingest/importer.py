@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from sepadan.contract import KINDS, MODELS, PERSONAL_FIELDS, WorkerIn
 from sepadan.errors import InvalidInput, RowError, SepadanError
+from sepadan.faults import point
 from sepadan.ingest.readers import read_rows
 from sepadan.store.db import Store, StoredRow, UpsertCounts, content_hash
 from sepadan.store.pii import Vault
@@ -52,6 +53,7 @@ def import_file(store: Store, vault: Vault, kind: str, path: Path, *, skip_inval
         raise InvalidInput(errors)
     good = [m for number, m in models if number not in bad_rows]
     counts = store.upsert(kind, [to_stored(kind, m, vault) for m in good])
+    point("import.after_commit")
     rejects = _write_rejects(errors, rejects_path or _default_rejects(path)) if errors else None
     report = _report(kind, path, len(models) + len(bad_rows - {n for n, _ in models}), counts,
                      len(bad_rows), rejects)

@@ -10,7 +10,9 @@ Layout of one side (``<home>/index/workers``)::
 
 Every file is written to a temporary name, fsynced and renamed; the version folder is complete before
 CURRENT points to it, so a write killed half-way leaves the previous version live. A missing,
-corrupt or mismatched index raises :class:`IndexError_`, and the caller rebuilds it.
+corrupt or mismatched index raises :class:`IndexError_`, and the caller rebuilds it. Versions older
+than the live one are deleted after each write and each load (a write killed before its clean-up
+leaves none behind for long: an erased worker's id must not stay in an old ``ids.json``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sepadan.errors import IndexError_
+from sepadan.faults import point
 from sepadan.matching.index import ExactIndex, FaissIndex, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -53,18 +56,20 @@ def save_index(directory: Path, index: VectorIndex, ids: list[str], *, side: str
     directory.mkdir(parents=True, exist_ok=True)
     version = directory / f"v{time.time_ns()}"
     version.mkdir()
-    files = {"vectors.npy": _write(version / "vectors.npy", lambda p: np.save(p, index.vectors, allow_pickle=False)),
-             "ids.json": _write(version / "ids.json", lambda p: p.write_text(json.dumps(ids)))}
+    files = {"vectors.npy": _write(version / "vectors.npy", lambda p: np.save(p, index.vectors, allow_pickle=False),
+                                   step="vectors"),
+             "ids.json": _write(version / "ids.json", lambda p: p.write_text(json.dumps(ids)), step="ids")}
     if isinstance(index, FaissIndex):
-        files["index.faiss"] = _write(version / "index.faiss", lambda p: _write_faiss(index, p))
+        files["index.faiss"] = _write(version / "index.faiss", lambda p: _write_faiss(index, p), step="faiss")
     manifest = Manifest(side, model, int(index.vectors.shape[1]) if index.vectors.ndim == 2 else 0,
                         len(ids), index.kind, fingerprint, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                         round(build_seconds, 3), files)
-    _write(version / "manifest.json", lambda p: p.write_text(json.dumps(asdict(manifest), indent=2)))
+    _write(version / "manifest.json", lambda p: p.write_text(json.dumps(asdict(manifest), indent=2)),
+           step="manifest")
     _fsync_dir(version)
-    _write(directory / "CURRENT", lambda p: p.write_text(version.name))
+    _write(directory / "CURRENT", lambda p: p.write_text(version.name), step="current")
     _fsync_dir(directory)
-    _prune(directory, keep=version.name)
+    _prune(directory, live=version.name)
     log.info("wrote %s index: %d rows, kind %s", side, len(ids), index.kind)
     return manifest
 
@@ -83,7 +88,9 @@ def load_index(directory: Path, *, model: str, exact_filter_max: int = 20_000, e
     ids = json.loads((version / "ids.json").read_text())
     if len(ids) != manifest.count or len(vectors) != manifest.count:
         raise IndexError_(f"{directory.name} index holds {len(vectors)} rows, its manifest says {manifest.count}")
-    return _index(version, manifest, vectors, exact_filter_max, ef_search), ids, manifest
+    loaded = _index(version, manifest, vectors, exact_filter_max, ef_search)
+    _prune(directory, live=version.name)
+    return loaded, ids, manifest
 
 
 def read_manifest(directory: Path) -> Manifest | None:
@@ -126,13 +133,16 @@ def _manifest(version: Path) -> Manifest:
     return manifest
 
 
-def _write(path: Path, writer: object) -> str:
-    """Write through a temporary file, fsync, rename; return the file's sha256."""
+def _write(path: Path, writer: object, *, step: str) -> str:
+    """Write through a temporary file, fsync, rename; return the file's sha256. ``step`` names the
+    fault points before and after the rename (crash tests)."""
     tmp = path.with_name(f".tmp-{path.name}")
     writer(tmp)  # type: ignore[operator]
     with tmp.open("rb+") as handle:
         os.fsync(handle.fileno())
+    point(f"index.{step}.tmp_written")
     os.replace(tmp, path)
+    point(f"index.{step}.renamed")
     return _sha256(path)
 
 
@@ -158,7 +168,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _prune(directory: Path, *, keep: str) -> None:
+def _prune(directory: Path, *, live: str) -> None:
+    """Delete the versions older than the live one (a newer one may be another process's write in
+    progress; it becomes live, or older than the next live one). A failure is logged, not hidden."""
     for old in directory.glob("v*"):
-        if old.is_dir() and old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
+        if old.is_dir() and old.name[1:].isdigit() and _age(old.name) < _age(live):
+            shutil.rmtree(old, onerror=lambda _f, path, exc: log.warning(
+                "could not delete old index file %s: %s", path, exc[1]))
+
+
+def _age(name: str) -> int:
+    """A version folder's write time (``v<ns>``)."""
+    return int(name[1:]) if name[1:].isdigit() else -1

@@ -1,6 +1,10 @@
 """The store: one SQLAlchemy engine (SQLite file by default, PostgreSQL by URL), migrated by Alembic.
 
-Writes are idempotent upserts keyed by id and a content hash, one transaction per import.
+Writes are idempotent upserts keyed by id and a content hash, one transaction per import. Erasure is
+real: SQLite runs with ``secure_delete`` (deleted content is overwritten with zeros) and an erasure
+ends with a WAL checkpoint that truncates the log; on PostgreSQL the same one-transaction delete
+leaves dead tuples until the operator's ``VACUUM (FULL)`` (:meth:`Store.vacuum`, README "Personal
+data").
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, event, func, or_, select
+from sqlalchemy import Engine, String, create_engine, event, func, literal, or_, select, text
 
-from sepadan.store.schema import TABLES, phrase_vectors
+from sepadan.faults import point
+from sepadan.store.schema import TABLES, audit_log, phrase_vectors
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -60,6 +65,7 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine)
         store.migrate()
+        store.checkpoint(wait_ms=1000)  # finishes an erasure a crash interrupted before its checkpoint
         return store
 
     def migrate(self) -> None:
@@ -90,6 +96,9 @@ class Store:
                 for row in changed:
                     conn.execute(table.update().where(table.c.id == row.id).values(_values(row, now)))
                 inserted, updated = inserted + len(new), updated + len(changed)
+                if 2 * start < len(rows) <= 2 * (start + len(chunk)) < 2 * len(rows):
+                    point("store.upsert.mid_commit")
+            point("store.upsert.before_commit")
         return UpsertCounts(inserted, updated, len(rows) - inserted - updated)
 
     def delete(self, kind: str, ids: Iterable[str]) -> int:
@@ -164,10 +173,51 @@ class Store:
                 conn.execute(phrase_vectors.delete().where(
                     phrase_vectors.c.model == model, phrase_vectors.c.text_hash.in_(hashes[start:start + _CHUNK])))
 
-    def delete_outcomes_of(self, worker_id: str) -> int:
-        table = TABLES["outcomes"]
+    def erase_worker(self, worker_id: str, *, pseudonym: str, phrases: Iterable[str] = (),
+                     audit: dict[str, Any] | None = None) -> bool:
+        """Erase a worker in one transaction: their row (NIK, name, birth date), their outcomes, the
+        phrase-cache rows of ``phrases`` (their own words, under every model), and their id in the
+        audit log, replaced by ``pseudonym``; ``audit`` (key_id, route) records the erasure itself
+        under the pseudonym. Then the WAL is checkpointed. False (nothing changed) if not stored."""
+        workers, outcomes = TABLES["workers"], TABLES["outcomes"]
         with self.engine.begin() as conn:
-            return conn.execute(table.delete().where(table.c.worker_id == worker_id)).rowcount
+            if not conn.execute(workers.delete().where(workers.c.id == worker_id)).rowcount:
+                return False
+            point("erase.mid_commit")
+            conn.execute(outcomes.delete().where(outcomes.c.worker_id == worker_id))
+            hashes = [_text_hash(t) for t in phrases]
+            for start in range(0, len(hashes), _CHUNK):
+                conn.execute(phrase_vectors.delete().where(phrase_vectors.c.text_hash.in_(hashes[start:start + _CHUNK])))
+            _pseudonymise_audit(conn, worker_id, pseudonym)
+            if audit is not None:
+                conn.execute(audit_log.insert().values(at=datetime.now(UTC), action="delete", kind="workers",
+                                                       record_id=pseudonym, **audit))
+        point("erase.after_commit")
+        self.checkpoint()
+        return True
+
+    def checkpoint(self, *, wait_ms: int = 30_000) -> None:
+        """SQLite: copy the WAL into the database file and truncate it to zero bytes, so pages that
+        held deleted rows live nowhere but in the (zeroed) file. A no-op on other databases."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_ms)}")
+            busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+        if busy:
+            log.warning("WAL checkpoint blocked by a reader; the log is truncated at the next erasure or start")
+
+    def vacuum(self) -> None:
+        """Rewrite the tables that held personal data so nothing deleted survives in free space:
+        ``VACUUM`` on SQLite, ``VACUUM (FULL)`` of those tables on PostgreSQL (an exclusive lock
+        while it runs; see README "Personal data")."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("VACUUM")
+            else:
+                conn.execute(text("VACUUM (FULL, ANALYZE) workers, outcomes, phrase_vectors, audit_log"))
+        self.checkpoint()
 
     def page(self, kind: str, *, offset: int, limit: int, regions: tuple[str, ...] = (),
              agency: str | None = None, worker_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
@@ -228,6 +278,19 @@ def _scope(kind: str, regions: tuple[str, ...], agency: str | None) -> list[Any]
     return clauses
 
 
+def _pseudonymise_audit(conn: Any, worker_id: str, pseudonym: str) -> None:
+    """The audit log keeps what was done and by which key, but names an erased worker (and their
+    outcomes, ``worker|vacancy|stage``) only by the keyed pseudonym."""
+    conn.execute(audit_log.update().where(audit_log.c.kind == "workers", audit_log.c.record_id == worker_id)
+                 .values(record_id=pseudonym))
+    prefix = worker_id + "|"
+    conn.execute(audit_log.update()
+                 .where(audit_log.c.kind == "outcomes",
+                        func.substr(audit_log.c.record_id, 1, len(prefix)) == prefix)
+                 .values(record_id=literal(pseudonym, String).concat(
+                     func.substr(audit_log.c.record_id, len(worker_id) + 1, type_=String))))
+
+
 def _values(row: StoredRow, now: datetime) -> dict[str, Any]:
     return {"id": row.id, "doc": json.dumps(row.doc, ensure_ascii=False, sort_keys=True, default=str),
             "content_hash": row.content_hash, "updated_at": now, **row.columns}
@@ -246,6 +309,7 @@ def _text_hash(text: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten with zeros (erasure)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")

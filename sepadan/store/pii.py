@@ -22,11 +22,17 @@ class Vault:
         from cryptography.fernet import Fernet
 
         self._mac_key = hashlib.sha256(b"sepadan-nik-hmac|" + secret).digest()
+        self._alias_key = hashlib.sha256(b"sepadan-erased-alias|" + secret).digest()
         enc_key = hashlib.sha256(b"sepadan-pii-fernet|" + secret).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(enc_key))
 
     def nik_hmac(self, nik: str) -> str:
         return hmac.new(self._mac_key, nik.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def pseudonym(self, record_id: str) -> str:
+        """An erased worker's name in the audit log: a keyed HMAC of the id. Whoever holds the key
+        and an id can find that trail; the database alone names no one."""
+        return "erased:" + hmac.new(self._alias_key, record_id.encode(), hashlib.sha256).hexdigest()[:32]
 
     def seal(self, fields: dict[str, Any]) -> str | None:
         kept = {k: v for k, v in fields.items() if v is not None}
