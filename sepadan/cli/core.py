@@ -237,11 +237,9 @@ from sepadan.cli.api import register as _register_api  # noqa: E402
 from sepadan.cli.bench import register as _register_bench  # noqa: E402
 from sepadan.cli.models import register as _register_models  # noqa: E402
 from sepadan.cli.planning import register as _register_planning  # noqa: E402
-from sepadan.cli.allocate import register as _register_allocate  # noqa: E402,I001
-from sepadan.cli.erase import register as _register_erase  # noqa: E402,I001
+from sepadan.cli.erase import register as _register_erase  # noqa: E402
 
 _register_planning(app)
-_register_allocate(app)
 _register_models(app)
 _register_bench(app)
 _register_api(app)
