@@ -29,7 +29,7 @@ from sepadan.errors import NotFound
 from sepadan.ingest.importer import import_file
 from sepadan.store.db import Store
 from sepadan.store.keys import audit, audit_trail
-from sepadan.store.pii import Vault
+from sepadan.store.pii import Vault, load_secret
 from sepadan.store.schema import audit_log
 
 pytestmark = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
@@ -267,3 +267,23 @@ def _filenode(store: Store) -> int | None:
         return None
     with store.engine.connect() as conn:
         return conn.exec_driver_sql("SELECT pg_relation_filenode('workers')").scalar_one()
+
+
+@pytest.mark.slow
+def test_sepadan_erase_on_the_command_line(tmp_path):
+    """The admin's command (the real CLI and model): erased, audited, gone from every file."""
+    import faultkit as fk
+
+    store = load_engine(tmp_path, fk.erasure_market(), encoder=FakeEncoder()).store  # imported, no index yet
+    home = tmp_path / "home"
+    hmac_ = Vault(load_secret(home, None)).nik_hmac(fk.ERASED_NIK)
+    assert fk.occurrences(home, {"id": fk.ERASED.encode()})
+    r = fk.cli(home, "erase", fk.ERASED, "--vacuum")
+    assert r.returncode == 0 and f"erased worker {fk.ERASED}" in r.stdout, r.stderr[-2000:]
+    assert fk.occurrences(home, {"id": fk.ERASED.encode(), "nik": fk.ERASED_NIK.encode(),
+                                 "nik_hmac": hmac_.encode(), "phrase": b"sulam benang qzk"}) == {}
+    alias = Vault(load_secret(home, None)).pseudonym(fk.ERASED)
+    assert [(e.key_id, e.action, e.route) for e in audit_trail(store, "workers", alias)] == [
+        ("cli", "delete", "cli_erase")]
+    again = fk.cli(home, "erase", fk.ERASED)
+    assert again.returncode == 1 and "not found" in again.stderr

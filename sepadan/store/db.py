@@ -187,26 +187,28 @@ class Store:
             conn.execute(outcomes.delete().where(outcomes.c.worker_id == worker_id))
             hashes = [_text_hash(t) for t in phrases]
             for start in range(0, len(hashes), _CHUNK):
-                conn.execute(phrase_vectors.delete().where(phrase_vectors.c.text_hash.in_(hashes[start:start + _CHUNK])))
+                chunk = hashes[start:start + _CHUNK]
+                conn.execute(phrase_vectors.delete().where(phrase_vectors.c.text_hash.in_(chunk)))
             _pseudonymise_audit(conn, worker_id, pseudonym)
             if audit is not None:
                 conn.execute(audit_log.insert().values(at=datetime.now(UTC), action="delete", kind="workers",
                                                        record_id=pseudonym, **audit))
         point("erase.after_commit")
-        self.checkpoint()
+        if not self.checkpoint():
+            log.warning("WAL checkpoint after an erasure blocked by a reader; it is truncated at the next start")
         return True
 
-    def checkpoint(self, *, wait_ms: int = 30_000) -> None:
+    def checkpoint(self, *, wait_ms: int = 30_000) -> bool:
         """SQLite: copy the WAL into the database file and truncate it to zero bytes, so pages that
-        held deleted rows live nowhere but in the (zeroed) file. A no-op on other databases."""
+        held deleted rows live nowhere but in the (zeroed) file; False if readers or a writer kept
+        it from finishing within ``wait_ms``. True (nothing to do) on other databases."""
         if self.engine.dialect.name != "sqlite":
-            return
+            return True
         with self.engine.connect() as conn:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_ms)}")
             busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
             conn.exec_driver_sql("PRAGMA busy_timeout=30000")
-        if busy:
-            log.warning("WAL checkpoint blocked by a reader; the log is truncated at the next erasure or start")
+        return not busy
 
     def vacuum(self) -> None:
         """Rewrite the tables that held personal data so nothing deleted survives in free space:
@@ -217,7 +219,8 @@ class Store:
                 conn.exec_driver_sql("VACUUM")
             else:
                 conn.execute(text("VACUUM (FULL, ANALYZE) workers, outcomes, phrase_vectors, audit_log"))
-        self.checkpoint()
+        if not self.checkpoint():
+            log.warning("WAL checkpoint after VACUUM blocked by a reader; it is truncated at the next start")
 
     def page(self, kind: str, *, offset: int, limit: int, regions: tuple[str, ...] = (),
              agency: str | None = None, worker_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
