@@ -382,6 +382,66 @@ def test_explain_carries_every_failed_rule(matcher):
     )
 
 
+# ------------------------------------------------------------------- a missing document is a gap
+NO_SKCK = {**READY, "police_clearance": False}
+SKCK_GAP = {"id": "dokumen belum ada: SKCK", "en": "document missing: police clearance (SKCK)"}
+
+
+@pytest.fixture(scope="module")
+def documents_engine(tmp_path_factory, fake_encoder) -> Engine:
+    """Two caregivers, one without SKCK (7 days to obtain); a Taiwan job with 150 days left and one
+    whose deadline is 3 days away."""
+    data = {"agencies": AGENCIES[:1],
+            "workers": [worker("W-SKCK"), worker("W-NO-SKCK", documents=NO_SKCK)],
+            "vacancies": [caregiver_abroad("V-TW-LATER", "TW", "P3MI-ACTIVE"),
+                          caregiver_abroad("V-TW-SOON", "TW", "P3MI-ACTIVE", deadline="2026-11-04")]}
+    engine = load_engine(tmp_path_factory.mktemp("documents"), data, encoder=fake_encoder)
+    engine.build()
+    return engine
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_missing_document_is_a_gap_in_the_shortlist(documents_engine, lang):
+    body = match_list_json(documents_engine.matcher.shortlist("V-TW-LATER", k=10), lang=lang)
+    gaps = {r["worker_id"]: r["gaps"] for r in body["results"]}
+    assert set(gaps) == {"W-SKCK", "W-NO-SKCK"}  # a gap, not a rule: still shortlisted
+    assert SKCK_GAP[lang] in gaps["W-NO-SKCK"] and SKCK_GAP[lang] not in gaps["W-SKCK"]
+
+
+def test_a_missing_document_is_a_gap_in_the_recommendations(documents_engine):
+    body = match_list_json(documents_engine.matcher.recommend("W-NO-SKCK", k=10), lang="en")
+    assert [(r["vacancy_id"], SKCK_GAP["en"] in r["gaps"]) for r in body["results"]] == [("V-TW-LATER", True)]
+
+
+def test_a_document_that_cannot_be_ready_by_the_deadline_is_a_rule(documents_engine):
+    matcher = documents_engine.matcher
+    assert ids(matcher.shortlist("V-TW-SOON", k=10)) == ["W-SKCK"]
+    body = match_json(matcher.explain("W-NO-SKCK", "V-TW-SOON"), lang="en", key="vacancy_id")
+    assert body["eligible"] is False and body["rules"] == ["documents"]
+    assert body["failed"] == ["police clearance (SKCK) cannot be ready before the deadline (takes 7 days)"]
+    assert SKCK_GAP["en"] not in body["gaps"]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_explain_prints_the_missing_document_among_the_gaps(documents_engine, monkeypatch, lang):
+    from contextlib import contextmanager
+
+    from typer.testing import CliRunner
+
+    import sepadan.cli.core as cli_core
+
+    @contextmanager
+    def fake(home, today=None):
+        yield documents_engine
+
+    monkeypatch.setattr(cli_core, "_engine", fake)
+    result = CliRunner().invoke(cli_core.app, ["explain", "W-NO-SKCK", "V-TW-LATER", "--lang", lang])
+    assert result.exit_code == 0, result.output
+    gaps_line = next(line for line in result.output.splitlines() if line.startswith("gaps: "))
+    assert SKCK_GAP[lang] in gaps_line.removeprefix("gaps: ").split("; ")
+    assert "NOT eligible" not in result.output
+
+
 # -------------------------------------------------------------------- a required skill never hurts
 SKILLS = [
     "merawat lansia",

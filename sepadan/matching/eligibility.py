@@ -184,6 +184,8 @@ def _any_language(w: Worker, reqs: tuple[languages.LanguageReq, ...], rule: str)
 
 
 def _documents(w: Worker, v: Vacancy, ctx: Context) -> list[Check]:
+    """A document an overseas job needs and the worker lacks is a failed check: a soft one (a gap)
+    while there is time to obtain it, a hard one when its lead time runs past the deadline."""
     if not v.overseas:
         return []
     days_left = (v.deadline - ctx.today).days if v.deadline else None
@@ -192,7 +194,7 @@ def _documents(w: Worker, v: Vacancy, ctx: Context) -> list[Check]:
         if w.documents.get(doc) is True:
             continue
         late = days_left is not None and days_left < lead
-        out.append(Check("documents", not late, late, "document_late" if late else "document_missing",
+        out.append(Check("documents", False, late, "document_late" if late else "document_missing",
                          {"document": doc, "days": lead}))
     return out
 
