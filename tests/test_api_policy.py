@@ -106,6 +106,8 @@ def matrix_request(name: str, caller: str) -> tuple[str, str, dict[str, Any]]:
         "demand_gaps": ("GET", "/v1/planning/gaps", {}),
         "match_profile": ("POST", "/v1/match", {"json": {"id": "P-1", "region": "35.08", "skills": ["memasak"]}}),
         "shortlist": ("GET", "/v1/vacancies/V1/shortlist", {}),
+        "create_allocation": ("POST", "/v1/allocations", {"json": {}}),
+        "get_allocation": ("GET", "/v1/allocations/latest", {}),  # after create_allocation (route order)
         "recommend_for_worker": ("GET", "/v1/workers/W1/recommendations", {}),
         "explain_pair": ("GET", "/v1/workers/W1/explain/V1", {}),
         "export_worker": ("GET", "/v1/workers/W1/export", {}),

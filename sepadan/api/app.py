@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from sepadan.api import problems
 from sepadan.api.metrics import Metrics, MetricsMiddleware
 from sepadan.api.middleware import BodyLimit, PortalScrub
+from sepadan.api.routes_allocation import router as allocation_router
 from sepadan.api.routes_matching import router as matching_router
 from sepadan.api.routes_records import router as records_router
 from sepadan.api.routes_system import router as system_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sepadan = state
     problems.install(app)
     app.include_router(matching_router)
+    app.include_router(allocation_router)
     app.include_router(records_router)
     app.include_router(system_router)
     app.add_middleware(BodyLimit, json_max=settings.api_json_max_bytes, upload_max=settings.api_upload_max_bytes)

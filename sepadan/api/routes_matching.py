@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from sepadan.allocation_store import exclusive_shortlist, mark_json
 from sepadan.api.deps import EngineDep, MatcherDep
 from sepadan.api.problems import ProblemError, responses
 from sepadan.api.routes_records import COMMON, IdPath, orjson_response, stored_or_404
@@ -30,19 +31,25 @@ Region = Annotated[str | None, Query(max_length=16, pattern=r"^\d{2}(\.\d{2}){0,
             summary="The best eligible workers for a job order, with reasons and gaps")
 def shortlist(id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep,
               k: Annotated[int, Query(ge=1, le=200)] = 30, region: Region = None,
-              include_ineligible: bool = False, lang: Lang = "id") -> Response:
+              include_ineligible: bool = False, lang: Lang = "id",
+              exclusive: Annotated[bool, Query(description="leave out workers the latest allocation proposes "
+                                                           "elsewhere; each result says how many other job "
+                                                           "orders it is proposed to")] = False) -> Response:
     vacancy = stored_or_404(engine, key, "vacancies", id)
     if key.agency is not None and vacancy.get("agency_licence") != key.agency:
         raise ProblemError(404, f"vacancy '{id}' not found")
     if id not in matcher.vacancies.positions:
         raise ProblemError(404, f"vacancy '{id}' not found")
-    ml = matcher.shortlist(id, k=k, region=region, include_ineligible=include_ineligible, within=key.regions)
+    options = {"k": k, "region": region, "include_ineligible": include_ineligible, "within": key.regions}
+    ml, ex = exclusive_shortlist(matcher, engine.store, id, **options) if exclusive else (
+        matcher.shortlist(id, **options), None)
     # a worker erased by another process since this matcher was built is not shown
     ids = [m.worker_id for m in ml.results]
     personal = engine.personal.of_many(ids)
     body = match_list_json(ml, lang=lang, describe=lambda w: {
         "name": personal.get(w, {}).get("name"), "region": _region_of(matcher, w)})
     body["results"] = [r for r in body["results"] if r["worker_id"] in personal]
+    body = mark_json(body, ex) if ex is not None else body
     audit(engine.store, key.id, "read", "workers", [r["worker_id"] for r in body["results"]], "shortlist")
     return orjson_response(body)
 

@@ -31,6 +31,7 @@ POLICY: dict[str, frozenset[str]] = {
     "get_vacancy": frozenset({ADMIN, OFFICER, PLANNER, PORTAL}),
     "create_vacancy": STAFF, "put_vacancy": STAFF, "delete_vacancy": frozenset({ADMIN}),
     "bulk_vacancies": frozenset({ADMIN}), "shortlist": STAFF,
+    "create_allocation": STAFF, "get_allocation": STAFF,  # allocations across job orders, scoped like shortlists
     # trainings and agencies: reference data
     "list_trainings": frozenset({ADMIN, OFFICER, PLANNER}), "get_training": frozenset({ADMIN, OFFICER, PLANNER}),
     "create_training": frozenset({ADMIN}), "put_training": frozenset({ADMIN}),

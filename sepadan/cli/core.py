@@ -87,17 +87,22 @@ def _print_index_status(engine: Any) -> None:
 @app.command()
 def shortlist(vacancy_id: str, k: K = 30, region: Annotated[Optional[str], typer.Option(help="Kemendagri code, e.g. 35 or 35.08")] = None,
               include_ineligible: Annotated[bool, typer.Option("--include-ineligible", help="also show who fails a rule, and why")] = False,
+              exclusive: Annotated[bool, typer.Option("--exclusive", help="leave out workers the latest allocation proposes elsewhere; show how many other orders each one is proposed to")] = False,
               lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, today: Today = None,
               home: Home = None) -> None:
     """Rank the eligible workers for a job order, with reasons and gaps."""
+    from sepadan.allocation_store import exclusive_shortlist, mark_json
     from sepadan.matching.output import match_list_json
 
     with _engine(home, today) as engine:
-        ml = engine.matcher.shortlist(vacancy_id, k=k, region=region, include_ineligible=include_ineligible)
+        options = {"k": k, "region": region, "include_ineligible": include_ineligible}
+        ml, ex = (exclusive_shortlist(engine.matcher, engine.store, vacancy_id, **options) if exclusive
+                  else (engine.matcher.shortlist(vacancy_id, **options), None))
         body = match_list_json(ml, lang=_lang(lang), describe=engine.describe_worker)
+        body = mark_json(body, ex) if ex is not None else body
         header = engine.describe_vacancy(vacancy_id)
     _emit(body, as_json, as_csv, title=f"{vacancy_id}: {header['title']} ({header['country'] or '-'})",
-          id_key="worker_id", extra=("region",))
+          id_key="worker_id", extra=("region", "proposed_elsewhere") if exclusive else ("region",))
 
 
 @app.command()
@@ -237,9 +242,11 @@ from sepadan.cli.api import register as _register_api  # noqa: E402
 from sepadan.cli.bench import register as _register_bench  # noqa: E402
 from sepadan.cli.models import register as _register_models  # noqa: E402
 from sepadan.cli.planning import register as _register_planning  # noqa: E402
+from sepadan.cli.allocate import register as _register_allocate  # noqa: E402,I001
 from sepadan.cli.erase import register as _register_erase  # noqa: E402
 
 _register_planning(app)
+_register_allocate(app)
 _register_models(app)
 _register_bench(app)
 _register_api(app)

@@ -247,10 +247,22 @@ def filled(values: Mapping[tuple, int]) -> dict[str, int]:
 
 
 def baseline(problem: PlanProblem, groups: list[_Group] | None = None) -> dict[tuple, int]:
-    """The best assignment of the pool as it is (no training): a transportation problem, integral."""
-    program = _Program(problem, groups if groups is not None else group(problem), train=False)
-    result = program.solve()
-    return program.values(result.x) if result is not None and result.x is not None else {}
+    """The best assignment of the pool as it is (no training): the most positions filled, each worker
+    one position, solved by the one assignment module (:mod:`sepadan.matching.allocation`, every
+    pair worth 1): vacancies are its orders, groups of identical workers its workers."""
+    from sepadan.matching import allocation
+
+    groups = groups if groups is not None else group(problem)
+    vacancies = sorted(problem.openings)
+    at = {v: i for i, v in enumerate(vacancies)}
+    arcs = [(at[v], k, min(len(g.members), problem.openings[v])) for k, g in enumerate(groups) for v in g.eligible]
+    if not arcs:
+        return {}
+    order, worker, caps = zip(*arcs, strict=True)
+    market = allocation.graph(order, worker, np.ones(len(arcs)), [problem.openings[v] for v in vacancies],
+                              [len(g.members) for g in groups], arc_capacity=caps)
+    flow = allocation.solve_flow(market).flow
+    return {("e", k, vacancies[o]): int(n) for o, k, n in zip(order, worker, flow, strict=True) if n > 0}
 
 
 def lp_bound(problem: PlanProblem, groups: list[_Group] | None = None, floor: Mapping[str, int] | None = None) -> float:
