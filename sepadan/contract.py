@@ -11,8 +11,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator,
+    AliasChoices, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sepadan.features import education, geo, languages
 from sepadan.records import (
@@ -26,6 +28,7 @@ Licence = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 Text = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=10_000)]
 Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]  # not blank
+MIN_AGE_OVERSEAS, MIN_AGE_WORK = 18, 15
 STAGES = ("shortlisted", "interviewed", "hired", "departed", "completed", "rejected", "withdrew")
 GENDERS = {"f": "F", "female": "F", "p": "F", "perempuan": "F", "wanita": "F",
            "m": "M", "male": "M", "l": "M", "laki-laki": "M", "laki laki": "M", "pria": "M"}
@@ -134,6 +137,27 @@ class PreferencesIn(_In):
     def _codes(cls, value: list[str]) -> list[str]:
         return [geo.country_code(v) for v in value]
 
+    def overseas_bound(self) -> bool:
+        """Whether the worker asks for work abroad: a country other than Indonesia, or not domestic."""
+        return any(c != "ID" for c in self.countries) or self.domestic is False
+
+
+def birth_date_problem(born: date | None, *, overseas: bool, today: date) -> str | None:
+    """Why a birth date cannot be right, or None. Under 18 may not be placed abroad (UU 18/2017,
+    art. 5); under 15 may not be employed at all (UU 13/2003, art. 68-69 allow only light work)."""
+    if born is None:
+        return None
+    if born > today:
+        return f"{born.isoformat()} is in the future"
+    if born.year < 1900:
+        return f"{born.isoformat()} is before 1900"
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if overseas and age < MIN_AGE_OVERSEAS:
+        return f"gives an age of {age}: a migrant worker placed abroad must be at least {MIN_AGE_OVERSEAS}"
+    if age < MIN_AGE_WORK:
+        return f"gives an age of {age}: below the minimum working age of {MIN_AGE_WORK}"
+    return None
+
 
 class WorkerIn(_In):
     id: Id
@@ -169,6 +193,15 @@ class WorkerIn(_In):
         if value is not None and not (len(value) == 16 and value.isascii() and value.isdigit()):
             raise ValueError("the NIK must be exactly 16 digits")
         return value
+
+    @model_validator(mode="after")
+    def _plausible_birth_date(self, info: ValidationInfo) -> WorkerIn:
+        problem = birth_date_problem(self.birth_date, overseas=self.preferences.overseas_bound(),
+                                     today=(info.context or {}).get("today") or date.today())
+        if problem:
+            raise ValidationError.from_exception_data("WorkerIn", [InitErrorDetails(
+                type=PydanticCustomError("birth_date", problem), loc=("birth_date",), input=None)])
+        return self
 
     def to_record(self) -> Worker:
         return Worker(

@@ -298,6 +298,8 @@ class _Generator:
         if rng.random() < 0.85:
             row["preferences"] = {"countries": countries, "domestic": not countries
                                   or rng.random() < 0.35, "sectors": self._sectors(arch)}
+            if birth > _years_before(self.today, 18):  # a minor may not be placed abroad (UU 18/2017)
+                row["preferences"].update(countries=[], domestic=True)
         row["available"] = rng.random() < 0.9
         return row
 

@@ -17,6 +17,10 @@ class ConfigError(SepadanError):
     """Settings, model or data files are missing or inconsistent."""
 
 
+class FileTooLarge(SepadanError):
+    """An input file (or what it expands to) past a size limit; nothing was read into the store."""
+
+
 class IndexError_(SepadanError):
     """An index file is missing, corrupt or built by another model."""
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from sepadan.errors import ConfigError, InvalidInput, NotFound, SepadanError
+from sepadan.errors import ConfigError, FileTooLarge, InvalidInput, NotFound, SepadanError
 
 log = logging.getLogger(__name__)
 MEDIA = "application/problem+json"
@@ -123,6 +123,8 @@ async def _library_error(request: Request, exc: Exception) -> Response:
         errors = [{"field": e.field, "row": e.row, "message": e.message} for e in exc.errors[:200]]
         return problem(422, f"{len(exc.errors)} invalid field(s); nothing was written", instance=request.url.path,
                        errors=errors)
+    if isinstance(exc, FileTooLarge):
+        return problem(413, str(exc), instance=request.url.path)
     if isinstance(exc, ConfigError):
         log.error("configuration problem: %s", exc)
         return problem(503, "the service is not configured correctly", instance=request.url.path)

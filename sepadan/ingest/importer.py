@@ -65,6 +65,8 @@ def validate_file(kind: str, path: Path, *, progress: Progress | None = None
                   ) -> tuple[list[tuple[int, BaseModel]], list[RowError]]:
     """Every row validated: (row number, model) for the good ones and RowErrors for the rest."""
     raw = list(read_rows(path, kind=kind))
+    if not raw:
+        raise InvalidInput([RowError(path.name, 1, "(file)", _why_no_rows(path))])
     models: list[tuple[int, BaseModel]] = []
     errors: list[RowError] = []
     first_seen: dict[str, int] = {}
@@ -79,6 +81,12 @@ def validate_file(kind: str, path: Path, *, progress: Progress | None = None
         if progress and (done % 500 == 0 or done == len(raw)):
             progress(done, len(raw))
     return models, errors
+
+
+def _why_no_rows(path: Path) -> str:
+    with path.open("rb") as handle:
+        start = handle.read(4096).removeprefix(b"\xef\xbb\xbf")
+    return "the file is empty" if not start.strip() else "no data rows (only a header, or blank lines)"
 
 
 def _validate(model_cls: type[BaseModel], file: str, number: int, data: dict[str, Any]

@@ -8,14 +8,23 @@ guesses at a NIK: a CSV cell stays text, an Excel number stays a number so valid
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from sepadan.errors import RowError, SepadanError
+from sepadan.errors import FileTooLarge, RowError, SepadanError
+
+MAX_LINE_BYTES = 1_000_000  # one JSON Lines line or one CSV line
+MAX_CELL_CHARS = 100_000  # one CSV cell
+XLSX_MAX_EXPANDED = 256 * 2**20  # every member of a workbook together, uncompressed
+XLSX_MAX_RATIO = 200  # uncompressed / compressed size of a member over 1 MB (sheets compress ~10-30x)
+XLSX_MAX_MEMBERS = 10_000
+_CHUNK = 2**20
 
 LIST_FIELDS = {
     "skills", "certificates", "skills_required", "skills_preferred", "certificates_required",
@@ -45,51 +54,143 @@ def read_rows(path: Path, *, kind: str) -> Iterator[Row]:
         raise SepadanError(f"{path}: unknown file type '{suffix}' (use .jsonl, .csv or .xlsx)")
 
 
-def _jsonl(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+class _BadLine(Exception):
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str | RowError]]:
+    """(line number, text) per line, read in bounded pieces: a line over MAX_LINE_BYTES or one that
+    is not UTF-8 (a BOM is dropped, CRLF is fine) becomes a RowError naming the line."""
+    with path.open("rb") as handle:
+        number = 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES:
+                _skip_line(handle)
+                yield number, RowError(path.name, number, "(line)", f"longer than {MAX_LINE_BYTES:,} bytes")
                 continue
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
             try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, RowError(path.name, number, "(line)", f"not valid JSON: {exc.msg}")
-                continue
-            if not isinstance(value, dict):
-                yield number, RowError(path.name, number, "(line)", "each line must be a JSON object")
-                continue
-            yield number, value
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, RowError(path.name, number, "(line)",
+                                       f"not UTF-8 text (byte 0x{raw[exc.start]:02X} at position {exc.start + 1});"
+                                       " save the file as UTF-8 ('CSV UTF-8' in Excel)")
+
+
+def _skip_line(handle: IO[bytes]) -> None:
+    while (piece := handle.readline(_CHUNK)) and not piece.endswith(b"\n"):
+        pass
+
+
+def _text_only(lines: Iterator[tuple[int, str | RowError]]) -> Iterator[str]:
+    for _, line in lines:
+        if isinstance(line, RowError):
+            raise _BadLine(line)
+        yield line
+
+
+def _jsonl(path: Path) -> Iterator[Row]:
+    for number, line in _lines(path):
+        if isinstance(line, RowError):
+            yield number, line
+        elif line.strip():
+            yield number, _json_object(path.name, number, line)
+
+
+def _json_object(file: str, number: int, line: str) -> dict[str, Any] | RowError:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return RowError(file, number, "(line)", f"not valid JSON: {exc.msg}")
+    if not isinstance(value, dict):
+        return RowError(file, number, "(line)", "each line must be a JSON object")
+    return value
 
 
 def _csv(path: Path, *, delimiter: str) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    csv.field_size_limit(MAX_CELL_CHARS)
+    try:
+        yield from _csv_rows(path, delimiter=delimiter)
+    except _BadLine as bad:
+        yield bad.error.row, bad.error
+
+
+def _csv_rows(path: Path, *, delimiter: str) -> Iterator[Row]:
+    reader = csv.reader(_text_only(_lines(path)), delimiter=delimiter, strict=True)
+    try:
         header = next(reader, None)
-        if header is None:
+    except csv.Error as exc:
+        yield 1, RowError(path.name, 1, "(header)", f"not valid CSV: {exc}")
+        return
+    if header is None:
+        return
+    header = [h.strip() for h in header]
+    number = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
             return
-        header = [h.strip() for h in header]
-        number = 1
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:  # e.g. a quote opened and never closed: the rest is unreadable
-                yield number + 1, RowError(path.name, number + 1, "(row)", f"not valid CSV: {exc}")
-                return
-            number += 1
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(header):
-                yield number, RowError(path.name, number, "(row)", f"{len(cells)} cells but {len(header)} columns")
-                continue
-            yield number, _nest(path.name, number, dict(zip(header, cells)))
+        except csv.Error as exc:  # a quote opened and never closed, a cell past the limit: the rest is unreadable
+            yield number + 1, RowError(path.name, number + 1, "(row)", f"not valid CSV: {exc}")
+            return
+        number += 1
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            yield number, RowError(path.name, number, "(row)", f"{len(cells)} cells but {len(header)} columns")
+            continue
+        yield number, _nest(path.name, number, dict(zip(header, cells)))
+
+
+def check_workbook(path: Path) -> None:
+    """Refuse a workbook that is not a zip, or expands past the limits (a zip bomb), before any
+    parser sees it: the declared sizes and ratios first, then the bytes really inflated."""
+    try:
+        book = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SepadanError(f"{path.name}: not an Excel .xlsx workbook ({exc})") from exc
+    with book:
+        members = book.infolist()
+        if len(members) > XLSX_MAX_MEMBERS:
+            raise FileTooLarge(f"{path.name}: {len(members):,} parts in the workbook, more than {XLSX_MAX_MEMBERS:,}")
+        declared = sum(m.file_size for m in members)
+        if declared > XLSX_MAX_EXPANDED:
+            raise FileTooLarge(f"{path.name}: expands to {declared / 2**20:,.0f} MB, more than the "
+                               f"{XLSX_MAX_EXPANDED // 2**20} MB a workbook may hold; split it or use CSV")
+        for m in members:
+            if m.file_size > _CHUNK and m.file_size > XLSX_MAX_RATIO * max(1, m.compress_size):
+                raise FileTooLarge(f"{path.name}: part '{m.filename}' expands {m.file_size // max(1, m.compress_size):,}"
+                                   f" times (more than {XLSX_MAX_RATIO}): refused as a possible zip bomb")
+        _inflate_bounded(path, book, members)
+
+
+def _inflate_bounded(path: Path, book: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    total = 0
+    try:
+        for m in members:
+            with book.open(m) as part:
+                while piece := part.read(_CHUNK):
+                    total += len(piece)
+                    if total > XLSX_MAX_EXPANDED:
+                        raise FileTooLarge(f"{path.name}: expands past {XLSX_MAX_EXPANDED // 2**20} MB; "
+                                           "split it or use CSV")
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
+        raise SepadanError(f"{path.name}: a damaged Excel workbook ({exc})") from exc
 
 
 def _excel(path: Path, *, kind: str) -> Iterator[Row]:
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    check_workbook(path)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - whatever openpyxl raises on bytes that are not a workbook
+        raise SepadanError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__})") from exc
     try:
         sheet = book[kind] if kind in book.sheetnames else book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
