@@ -14,6 +14,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 echo "installing sepadan and its dependencies into .venv (about 2 minutes the first time)"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+bash .ci/install-deps .venv test   # CPU torch first, then the rest pinned by constraints.txt
 export HF_HUB_OFFLINE=1
 .venv/bin/sepadan demo "$@"
