@@ -29,7 +29,7 @@ Text = Annotated[str, Field(max_length=500)]
 LongText = Annotated[str, Field(max_length=10_000)]
 Phrase = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]  # not blank
 MIN_AGE_OVERSEAS, MIN_AGE_WORK = 18, 15
-STAGES = ("shortlisted", "interviewed", "hired", "departed", "completed", "rejected", "withdrew")
+STAGES = ("shortlisted", "interviewed", "offered", "hired", "departed", "completed", "rejected", "withdrew")
 GENDERS = {"f": "F", "female": "F", "p": "F", "perempuan": "F", "wanita": "F",
            "m": "M", "male": "M", "l": "M", "laki-laki": "M", "laki laki": "M", "pria": "M"}
 
@@ -323,7 +323,7 @@ class AgencyIn(_In):
 class OutcomeIn(_In):
     worker_id: Id
     vacancy_id: Id
-    stage: Literal["shortlisted", "interviewed", "hired", "departed", "completed", "rejected", "withdrew"]
+    stage: Literal["shortlisted", "interviewed", "offered", "hired", "departed", "completed", "rejected", "withdrew"]
     date: dt.date | None = None
 
     @property

@@ -254,6 +254,35 @@ class Engine:
     def manifests(self) -> dict[str, Manifest | None]:
         return {side: read_manifest(self.settings.home / "index" / side) for side in SIDES}
 
+    def market(self) -> Any:
+        """The planning view of the current matcher (kept until a write swaps the matcher)."""
+        import weakref
+
+        from sepadan.planning.demand import market
+
+        held = self.__dict__.get("_market")
+        if held is None or held[0]() is not self.matcher:  # a weak reference: never keeps an old matcher
+            held = self.__dict__["_market"] = (weakref.ref(self.matcher), market(self))
+        return held[1]
+
+    def job_orders(self, **filters: Any) -> list[Any]:
+        """Job orders with their agency's licence status (:func:`sepadan.matching.orders.job_orders`)."""
+        from sepadan.matching.orders import job_orders
+
+        return job_orders(self.matcher.vacancies.records, self.matcher.ctx, **filters)
+
+    def one_course_away(self, vacancy_id: str, **options: Any) -> Any:
+        """Workers one course away from an order (:func:`sepadan.planning.candidates.one_course_away`)."""
+        from sepadan.planning.candidates import one_course_away
+
+        return one_course_away(self.market(), vacancy_id, **options)
+
+    def worker_gaps(self, worker_id: str, *, scope: str = "all") -> Any:
+        """A worker's gaps and the courses closing them (:func:`sepadan.planning.gaps.worker_gaps`)."""
+        from sepadan.planning.gaps import worker_gaps
+
+        return worker_gaps(self.market(), worker_id, scope=scope)
+
     def describe_vacancy(self, vacancy_id: str) -> dict[str, Any]:
         m = self.matcher
         v = m.vacancies.records[m.vacancies.position(vacancy_id, "vacancy")]

@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(allocation_router)
     app.include_router(records_router)
     app.include_router(system_router)
+    from sepadan.web import mount_web  # the web app at /, beside the API at /v1
+
+    mount_web(app)
     app.add_middleware(BodyLimit, json_max=settings.api_json_max_bytes, upload_max=settings.api_upload_max_bytes)
     app.add_middleware(PortalScrub)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -223,15 +223,18 @@ class Store:
             log.warning("WAL checkpoint after VACUUM blocked by a reader; it is truncated at the next start")
 
     def page(self, kind: str, *, offset: int, limit: int, regions: tuple[str, ...] = (),
-             agency: str | None = None, worker_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+             agency: str | None = None, worker_id: str | None = None,
+             vacancy_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
         """One page of a kind in id order, and the total count. Workers (and outcomes, through their
         worker) only of ``regions`` (Kemendagri prefixes); vacancies (and outcomes, through their
-        vacancy) only of ``agency``; outcomes only of ``worker_id``."""
+        vacancy) only of ``agency``; outcomes only of ``worker_id`` (and of ``vacancy_id``)."""
         table = TABLES[kind]
         query, counter = select(table), select(func.count()).select_from(table)
         clauses = _scope(kind, regions, agency)
         if worker_id is not None:
             clauses.append(table.c.worker_id == worker_id)
+        if vacancy_id is not None:
+            clauses.append(table.c.vacancy_id == vacancy_id)
         if clauses:
             query, counter = query.where(*clauses), counter.where(*clauses)
         with self.engine.connect() as conn:

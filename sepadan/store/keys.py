@@ -80,6 +80,13 @@ def find_key(store: Store, token: str) -> ApiKey | None:
     return _key(row)
 
 
+def key_by_id(store: Store, key_id: str) -> ApiKey | None:
+    """The live key with this id, or None (unknown or revoked)."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+    return None if row is None or row["revoked_at"] is not None else _key(row)
+
+
 def list_keys(store: Store) -> list[ApiKey]:
     with store.engine.connect() as conn:
         return [_key(r) for r in conn.execute(select(api_keys).order_by(api_keys.c.created_at)).mappings()]
