@@ -200,13 +200,16 @@ def test_exports_hold_the_shortlist(web):
     r = client.get("/job-orders/V1/shortlist.csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert {row["worker_id"] for row in rows} == {"W1", "W2"}
+    api = client.get("/v1/vacancies/V1/shortlist?k=30", headers=web.api.headers("officer")).json()
+    assert [row["worker_id"] for row in rows] == [x["worker_id"] for x in api["results"]]
+    assert {"W1", "W2"} <= {row["worker_id"] for row in rows} and "W3" not in r.text
+    assert rows[0]["name"] == api["results"][0]["name"]
     assert rows[0]["rank"] == "1" and rows[0]["reasons"]
     x = client.get("/job-orders/V1/shortlist.xlsx?lang=en")
     sheet = load_workbook(io.BytesIO(x.content)).active
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["rank", "worker_id", "name"]
-    assert {sheet.cell(row=i, column=2).value for i in (2, 3)} == {"W1", "W2"}
+    assert [sheet.cell(row=i + 2, column=2).value for i in range(len(rows))] == [row["worker_id"] for row in rows]
     assert "has tend to elderly people" in " ".join(str(c.value) for c in sheet[2])
     client.get("/job-orders?lang=id")
 
@@ -269,3 +272,27 @@ def test_pages_are_small_and_have_security_headers(web):
         assert "script-src 'self'" in r.headers["content-security-policy"] and r.headers["x-frame-options"] == "DENY"
     assert client.get("/static/app.css").status_code == 200
     assert client.get("/v1/vacancies", headers=web.api.headers("admin")).status_code == 200  # the API still at /v1
+
+
+def test_demo_sign_in_link_reuses_one_admin_key_and_signs_in_once(web):
+    from sepadan.store.keys import list_keys
+    from sepadan.store.web_sessions import DEMO_KEY_LABEL, demo_signin_token
+
+    store = web.api.engine.store
+    first, second = (demo_signin_token(store, now=web.clock()) for _ in range(2))
+    demo_keys = [k for k in list_keys(store) if k.label == DEMO_KEY_LABEL]
+    assert len(demo_keys) == 1 and demo_keys[0].role == "admin" and first != second
+    client = web.anonymous()
+    assert client.get(f"/signin?token={first}").status_code == 303
+    assert client.get("/workers").status_code == 200
+    assert web.anonymous().get(f"/signin?token={first}").status_code == 400
+
+
+def test_one_course_away_names_the_course(web):
+    client = web.client("officer")
+    text = client.get("/job-orders/VJ").text
+    section = text[text.index('id="one-course"'):text.index('id="outcomes"')]
+    assert "/workers/W4" in section and "Bahasa Jepang N4" in section and "LPK Sakura" in section
+    assert "W4" not in text[text.index('id="shortlist"'):text.index('id="one-course"')]  # not eligible yet
+    r = client.get("/workers/W4").text
+    assert "Bahasa Jepang N4" in r  # the worker page: the gap and the course that closes it

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from api_fixtures import Api, make_api
+from api_fixtures import Api, caregiver, make_api, market, worker
 from fastapi.testclient import TestClient
 
 TODAY = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -70,8 +70,20 @@ def csrf_of(html: str) -> str:
     return found.group(1) if found else ""
 
 
+def web_market() -> dict[str, list[dict[str, Any]]]:
+    """The API tests' market plus a job order asking for Japanese JLPT N4 (VJ) and W4 (35.08),
+    who has the skill but no Japanese: one course (T1, Bahasa Jepang N4) away from VJ."""
+    data = market()
+    data["workers"].append(worker("W4", region="35.08", skills=["menjahit"], languages=[], name="Rina Wati",
+                                  nik="3508014404960004"))
+    data["vacancies"].append(caregiver("VJ", "A1", title="Sewing operator", country="JP", sector="manufacturing",
+                                       skills_required=["menjahit"], skills_preferred=[],
+                                       languages=[{"language": "ja", "test": "JLPT", "level": "N4"}]))
+    return data
+
+
 def make_web(root: Path, encoder: Any, **settings: Any) -> Web:
-    api = make_api(root, encoder, **settings)
+    api = make_api(root, encoder, data=web_market(), **settings)
     clock = Clock()
     api.app.state.web.clock = clock
     return Web(api, clock)

@@ -182,7 +182,18 @@ def demo(k: K = 10, lang: Lang = "id", home: Home = None,
         body = match_list_json(rec, lang=lang, describe=engine.describe_vacancy)
         _emit(body, False, False, title=f"recommendations for worker {DEMO_WORKER}", id_key="vacancy_id",
               extra=("title", "country"))
+        signin = _demo_signin(engine)
     out.print("next: sepadan explain W-000123 V-0042 | sepadan shortlist V-0042 --json | sepadan --help")
+    out.print("web app: run `sepadan serve`, then open "
+              f"http://127.0.0.1:8000/signin?token={signin} (signs in once, as the demo admin, within 24 hours)")
+
+
+def _demo_signin(engine: Any) -> str:
+    from datetime import UTC, datetime
+
+    from sepadan.store.web_sessions import demo_signin_token
+
+    return demo_signin_token(engine.store, now=datetime.now(UTC))
 
 
 @app.command("demo-data")

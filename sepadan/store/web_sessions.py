@@ -94,3 +94,16 @@ def _aware(at: datetime) -> datetime:
     from datetime import UTC
 
     return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+DEMO_KEY_LABEL = "demo web admin"
+
+
+def demo_signin_token(store: Store, *, now: datetime, ttl: timedelta = timedelta(hours=24)) -> str:
+    """A one-time sign-in token for the demo home's admin key (made the first time, reused after)."""
+    from sepadan.store.keys import create_key, list_keys
+
+    key = next((k for k in list_keys(store) if k.label == DEMO_KEY_LABEL and k.revoked_at is None), None)
+    if key is None:
+        key, _ = create_key(store, "admin", label=DEMO_KEY_LABEL)  # its token is never shown: links only
+    return create_link(store, key, now=now, ttl=ttl)
