@@ -1,20 +1,41 @@
 """Train a learned ranker on the stored outcomes: the same code as ``sepadan train``.
 
     python experiments/train_ranker.py --home .sepadan            # train, compare, register
-    python experiments/train_ranker.py --home .sepadan --no-promote --c 1.0
-    python experiments/train_ranker.py models list --home .sepadan
+    python experiments/train_ranker.py --home .sepadan --no-promote --alpha 0.01
+    python experiments/train_ranker.py --home .sepadan --results experiments/results
+    python experiments/train_ranker.py models show 1 --home .sepadan
 
-With no sub-command it runs ``train``; ``models list|promote|rollback`` work too. Runs go to MLflow
-(experiment ``sepadan-ranker``, registered model ``sepadan-ranker``) at ``$MLFLOW_TRACKING_URI``,
-else ``sqlite:///HOME/mlflow.db`` with artifacts in ``HOME/mlartifacts``.
+With no sub-command it runs ``train``; ``models list|show|promote|rollback`` work too. Runs go to
+MLflow (experiment ``sepadan-ranker``, registered model ``sepadan-ranker``) at
+``$MLFLOW_TRACKING_URI``, else ``sqlite:///HOME/mlflow.db`` with artifacts in ``HOME/mlartifacts``.
+``--results DIR`` also writes ``DIR/ranker-demo.json`` (what ``sepadan train --json`` prints, with
+the machine, date and commit) and ``DIR/ranker-demo.md`` (the headline table).
 
-The demo outcomes are synthetic (see ``sepadan/demo_data.py``): figures trained on them say how well
-the ranker recovers the generator's rule, nothing about real placements.
+The demo outcomes are synthetic (``sepadan/demo_hiring.py``): figures trained on them say how well
+the ranker recovers the generator's hidden preference, nothing about real placements.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import platform
+import subprocess
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROWS = (("ndcg_at_10", "NDCG@10, judged candidates"), ("map", "MAP (hired)"),
+        ("shortlist_recall_at_10", "hires in the eligible top 10 (naive)"),
+        ("shortlist_recall_at_30", "hires in the eligible top 30 (naive)"),
+        ("ips_recall_at_10", "hires in the eligible top 10 (IPS)"),
+        ("ips_recall_at_30", "hires in the eligible top 30 (IPS)"),
+        ("skew_at_10/gender/max_abs", "max |Skew@10| gender"), ("ndkl_at_10/gender", "NDKL@10 gender"),
+        ("skew_at_10/age_band/max_abs", "max |Skew@10| age band"), ("ndkl_at_10/age_band", "NDKL@10 age band"),
+        ("skew_at_10/province/max_abs", "max |Skew@10| province"), ("ndkl_at_10/province", "NDKL@10 province"))
+GAINS = (("ndcg_at_10", "NDCG@10"), ("shortlist_recall_at_10", "hires in top 10, naive"),
+         ("ips_recall_at_10", "hires in top 10, IPS"))
 
 
 def main(argv: list[str]) -> None:
@@ -23,9 +44,66 @@ def main(argv: list[str]) -> None:
 
     if not any(c.name == "train" for c in cli.app.registered_commands):
         register(cli.app)
+    results = None
+    if "--results" in argv:
+        at = argv.index("--results")
+        results, argv = Path(argv[at + 1]), argv[:at] + argv[at + 2:]
     args = argv if argv and argv[0] in ("train", "models") else ["train", *argv]
-    sys.argv = ["sepadan", *args]
-    cli.main()
+    if results is None:
+        sys.argv = ["sepadan", *args]
+        cli.main()
+        return
+    buffer = io.StringIO()
+    sys.argv = ["sepadan", *args, "--json"]
+    with contextlib.redirect_stdout(buffer), contextlib.suppress(SystemExit):
+        cli.main()
+    body = json.loads(buffer.getvalue())
+    write(results, body)
+
+
+def write(folder: Path, body: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.machine(),
+             "python": platform.python_version(), "commit": _commit()}
+    (folder / "ranker-demo.json").write_text(json.dumps({**stamp, **body}, indent=2) + "\n", encoding="utf-8")
+    (folder / "ranker-demo.md").write_text(markdown(body, stamp), encoding="utf-8")
+    sys.stdout.write(markdown(body, stamp))
+
+
+def markdown(body: dict, stamp: dict) -> str:
+    systems = [("ranker", body["version"]), ("transparent", "transparent-1")]
+    if body["champion"] and body["compared_with"] != "transparent-1":
+        systems.append(("champion", f"{body['compared_with']} (champion)"))
+    lines = [f"# Learned ranker on the demo outcomes ({body['version']})", "",
+             f"{stamp['date']}, commit {stamp['commit']}, {stamp['machine']}, Python {stamp['python']}; "
+             f"data digest `{body['data_digest'][:16]}`.", "",
+             "| figure | " + " | ".join(label for _, label in systems) + " |",
+             "|---|" + "---:|" * len(systems)]
+    for key, label in ROWS:
+        cells = [body[s].get(key) for s, _ in systems]
+        lines.append(f"| {label} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
+    lines += ["", f"Differences, {body['version']} minus {body['compared_with']} (90% paired bootstrap "
+                  "interval over held-out vacancies):", ""]
+    d = body["difference"]
+    for key, label in GAINS:
+        if f"delta_{key}" in d:
+            lines.append(f"- {label}: {d[f'delta_{key}']:+.3f} [{d[f'delta_{key}_p05']:+.3f}, "
+                         f"{d[f'delta_{key}_p95']:+.3f}]")
+    rates = {k: v for k, v in body["hire_rates"].items() if k.startswith("hire_rate_parity")}
+    lines += ["", "Hire-rate parity among shown candidates (lowest group rate / highest): "
+              + ", ".join(f"{k.split('/')[1]} {v:.2f}" for k, v in rates.items()), "",
+              f"Decision: {body['reason']}", "",
+              "Weights (non-negative, sum to 1): " + ", ".join(
+                  f"{n} {w:.3f}" for n, w in sorted(body["weights"].items(), key=lambda kv: -kv[1]) if w > 0), ""]
+    return "\n".join(lines)
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 if __name__ == "__main__":

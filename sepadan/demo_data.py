@@ -13,14 +13,13 @@ through a revoked agency), worker ``W-000123`` (the contract's Siti Rahma), work
 Siti Rahma's record; ``T-08`` is the contract's "Bahasa Jepang N4"). An anchor is written only
 when its number is within the requested count.
 
-Outcomes are SYNTHETIC and carry no real-world signal. They come from this process: about 55% of
-the vacancies (anchors left out) each draw 2-6 candidates among workers aged 18+ who share a skill
-concept or the required language with the vacancy, with weights favouring overlap. Each candidate
-gets a ``shortlisted`` row and then advances (``interviewed``, ``hired``, ``departed``, rarely
-``completed``) or stops (``rejected`` 70%, ``withdrew`` 30%) with probabilities from a logistic
-score that rises with the share of required skill concepts held, the language level margin and the
-share of ready documents, plus Gaussian noise. A worker is hired at most once. Dates increase stage
-by stage; a stage that would fall on or after ``today`` is not written (still in progress).
+Outcomes are SYNTHETIC and carry no real-world signal. They come from the hiring process of
+:mod:`sepadan.demo_hiring` (written last, from the same random stream): officers see a ranked
+shortlist of the workers every hard eligibility rule admits, position bias decides who is shown,
+and employers interview and hire by a hidden preference (experience and language beyond the
+minimum, training recency, required skills, distance for domestic jobs) plus noise. The only
+outcome pairs that break a hard rule are counted walk-ins on domestic jobs. A worker is hired at
+most once; a stage that would fall on or after ``today`` is not written (still in progress).
 """
 
 from __future__ import annotations
@@ -77,19 +76,6 @@ def _pick(rng: random.Random, weighted: dict):
     return rng.choices(list(weighted), weights=list(weighted.values()))[0]
 
 
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
-def lang_rank(language: str, test: str, level: str) -> int:
-    """Ordinal rank of a language credential on its language's ladder (0 when unknown)."""
-    if test == "EPS-TOPIK":
-        return 1 if level == "pass" or (level.isdigit() and int(level) >= 80) else 0
-    if test == "JFT-Basic":
-        return 2 if level == "A2" else 1
-    return T.LADDERS.get(test, {}).get(level, 0)
-
-
 class _Generator:
     """Holds the random stream and what earlier steps produced (agencies before vacancies, ...)."""
 
@@ -99,11 +85,10 @@ class _Generator:
         self.training_rows: list[dict] = []
         self.training_topics: list[tuple[list[str], set[str]]] = []
         self.vacancy_rows: list[dict] = []
-        self.vacancy_concepts: list[list[str]] = []
         self.worker_rows: list[dict] = []
-        self.worker_concepts: list[list[str]] = []
         self.nik_taken: set[str] = set()
         self.nik_last: dict[str, int] = {}
+        self.hiring: dict[str, float] = {}  # the hiring simulation's counts
 
     def _days(self, lo: int, hi: int) -> str:
         return (self.today + timedelta(days=self.rng.randint(lo, hi))).isoformat()
@@ -176,7 +161,6 @@ class _Generator:
             else:
                 row = self._vacancy(vid, _pick(self.rng, T.COUNTRY_WEIGHTS))
             self.vacancy_rows.append(row)
-            self.vacancy_concepts.append(_concepts_of(row["skills_required"]))
             if i % 100 == 0 or i == n:
                 self.progress("vacancies", i, n)
         return self.vacancy_rows
@@ -268,7 +252,6 @@ class _Generator:
             fixed = T.FIXED_WORKERS.get(wid)
             row = copy.deepcopy(fixed) if fixed else self._worker(wid)
             self.worker_rows.append(row)
-            self.worker_concepts.append(_concepts_of(row.get("skills", [])))
             if i % 1000 == 0 or i == n:
                 self.progress("workers", i, n)
         return self.worker_rows
@@ -431,87 +414,17 @@ class _Generator:
 
     # ---------------------------------------------------------------- outcomes
     def outcomes(self) -> list[dict]:
-        by_concept, by_language = self._worker_index()
-        hired: set[int] = set()
-        rows: list[dict] = []
-        for vi, vacancy in enumerate(self.vacancy_rows):
-            if vacancy["id"] in T.FIXED_VACANCIES or self.rng.random() >= 0.55:
-                continue
-            for wi in self._candidates(vi, by_concept, by_language):
-                if wi not in hired:
-                    rows.extend(self._pipeline(wi, vi, hired))
-        self.progress("outcomes", len(rows), len(rows))
-        return rows
+        """Outcome rows from the documented hiring process (:mod:`sepadan.demo_hiring`)."""
+        from sepadan.demo_hiring import simulate
 
-    def _worker_index(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-        by_concept: dict[str, list[int]] = {}
-        by_language: dict[str, list[int]] = {}
-        adult = (self.today.replace(year=self.today.year - 18)).isoformat()
-        for wi, worker in enumerate(self.worker_rows):
-            if worker["id"] in T.FIXED_WORKERS or worker.get("birth_date", "") > adult:
-                continue
-            for concept in self.worker_concepts[wi]:
-                by_concept.setdefault(concept, []).append(wi)
-            for entry in worker.get("languages", []):
-                by_language.setdefault(entry["language"], []).append(wi)
-        return by_concept, by_language
-
-    def _candidates(self, vi: int, by_concept: dict, by_language: dict) -> list[int]:
-        vacancy = self.vacancy_rows[vi]
-        wanted = self.vacancy_concepts[vi] + _concepts_of(vacancy["skills_preferred"])
-        weights: dict[int, float] = {}
-        for concept in wanted:
-            for wi in by_concept.get(concept, ()):
-                weights[wi] = weights.get(wi, 1.0) + 3.0 / len(wanted)
-        for requirement in vacancy["languages"]:
-            for wi in by_language.get(requirement["language"], ()):
-                weights[wi] = weights.get(wi, 1.0) + 1.0
-        keyed = sorted((-(self.rng.random() ** (1.0 / w)), wi) for wi, w in weights.items())
-        return [wi for _, wi in keyed[: self.rng.randint(2, 6)]]
-
-    def _pipeline(self, wi: int, vi: int, hired: set[int]) -> list[dict]:
-        z = self._affinity(wi, vi) + self.rng.gauss(0.0, 0.8)
-        steps = (("interviewed", _sigmoid(z + 0.3), 5, 25), ("hired", _sigmoid(z - 0.6), 3, 30),
-                 ("departed", _sigmoid(z + 2.0), 30, 120), ("completed", 0.15, 400, 730))
-        day = self.today - timedelta(days=self.rng.randint(40, 900))
-        stages = [("shortlisted", day)]
-        for stage, chance, lo, hi in steps:
-            day += timedelta(days=self.rng.randint(lo, hi))
-            if day >= self.today:
-                break
-            if self.rng.random() < chance:
-                stages.append((stage, day))
-                hired.update([wi] if stage == "hired" else [])
-                continue
-            if stage != "completed":
-                quit_ = stage == "departed" or self.rng.random() < 0.3
-                stages.append(("withdrew" if quit_ else "rejected", day))
-            break
-        worker_id, vacancy_id = self.worker_rows[wi]["id"], self.vacancy_rows[vi]["id"]
-        return [{"worker_id": worker_id, "vacancy_id": vacancy_id, "stage": stage,
-                 "date": day.isoformat()} for stage, day in stages]
-
-    def _affinity(self, wi: int, vi: int) -> float:
-        """Skill share, language margin and document readiness, on a logistic scale."""
-        worker, vacancy = self.worker_rows[wi], self.vacancy_rows[vi]
-        required = self.vacancy_concepts[vi]
-        held = self.worker_concepts[wi]
-        share = sum(c in held for c in required) / len(required) if required else 0.5
-        documents = worker.get("documents", {})
-        ready = sum(bool(documents.get(key)) for key in DOC_KEYS) / len(DOC_KEYS)
-        margin = _language_margin(worker.get("languages", []), vacancy["languages"])
-        return -0.8 + 2.0 * share + 0.6 * max(-2, min(2, margin)) + 1.0 * ready
-
-
-def _language_margin(held: list[dict], required: list[dict]) -> int:
-    """Worst margin (held rank minus required rank) over the requirements; 0 when none."""
-    margins = []
-    for need in required:
-        ranks = [lang_rank(h["language"], h["test"], h["level"]) for h in held
-                 if h["language"] == need["language"]]
-        need_rank = lang_rank(need["language"], need["test"], need["min_level"])
-        margins.append(max(ranks) - need_rank if ranks else -2)
-    return min(margins, default=0)
+        rows = {"agencies": self.agency_rows, "trainings": self.training_rows,
+                "workers": self.worker_rows, "vacancies": self.vacancy_rows}
+        out, report = simulate(self.rng, rows, today=self.today, skip_workers=T.FIXED_WORKERS,
+                               skip_vacancies=T.FIXED_VACANCIES)
+        self.hiring = report.as_dict()
+        logger.info("hiring: %s", self.hiring)
+        self.progress("outcomes", len(out), len(out))
+        return out
 
 
 def _concepts_of(phrases: Iterable[str]) -> list[str]:

@@ -15,6 +15,7 @@ from sepadan.api.schemas import Explanation, MatchOut, ProfileBody, Recommendati
 from sepadan.api.security import KeyDep
 from sepadan.matching.messages import render
 from sepadan.matching.output import match_json, match_list_json
+from sepadan.models.explain import explain_parts
 from sepadan.store.keys import audit
 
 router = APIRouter(prefix="/v1", tags=["matching"])
@@ -83,7 +84,8 @@ def explain(id: IdPath, vacancy_id: IdPath, key: KeyDep, engine: EngineDep, matc
     return orjson_response({"worker_id": id, "model_version": matcher.model_version,
                             **match_json(match, lang=lang, key="vacancy_id"), "eligible": match.eligible,
                             "checks": [{"rule": c.rule, "ok": c.ok, "hard": c.hard,
-                                        "message": render(c.key, c.params, lang)} for c in checks]})
+                                        "message": render(c.key, c.params, lang)} for c in checks],
+                            **explain_parts(matcher, id, vacancy_id)})
 
 
 @router.post("/match", name="match_profile", response_model=MatchOut,

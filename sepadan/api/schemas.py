@@ -268,9 +268,33 @@ class Check(BaseModel):
     message: str
 
 
+class ScorePart(BaseModel):
+    feature: str
+    value: float
+    contribution: float = Field(description="this feature's part of the score; the parts add up to it")
+
+
+class ScoreParts(BaseModel):
+    """The score the pair is ranked by, taken apart (exact: the models are additive)."""
+
+    model_version: str
+    score: float
+    parts: list[ScorePart]
+
+
+class RulesAndEvidence(BaseModel):
+    """The transparent scorer's score and components: what an officer can check by hand."""
+
+    model_version: str
+    score: float
+    components: dict[str, float]
+
+
 class Explanation(Result):
     model_version: str
     checks: list[Check]
+    score_parts: ScoreParts | None = None
+    rules_and_evidence: RulesAndEvidence | None = None
 
 
 class Health(BaseModel):

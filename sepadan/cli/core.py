@@ -129,6 +129,7 @@ def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson 
     """Every rule, component, reason and gap for one worker and one vacancy."""
     from sepadan.matching.messages import render
     from sepadan.matching.output import match_json
+    from sepadan.models.explain import explain_parts
 
     with _engine(home, today) as engine:
         match = engine.matcher.explain(worker_id, vacancy_id)
@@ -138,7 +139,8 @@ def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson 
                 **match_json(match, lang=lang, key="vacancy_id"),
                 "eligible": match.eligible,
                 "checks": [{"rule": c.rule, "ok": c.ok, "hard": c.hard, "message": render(c.key, c.params, lang)}
-                           for c in checks]}
+                           for c in checks],
+                **explain_parts(engine.matcher, worker_id, vacancy_id)}
     if as_json:
         out.print_json(json.dumps(body, ensure_ascii=False, default=str))
         return
@@ -149,7 +151,12 @@ def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson 
     for c in body["checks"]:
         table.add_row(c["rule"], "yes" if c["ok"] else "NO", "rule" if c["hard"] else "gap", c["message"])
     out.print(table)
-    out.print("components: " + ", ".join(f"{k} {v:.2f}" for k, v in body["components"].items()))
+    parts, rules = body.get("score_parts"), body.get("rules_and_evidence")
+    if parts:
+        out.print(f"score {parts['score']:.4f} ({parts['model_version']}) = " + " + ".join(
+            f"{p['feature']} {p['contribution']:.3f}" for p in parts["parts"] if p["contribution"] > 0))
+    evidence = f"rules and evidence ({rules['model_version']}, score {rules['score']:.4f}), " if rules else ""
+    out.print(evidence + "components: " + ", ".join(f"{k} {v:.2f}" for k, v in body["components"].items()))
     out.print("reasons: " + "; ".join(body["reasons"]))
     out.print("gaps: " + ("; ".join(body["gaps"]) or "-"))
 

@@ -1,4 +1,4 @@
-"""The learned-ranking commands: ``sepadan train`` and ``sepadan models list|promote|rollback``.
+"""The learned-ranking commands: ``sepadan train`` and ``sepadan models list|show|promote|rollback``.
 
 :func:`register` adds them to the main Typer app (``sepadan/cli/core.py`` calls it once, at the bottom).
 The tracking store is ``sqlite:///<home>/mlflow.db`` unless ``MLFLOW_TRACKING_URI`` names another
@@ -23,7 +23,7 @@ Home = Annotated[Optional[Path], typer.Option("--home", help="data folder (defau
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 Today = Annotated[Optional[str], typer.Option("--today", help="evaluate deadlines and licences on this date (YYYY-MM-DD)")]
 out = Console(soft_wrap=True)
-models_app = typer.Typer(no_args_is_help=True, help="Registered ranker versions: list, promote, roll back.")
+models_app = typer.Typer(no_args_is_help=True, help="Registered ranker versions: list, show, promote, roll back.")
 
 
 def register(app: typer.Typer) -> None:
@@ -42,22 +42,30 @@ def _registry(home: Path | None) -> Any:
 
 Holdout = Annotated[float, typer.Option(min=0.05, max=0.5, help="share of vacancies held out")]
 Seed = Annotated[int, typer.Option(help="seed of the held-out split and of pair sampling")]
-C = Annotated[float, typer.Option("--c", min=1e-6, help="inverse L2 regularisation of the ranker")]
+Alpha = Annotated[float, typer.Option("--alpha", min=0.0, help="L2 penalty on the ranker's weights")]
+Tolerance = Annotated[float, typer.Option("--fairness-tolerance", min=0.0,
+                                          help="largest rise of a fairness figure a new champion may bring")]
 Folds = Annotated[int, typer.Option("--cv-folds", min=0, max=20, help="GroupKFold folds on the training part")]
+Unshown = Annotated[int, typer.Option("--unshown", min=0, max=500,
+                                      help="add, per training vacancy, the transparent top N without an outcome as grade 0")]
+Ips = Annotated[bool, typer.Option("--ips", help="weigh training rows by 1 / propensity of their logged rank")]
 NoPromote = Annotated[bool, typer.Option("--no-promote", help="register the version, never move the champion")]
 
 
-def train(holdout: Holdout = 0.2, seed: Seed = 20261123, c: C = 0.1, cv_folds: Folds = 5,
-          no_promote: NoPromote = False, as_json: AsJson = False, today: Today = None,
-          home: Home = None) -> None:
-    """Train a ranker on the stored outcomes, compare it with the transparent scorer and the champion
-    on held-out vacancies, log the run to MLflow and register it as sepadan-ranker; the alias
-    'champion' moves only if the new version beats the current champion."""
+def train(holdout: Holdout = 0.2, seed: Seed = 20261123, alpha: Alpha = 1e-3, cv_folds: Folds = 5,
+          fairness_tolerance: Tolerance = 0.05, unshown: Unshown = 0, ips: Ips = False,
+          no_promote: NoPromote = False, as_json: AsJson = False,
+          today: Today = None, home: Home = None) -> None:
+    """Train a monotone ranker on the stored outcomes, compare it with the transparent scorer and the
+    champion on held-out vacancies, log the run to MLflow and register it as sepadan-ranker; the alias
+    'champion' moves only if the gain's 90% interval excludes zero and no fairness figure worsens
+    beyond the tolerance (otherwise the version is the 'challenger', and the reason is printed)."""
     from sepadan.cli.common import _engine
     from sepadan.ingest.importer import load_records
     from sepadan.models.training import TrainingConfig, train_and_register
 
-    config = TrainingConfig(holdout=holdout, seed=seed, C=c, cv_folds=cv_folds)
+    config = TrainingConfig(holdout=holdout, seed=seed, alpha=alpha, cv_folds=cv_folds,
+                            fairness_tolerance=fairness_tolerance, unshown=unshown, ips=ips)
     with _engine(home, today) as engine:
         outcomes = load_records(engine.store, "outcomes")
         if not outcomes:
@@ -80,7 +88,8 @@ def _train_json(done: Any) -> dict[str, Any]:
             "transparent": {**done.transparent.ranking, **done.transparent.shortlist},
             "champion": {**done.baseline.ranking, **done.baseline.shortlist},
             "random_order": done.result.random.ranking, "cv": done.result.cv,
-            "difference": done.delta}
+            "difference": done.delta, "reason": done.reason, "hire_rates": done.data_figures,
+            "weights": done.result.model.importances()}
 
 
 def _print_training(done: Any) -> None:
@@ -97,7 +106,8 @@ def _print_training(done: Any) -> None:
     table.add_column("metric")
     for name, _ in systems:
         table.add_column(name, justify="right")
-    keys = [k for k in (*done.ranker.ranking, *done.ranker.shortlist) if "vacancies" not in k]
+    keys = [k for k in (*done.ranker.ranking, *done.ranker.shortlist)
+            if "vacancies" not in k and "pool" not in k and (not k.startswith("skew") or k.endswith("max_abs"))]
     for key in sorted(keys, key=_metric_order):
         table.add_row(key, *(_fmt(ev.ranking.get(key, ev.shortlist.get(key))) for _, ev in systems))
     out.print(table)
@@ -110,21 +120,30 @@ def _print_training(done: Any) -> None:
     new, old = done.ranker.ranking.get(PRIMARY), done.baseline.ranking.get(PRIMARY)
     figures = f"{PRIMARY} {_fmt(new)} vs {_fmt(old)} of {done.compared_with} on the same held-out split"
     d = done.delta
-    if d:
+    if f"delta_{PRIMARY}" in d:
         out.print(f"difference {d[f'delta_{PRIMARY}']:+.4f}, 90% bootstrap interval over vacancies "
                   f"[{d[f'delta_{PRIMARY}_p05']:+.4f}, {d[f'delta_{PRIMARY}_p95']:+.4f}]; better on "
                   f"{int(d['wins'])} vacancies, worse on {int(d['losses'])}, equal on {int(d['ties'])}")
-    if done.promoted:
-        out.print(f"registered {done.version.label}; champion moved to it ({figures})")
-    elif done.beats:
-        out.print(f"registered {done.version.label}; it beats the champion ({figures}) but --no-promote was given")
-    else:
-        out.print(f"registered {done.version.label}; champion unchanged ({figures})")
+    _print_gains(done.delta)
+    state = "champion moved to it" if done.promoted else "registered as the challenger; champion unchanged"
+    out.print(f"registered {done.version.label}; {state} ({figures})")
+    out.print(f"why: {done.reason}")
+    out.print("weights (non-negative, sum to 1): " + ", ".join(
+        f"{n} {w:.3f}" for n, w in sorted(done.result.model.importances().items(), key=lambda kv: -kv[1]) if w > 0))
     out.print(f"training data digest (sha256 of sorted vacancy, worker, label): {done.digest}")
 
 
+def _print_gains(delta: dict[str, float]) -> None:
+    for name, label in (("shortlist_recall_at_10", "hires in the eligible top 10, naive"),
+                        ("ips_recall_at_10", "hires in the eligible top 10, inverse-propensity weighted")):
+        if f"delta_{name}" in delta:
+            out.print(f"{label}: {delta[f'delta_{name}']:+.4f} [{delta[f'delta_{name}_p05']:+.4f}, "
+                      f"{delta[f'delta_{name}_p95']:+.4f}]")
+
+
 def _metric_order(key: str) -> tuple[int, str]:
-    for i, prefix in enumerate(("ndcg", "map", "recall", "shortlist_recall", "skew_at_10/gender", "skew")):
+    for i, prefix in enumerate(("ndcg", "map", "recall", "shortlist_recall", "ips_recall", "ndkl",
+                                "skew_at_10/gender", "skew_at_10/age_band", "skew")):
         if key.startswith(prefix):
             return i, key
     return 9, key
@@ -146,6 +165,7 @@ def list_(as_json: AsJson = False, home: Home = None) -> None:
              PRIMARY: v.metrics.get(f"ranker/{PRIMARY}"), "compared_with": v.run_tags.get("compared_with"),
              f"compared_{PRIMARY}": v.metrics.get(f"champion/{PRIMARY}"),
              "promoted_on_training": v.run_tags.get("promoted") == "true",
+             "decision": v.run_tags.get("decision"),
              "skew_at_10_gender_max_abs": v.metrics.get("ranker/skew_at_10/gender/max_abs"),
              "skew_at_10_province_max_abs": v.metrics.get("ranker/skew_at_10/province/max_abs"),
              "data_digest": v.run_tags.get("data_digest")} for v in versions]
@@ -167,6 +187,53 @@ def list_(as_json: AsJson = False, home: Home = None) -> None:
     out.print(table)
     out.print("champion history: " + (" -> ".join(str(v) for v in history) or "-")
               + f"; tracking store {registry.tracking_uri}")
+
+
+@models_app.command("show")
+def show(version: Annotated[int, typer.Argument(help="the version number, e.g. 3")], as_json: AsJson = False,
+         home: Home = None) -> None:
+    """One version's held-out figures, fairness report (exposure in the top 10 by gender, age band and
+    province; hire-rate parity of its outcomes), weights and promotion decision."""
+    from sepadan.cli.common import _settings
+    from sepadan.models.registry import version_report
+
+    report = version_report(_settings(home), version)
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    out.print(f"{report['version']} ({', '.join(report['aliases']) or 'no alias'}), created {report['created']}; "
+              f"compared with {report['compared_with'] or '-'}")
+    out.print(f"decision: {report['reason'] or '-'}")
+    _print_systems("held-out figures", report["metrics"], exclude=("vacancies", "pool"))
+    _print_systems("fairness: exposure in the top 10 (Skew@10 per group, max |Skew@10|, NDKL@10; 0 is parity)",
+                   report["fairness"])
+    rates = report["hire_rates"]
+    if rates:
+        table = Table(title="hire rate among shown candidates (the outcomes it learned from); parity = lowest/highest")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in rates.items():
+            table.add_row(key, _fmt(value))
+        out.print(table)
+    weights = {n: w for n, w in report["weights"].items() if w > 0}
+    if weights:
+        signs = report["directions"]
+        out.print("weights: " + ", ".join(f"{n} ({'+' if signs.get(n, 1) > 0 else '-'}) {w:.3f}"
+                                          for n, w in sorted(weights.items(), key=lambda kv: -kv[1])))
+
+
+def _print_systems(title: str, systems: dict[str, dict[str, float]], exclude: tuple[str, ...] = ()) -> None:
+    names = [s for s in ("ranker", "transparent", "champion", "random") if s in systems]
+    keys = sorted({k for s in names for k in systems[s] if not any(x in k for x in exclude)}, key=_metric_order)
+    if not keys:
+        return
+    table = Table(title=title)
+    table.add_column("figure")
+    for name in names:
+        table.add_column(name, justify="right")
+    for key in keys:
+        table.add_row(key, *(_fmt(systems[s].get(key)) for s in names))
+    out.print(table)
 
 
 @models_app.command("promote")

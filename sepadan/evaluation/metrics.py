@@ -4,6 +4,10 @@
 ``grades`` maps document ids to graded relevance (0 = not relevant). Every function returns a
 float in [0, 1]; a query with nothing relevant has no defined value, and :func:`evaluate` leaves
 it out of the mean (as trec_eval does), so callers should count such queries themselves.
+
+This module is the one implementation of each ranking metric in sepadan: the benchmarks and the
+learned ranker's evaluation (:mod:`sepadan.models.training`) both call it, and a test holds it
+equal to ir-measures (trec_eval) on a small run.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 Ranked = Sequence[str]
 Grades = Mapping[str, float]
 
-_NAME = re.compile(r"^(RP|P|acc|NDCG|Recall|MRR)(?:@(\d+))?$")
+_NAME = re.compile(r"^(RP|P|acc|NDCG|Recall|MRR|AP)(?:@(\d+))?$")
 
 
 def rp_at_k(ranked: Ranked, relevant: Collection[str], k: int) -> float:
@@ -54,6 +58,19 @@ def recall_at_k(ranked: Ranked, relevant: Collection[str], k: int) -> float:
     return sum(1 for doc in ranked[:k] if doc in relevant) / len(relevant)
 
 
+def average_precision(ranked: Ranked, relevant: Collection[str]) -> float:
+    """Mean over the relevant documents of the precision at each one's rank; a relevant document
+    that is not ranked counts 0 (trec_eval's ``map`` for one query)."""
+    if not relevant:
+        raise ValueError("AP needs at least one relevant document")
+    hits, total = 0, 0.0
+    for rank, doc in enumerate(ranked, start=1):
+        if doc in relevant:
+            hits += 1
+            total += hits / rank
+    return total / len(relevant)
+
+
 def dcg(gains: Sequence[float]) -> float:
     """Discounted cumulative gain with linear gains: sum of gain_i / log2(i + 1), i from 1."""
     return sum(g / math.log2(i + 1) for i, g in enumerate(gains, start=1))
@@ -72,14 +89,14 @@ def ndcg_at_k(ranked: Ranked, grades: Grades, k: int) -> float:
 
 
 def metric(name: str) -> Callable[[Ranked, Grades], float]:
-    """The function for a metric name: ``RP@5``, ``P@5``, ``MRR``, ``acc@1``, ``NDCG@10``,
+    """The function for a metric name: ``RP@5``, ``P@5``, ``MRR``, ``AP``, ``acc@1``, ``NDCG@10``,
     ``Recall@50``.
 
     Binary metrics treat every positive grade as relevant.
     """
     found = _NAME.match(name)
-    if not found or (found.group(1) != "MRR") != bool(found.group(2)):
-        raise ValueError(f"unknown metric '{name}' (RP@k, P@k, MRR, acc@k, NDCG@k, Recall@k)")
+    if not found or (found.group(1) not in ("MRR", "AP")) != bool(found.group(2)):
+        raise ValueError(f"unknown metric '{name}' (RP@k, P@k, MRR, AP, acc@k, NDCG@k, Recall@k)")
     kind, k = found.group(1), int(found.group(2) or 0)
     if kind == "NDCG":
         return lambda ranked, grades: ndcg_at_k(ranked, grades, k)
@@ -89,6 +106,7 @@ def metric(name: str) -> Callable[[Ranked, Grades], float]:
         "acc": lambda r, rel: hit_at_k(r, rel, k),
         "Recall": lambda r, rel: recall_at_k(r, rel, k),
         "MRR": reciprocal_rank,
+        "AP": average_precision,
     }[kind]
     return lambda ranked, grades: binary(ranked, positives(grades))
 

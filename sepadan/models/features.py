@@ -1,7 +1,9 @@
 """Pair features for the learned ranker, and the allow-list of their names.
 
-A ranker sees only what :data:`FEATURES` names: the transparent scorer's components and score, and a
-few more numbers about the pair (profile cosine, language margin, relevant years, required and
+A ranker sees only what :data:`FEATURES` names (the learned ranker reads :data:`RANKER_FEATURES`,
+those with a domain direction in :data:`DIRECTIONS`): the transparent scorer's components and score, and a
+few more numbers about the pair (profile cosine, language margin, relevant years and the years beyond
+the vacancy's minimum (up to five), required and
 preferred skills matched and missing). Nothing here reads a worker's gender, birth date, region,
 name or NIK, and no feature depends on an eligibility check that does (age, gender): the registered
 model's signature is this allow-list, and a test holds both to it.
@@ -28,16 +30,27 @@ FEATURES: tuple[str, ...] = (
     "cosine",
     "language_margin",
     "relevant_years",
+    "experience_margin",
     "required_skills",
     "required_matched",
     "required_missing",
     "preferred_matched",
     "preferred_missing",
 )
+# The direction the domain gives each feature the ranker reads (+1: more never lowers the score;
+# -1: less never lowers it). Features that only describe the vacancy (which components apply, how
+# many skills it asks for) have no direction and are not read by the ranker.
+DIRECTIONS: dict[str, int] = {
+    "transparent_score": 1, "skills": 1, "semantic": 1, "language": 1, "experience": 1, "training": 1,
+    "readiness": 1, "preference": 1, "cosine": 1, "language_margin": 1, "relevant_years": 1, "experience_margin": 1,
+    "required_matched": 1, "required_missing": -1, "preferred_matched": 1, "preferred_missing": -1,
+}
+RANKER_FEATURES: tuple[str, ...] = tuple(n for n in FEATURES if n in DIRECTIONS)
 # Words that must never name a feature (checked token by token on the names, in tests and on load).
 PROTECTED = frozenset({"gender", "sex", "religion", "marital", "married", "name", "nik", "birth",
                        "age", "region", "province", "regency", "ethnicity"})
 YEARS_CAP = 20.0
+MARGIN_YEARS_CAP = 5.0  # relevant years beyond the vacancy's minimum count up to this many
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +79,8 @@ def pair_features(pair: Pair, ctx: Context, scorer: TransparentScorer) -> PairFe
     values["cosine"] = float(pair.cosine)
     values["language_margin"] = _language_margin(pair)
     values["relevant_years"] = min(YEARS_CAP, relevant_years(pair.wp, pair.vp))
+    beyond = values["relevant_years"] - (pair.vacancy.experience_years_min or 0.0)
+    values["experience_margin"] = min(MARGIN_YEARS_CAP, max(0.0, beyond))
     values.update(_skill_counts(pair, gaps))
     return PairFeatures(values, transparent, {k: round(v, 3) for k, v in comps.items()},
                         tuple(reasons), tuple(gaps))

@@ -1,7 +1,8 @@
 """The one module that talks to MLflow for rankers: tracking URI, runs, the registry, aliases, loading.
 
 Runs go to the experiment ``sepadan-ranker``; versions to the registered model ``sepadan-ranker``.
-The alias ``champion`` names the version that serves; ``previous-champion`` the one before it, and
+The alias ``champion`` names the version that serves; ``previous-champion`` the one before it;
+``challenger`` the latest version the promotion rule did not promote (its tag says why); and
 the registered model's tag ``champion_history`` keeps every promotion in order, so a rollback can
 go back more than one step. Models are stored in MLflow's sklearn format serialised with skops
 (no pickle) and loaded with skops against sepadan's own list of trusted types, never the list
@@ -25,13 +26,14 @@ from typing import Any
 
 from sepadan.errors import NotFound, SepadanError
 from sepadan.models.features import protected_names
-from sepadan.models.ranker import TRUSTED_TYPES, PairwiseRanker, feature_names
+from sepadan.models.ranker import TRUSTED_TYPES, MonotoneRanker, feature_names
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "sepadan-ranker"
 EXPERIMENT = "sepadan-ranker"
-CHAMPION, PREVIOUS = "champion", "previous-champion"
+CHAMPION, PREVIOUS, CHALLENGER = "champion", "previous-champion", "challenger"
 HISTORY_TAG = "champion_history"
+SYSTEMS = ("ranker", "transparent", "champion", "random")  # metric prefixes of a training run
 MODEL_DIR = "model"
 
 
@@ -72,7 +74,7 @@ class LoadedRanker:
     """A registered version, loaded: the estimator and the feature names it reads, in order."""
 
     version: int
-    model: PairwiseRanker
+    model: MonotoneRanker
     features: tuple[str, ...]
 
     @property
@@ -88,7 +90,7 @@ class RunRecord:
     params: Mapping[str, Any]
     metrics: Mapping[str, float]
     tags: Mapping[str, str]
-    model: PairwiseRanker
+    model: MonotoneRanker
     figure: Any = None  # a matplotlib Figure: the feature-importance plot
     report: Mapping[str, Any] | None = None  # logged as report.json
 
@@ -162,7 +164,7 @@ class Registry:
         location = (self.artifact_root / self.experiment).as_uri() if self.artifact_root else None
         return self.client.create_experiment(self.experiment, artifact_location=location)
 
-    def _log_model(self, run_id: str, model: PairwiseRanker, names: tuple[str, ...]) -> None:
+    def _log_model(self, run_id: str, model: MonotoneRanker, names: tuple[str, ...]) -> None:
         import mlflow.sklearn
         import skops
         import sklearn
@@ -187,7 +189,7 @@ class Registry:
             self.client.get_registered_model(self.name)
         except MlflowException:
             self.client.create_registered_model(
-                self.name, description="sepadan's learned ranker (sepadan.models.ranker.PairwiseRanker)")
+                self.name, description="sepadan's learned ranker (sepadan.models.ranker.MonotoneRanker)")
         source = f"{self.client.get_run(run_id).info.artifact_uri}/{MODEL_DIR}"
         return int(self.client.create_model_version(self.name, source, run_id=run_id).version)
 
@@ -277,6 +279,14 @@ class Registry:
         log.info("champion is now %s/%s (%s)", self.name, version, reason)
         return self.version(version)
 
+    def mark_challenger(self, version: int, *, reason: str) -> VersionInfo:
+        """Point the alias ``challenger`` at ``version`` (a version that was not promoted) and keep why."""
+        self.version(version)  # raises NotFound
+        self.client.set_registered_model_alias(self.name, CHALLENGER, str(version))
+        self.client.set_model_version_tag(self.name, str(version), "challenger_reason", reason[:5000])
+        log.info("%s/%s is the challenger (%s)", self.name, version, reason)
+        return self.version(version)
+
     def rollback(self) -> VersionInfo:
         """Move ``champion`` back to the previous champion (the history keeps going back)."""
         history = self.history()
@@ -297,6 +307,50 @@ class Registry:
         elif self.alias_version(PREVIOUS) is not None:
             client.delete_registered_model_alias(self.name, PREVIOUS)
 
+    # --- reports -------------------------------------------------------------------------------
+
+    def report(self, version: int) -> dict[str, Any]:
+        """One version's figures as plain data: held-out metrics per system, fairness per system,
+        hire rates of its outcomes, differences with intervals, weights, and the promotion decision."""
+        info = self.version(version)
+        by_system: dict[str, dict[str, float]] = {}
+        for key, value in sorted(info.metrics.items()):
+            system, _, name = key.partition("/")
+            by_system.setdefault(system, {})[name] = value
+        fair = ("skew_at_", "ndkl_at_")
+        extra = self._report_json(info.run_id)
+        return {
+            "version": info.label, "aliases": list(info.aliases),
+            "created": info.created.isoformat(timespec="seconds"),
+            "decision": info.run_tags.get("decision"),
+            "reason": info.run_tags.get("decision_reason") or info.tags.get("promotion_reason"),
+            "compared_with": info.run_tags.get("compared_with"), "data_digest": info.run_tags.get("data_digest"),
+            "metrics": {s: {k: v for k, v in m.items() if not k.startswith(fair)} for s, m in by_system.items()
+                        if s in SYSTEMS},
+            "fairness": {s: {k: v for k, v in m.items() if k.startswith(fair)} for s, m in by_system.items()
+                         if s in SYSTEMS and any(k.startswith(fair) for k in m)},
+            "hire_rates": by_system.get("data", {}),
+            "differences": {**by_system.get("compare", {}),
+                            **{f"transparent/{k}": v for k, v in by_system.get("compare_transparent", {}).items()}},
+            "weights": extra.get("weights", {}), "directions": extra.get("directions", {}),
+        }
+
+    def _report_json(self, run_id: str | None) -> dict[str, Any]:
+        if not run_id:
+            return {}
+        try:
+            root = self.client.get_run(run_id).info.artifact_uri
+            if root.startswith("file://"):
+                from mlflow.utils.file_utils import local_file_uri_to_path
+
+                return json.loads((Path(local_file_uri_to_path(root)) / "report.json").read_text(encoding="utf-8"))
+            with tempfile.TemporaryDirectory(prefix="sepadan-report-") as tmp:
+                path = self.client.download_artifacts(run_id, "report.json", tmp)
+                return json.loads(Path(path).read_text(encoding="utf-8"))
+        except Exception as exc:  # an older run without report.json, or an unreachable artifact store
+            log.info("no report.json for run %s (%s)", run_id, exc)
+            return {}
+
     # --- loading -------------------------------------------------------------------------------
 
     def load(self, version: int) -> LoadedRanker:
@@ -314,8 +368,8 @@ class Registry:
                 raise SepadanError(f"{self.name}/{version} holds types sepadan does not trust: "
                                    f"{sorted(untrusted - set(TRUSTED_TYPES))}")
             model = skops.io.load(path, trusted=sorted(untrusted))
-        if not isinstance(model, PairwiseRanker):
-            raise SepadanError(f"{self.name}/{version} is a {type(model).__name__}, not a PairwiseRanker")
+        if not isinstance(model, MonotoneRanker):
+            raise SepadanError(f"{self.name}/{version} is a {type(model).__name__}, not a MonotoneRanker")
         return LoadedRanker(int(version), model, feature_names(model))
 
     def signature_inputs(self, version: int) -> list[str]:
@@ -345,6 +399,12 @@ class Registry:
             yield Path(mlflow.artifacts.download_artifacts(
                 artifact_uri=source, dst_path=tmp, tracking_uri=self.tracking_uri,
                 registry_uri=self.tracking_uri))
+
+
+def version_report(settings: Any, version: int) -> dict[str, Any]:
+    """:meth:`Registry.report` for the registry the settings name (``home``, ``mlflow_tracking_uri``):
+    what an admin page shows for one version (metrics, fairness, hire rates, decision)."""
+    return Registry.for_home(settings.home, settings.mlflow_tracking_uri).report(version)
 
 
 def _now() -> str:

@@ -7,7 +7,8 @@ registered model version (``sepadan-ranker/3``).
 :class:`ChampionScorer` is what the engine hands the matcher: it serves the version under the alias
 ``champion``, checks the alias at most every ``refresh_seconds`` and swaps in a new champion without
 a restart, and falls back to the transparent scorer (with a logged warning) while none is
-registered or the champion cannot be loaded. A list is ranked by one model from its first score to
+registered or the champion cannot be loaded. :meth:`RankerScorer.parts` gives each feature's contribution to the learned score (they add up to it:
+the model is additive, :mod:`sepadan.models.ranker`). A list is ranked by one model from its first score to
 the moment the matcher reads ``version`` for it (each thread pins the model it started with), so a
 shortlist never mixes two versions and always names the one that ranked it.
 """
@@ -23,7 +24,7 @@ from sepadan.config import Settings
 from sepadan.matching.eligibility import Context
 from sepadan.matching.scorer import Pair, Scored, TransparentScorer
 from sepadan.models.features import FEATURES, pair_features, protected_names
-from sepadan.models.ranker import PairwiseRanker, feature_names
+from sepadan.models.ranker import MonotoneRanker, feature_names
 from sepadan.models.registry import MODEL_NAME, LoadedRanker, Registry
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 class RankerScorer:
     """A fitted ranker as a Scorer: the learned score, the transparent explanation."""
 
-    def __init__(self, model: PairwiseRanker, transparent: TransparentScorer, *, version: str) -> None:
+    def __init__(self, model: MonotoneRanker, transparent: TransparentScorer, *, version: str) -> None:
         self.features = feature_names(model)
         missing = [n for n in self.features if n not in FEATURES]
         if missing:
@@ -49,6 +50,13 @@ class RankerScorer:
         feats = pair_features(pair, ctx, self.transparent)
         learned = float(self.model.predict_array(feats.row(self.features)[None, :])[0])
         return Scored(round(learned, 4), feats.components, feats.reasons, feats.gaps)
+
+    def parts(self, pair: Pair, ctx: Context) -> list[tuple[str, float, float]]:
+        """``(feature, value, contribution)`` for each feature the model reads; the contributions add
+        up to the score (before rounding)."""
+        row = pair_features(pair, ctx, self.transparent).row(self.features)
+        parts = self.model.contributions_array(row[None, :])[0]
+        return [(name, float(value), float(part)) for name, value, part in zip(self.features, row, parts)]
 
 
 class ChampionScorer:

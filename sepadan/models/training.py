@@ -1,4 +1,4 @@
-"""Learning to rank from placement outcomes: labels, split, train, evaluate, fairness, champion.
+"""Learning to rank from placement outcomes: labels, split, train, evaluate, register.
 
 - Labels: each (vacancy, worker) pair gets the grade of the furthest stage it reached
   (:data:`GRADES`: hired, departed and completed 3 > interviewed 2 > shortlisted 1 > rejected and
@@ -8,32 +8,36 @@
   with a fixed seed that stays put as outcomes grow, so a vacancy held out today is held out for the
   next version too, and champion and challenger meet on the same vacancies). GroupKFold on the rest
   gives cross-validated figures.
+- Model: :class:`~sepadan.models.ranker.MonotoneRanker` on :data:`~sepadan.models.features.RANKER_FEATURES`
+  with the domain's directions (monotone, additive, in [0, 1]).
 - Metrics on the held-out vacancies, for the new ranker, the transparent scorer and the current
   champion alike: NDCG@10 (graded), MAP and Recall@k (relevant: hired or beyond) re-ranking each
-  vacancy's judged candidates; and on each held-out vacancy's eligible shortlist, Recall@k of its
-  hired workers and exposure in the top 10 (Skew@10) by gender and by province.
-
-Gender and region are read here only to measure exposure, never as features.
+  vacancy's judged candidates (:mod:`sepadan.evaluation.metrics`, the one implementation); on each
+  held-out vacancy's eligible shortlist, the share of its hires in the top 10 and 30, naive and
+  inverse-propensity weighted (:mod:`sepadan.models.offline`), and exposure by gender, age band and
+  province (:mod:`sepadan.models.fairness`).
+- Promotion: :mod:`sepadan.models.promotion` decides; the run, the decision and its reason go to
+  MLflow.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from sepadan.matching.matcher import Matcher, Scorer
+from sepadan.evaluation.metrics import average_precision, ndcg_at_k, recall_at_k
+from sepadan.matching.matcher import Matcher
 from sepadan.matching.scorer import TransparentScorer
-from sepadan.models.features import FEATURES, feature_matrix, pair_features, pair_for
-from sepadan.models.ranker import PairwiseRanker
+from sepadan.models.features import DIRECTIONS, FEATURES, RANKER_FEATURES, feature_matrix, pair_features, pair_for
+from sepadan.models.offline import Propensity
+from sepadan.models.ranker import MonotoneRanker
 from sepadan.models.registry import Registry, RunRecord, VersionInfo
-from sepadan.models.serving import RankerScorer
 from sepadan.records import Outcome
 
 log = logging.getLogger(__name__)
@@ -47,18 +51,26 @@ PRIMARY = "ndcg_at_10"
 class TrainingConfig:
     holdout: float = 0.2
     seed: int = 20261123
-    C: float = 0.1
+    alpha: float = 1e-3
     max_pairs_per_group: int | None = 500
     cv_folds: int = 5
     recall_ks: tuple[int, ...] = (1, 3)
     shortlist_ks: tuple[int, ...] = (10, 30)
     skew_k: int = 10
-    min_improvement: float = 0.0  # the champion moves when NDCG@10 rises by more than this
+    logging_depth: int = 100  # ranks of the logging policy's list looked at for propensities
+    propensity: Propensity = Propensity()
+    fairness_tolerance: float = 0.05  # the champion moves only if no fairness figure worsens by more
+    bootstrap_rounds: int = 2000
+    unshown: int = 0  # per training vacancy, the logging policy's top this many without an outcome: grade 0
+    ips: bool = False  # weigh each training row by 1 / propensity of its rank in the logging policy's list
 
     def params(self) -> dict[str, Any]:
-        return {"holdout": self.holdout, "seed": self.seed, "C": self.C,
+        p = self.propensity
+        return {"holdout": self.holdout, "seed": self.seed, "alpha": self.alpha,
                 "max_pairs_per_group": self.max_pairs_per_group, "cv_folds": self.cv_folds,
-                "min_improvement": self.min_improvement}
+                "logging_depth": self.logging_depth, "propensity": f"max({p.floor}, min(1, ({p.r0}/r)^{p.eta}))",
+                "fairness_tolerance": self.fairness_tolerance, "bootstrap_rounds": self.bootstrap_rounds,
+                "unshown": self.unshown, "ips": self.ips}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +83,41 @@ class Dataset:
     y: np.ndarray
     features: tuple[str, ...] = FEATURES
     skipped: int = 0
+    weights: np.ndarray | None = None  # one per row (e.g. inverse propensities); None: all 1
 
     def __len__(self) -> int:
         return len(self.y)
 
     def subset(self, mask: np.ndarray) -> Dataset:
         return replace(self, vacancy_ids=self.vacancy_ids[mask], worker_ids=self.worker_ids[mask],
-                       X=self.X[mask], y=self.y[mask])
+                       X=self.X[mask], y=self.y[mask],
+                       weights=None if self.weights is None else self.weights[mask])
+
+    def plus(self, other: Dataset) -> Dataset:
+        """This dataset's rows followed by ``other``'s (same features)."""
+        def cat(a: np.ndarray | None, b: np.ndarray | None, n: int, m: int) -> np.ndarray | None:
+            if a is None and b is None:
+                return None
+            return np.concatenate([np.ones(n) if a is None else a, np.ones(m) if b is None else b])
+
+        return replace(self, vacancy_ids=np.concatenate([self.vacancy_ids, other.vacancy_ids]),
+                       worker_ids=np.concatenate([self.worker_ids, other.worker_ids]),
+                       X=np.vstack([self.X, other.X]), y=np.concatenate([self.y, other.y]),
+                       weights=cat(self.weights, other.weights, len(self), len(other)))
 
     def column(self, name: str) -> np.ndarray:
         return self.X[:, self.features.index(name)]
 
-    def frame(self) -> Any:
+    def columns(self, names: Sequence[str]) -> np.ndarray:
+        missing = [f for f in names if f not in self.features]
+        if missing:
+            raise ValueError(f"the model reads features this version does not compute: {missing}")
+        return self.X[:, [self.features.index(n) for n in names]]
+
+    def frame(self, names: Sequence[str] = RANKER_FEATURES) -> Any:
         import pandas as pd
 
-        return pd.DataFrame(self.X, columns=list(self.features))
+        return pd.DataFrame(self.columns(names), columns=list(names))
 
     def digest(self) -> str:
         """sha256 over the sorted ``vacancy_id<TAB>worker_id<TAB>label`` lines."""
@@ -117,6 +149,32 @@ def build_dataset(matcher: Matcher, graded: Mapping[tuple[str, str], int],
                    feature_matrix(rows), np.array([graded[k] for k in keys], dtype=np.int64), FEATURES, skipped)
 
 
+def with_unshown(matcher: Matcher, data: Dataset, graded: Mapping[tuple[str, str], int],
+                 transparent: TransparentScorer, config: TrainingConfig) -> Dataset:
+    """``data`` plus, for each of its vacancies, the eligible workers in the logging policy's top
+    ``config.unshown`` (the transparent scorer's shortlist) that have no outcome, as grade 0; with
+    ``config.ips`` every row weighs ``1 / propensity`` of its rank in that list (a judged worker
+    not in it: the rank after its end)."""
+    from sepadan.models.offline import Pools, rank_shortlists
+
+    if config.unshown <= 0 and not config.ips:
+        return data
+    vids = sorted(set(data.vacancy_ids))
+    pools = Pools.build(matcher, vids, graded, relevant=RELEVANT)
+    depth = max(config.unshown, config.logging_depth if config.ips else 0)
+    logged = rank_shortlists(matcher, transparent, pools, k=depth)
+    keys = sorted((v, w) for v, ranked in logged.items() for w in ranked[: config.unshown] if (v, w) not in graded)
+    rows = [pair_features(pair_for(matcher, w, v), matcher.ctx, transparent) for v, w in keys]
+    extra = Dataset(np.array([v for v, _ in keys], dtype=object), np.array([w for _, w in keys], dtype=object),
+                    feature_matrix(rows), np.zeros(len(keys), dtype=np.int64), data.features)
+    out = data.plus(extra) if keys else data
+    if not config.ips:
+        return out
+    position = {(v, w): i for v, ranked in logged.items() for i, w in enumerate(ranked, start=1)}
+    ranks = [position.get((v, w), len(logged.get(v, ())) + 1) for v, w in zip(out.vacancy_ids, out.worker_ids)]
+    return replace(out, weights=np.array([1.0 / config.propensity(r) for r in ranks]))
+
+
 def holdout_mask(vacancy_ids: Sequence[str], share: float, seed: int) -> np.ndarray:
     """True for the rows of held-out vacancies: ``sha256(seed:vacancy_id)`` under ``share``."""
     if not 0 < share < 1:
@@ -128,7 +186,7 @@ def holdout_mask(vacancy_ids: Sequence[str], share: float, seed: int) -> np.ndar
     return np.array([cache[v] for v in vacancy_ids], dtype=bool)
 
 
-# --- metrics ------------------------------------------------------------------------------------
+# --- metrics on the judged candidates -------------------------------------------------------------
 
 
 def ranking_metrics(scores: np.ndarray, data: Dataset, *, recall_ks: Sequence[int] = (1, 3),
@@ -149,31 +207,16 @@ def per_vacancy(scores: np.ndarray, data: Dataset, *, recall_ks: Sequence[int] =
     for rows in _groups(data.vacancy_ids):
         vid = data.vacancy_ids[rows[0]]
         order = rows[np.lexsort((data.worker_ids[rows].astype(str), -scores[rows]))]
-        grades = data.y[order].astype(float)
-        if grades.max() > 0:
-            per[f"ndcg_at_{k}"][vid] = _ndcg(grades, k)
-        hits = grades >= RELEVANT
-        if hits.any():
-            per["map"][vid] = _average_precision(hits)
+        ranked = [str(w) for w in data.worker_ids[order]]
+        grades = {str(w): float(g) for w, g in zip(data.worker_ids[order], data.y[order])}
+        if max(grades.values()) > 0:
+            per[f"ndcg_at_{k}"][vid] = ndcg_at_k(ranked, grades, k)
+        hired = {w for w, g in grades.items() if g >= RELEVANT}
+        if hired:
+            per["map"][vid] = average_precision(ranked, hired)
             for r in recall_ks:
-                per[f"recall_at_{r}"][vid] = float(hits[:r].sum() / hits.sum())
+                per[f"recall_at_{r}"][vid] = recall_at_k(ranked, hired, r)
     return per
-
-
-def delta_interval(new: np.ndarray, old: np.ndarray, data: Dataset, *, seed: int, rounds: int = 2000,
-                   k: int = 10) -> dict[str, float]:
-    """NDCG@k of ``new`` minus ``old`` on the same vacancies, with a 90% paired bootstrap interval over
-    vacancies: how far the held-out figures can be trusted (small splits are noisy)."""
-    a, b = per_vacancy(new, data, k=k)[f"ndcg_at_{k}"], per_vacancy(old, data, k=k)[f"ndcg_at_{k}"]
-    diffs = np.array([a[v] - b[v] for v in sorted(a)])
-    if len(diffs) == 0:
-        return {}
-    rng = np.random.default_rng(seed)
-    means = diffs[rng.integers(0, len(diffs), size=(rounds, len(diffs)))].mean(axis=1)
-    low, high = np.percentile(means, [5, 95])
-    return {f"delta_{PRIMARY}": float(diffs.mean()), f"delta_{PRIMARY}_p05": float(low),
-            f"delta_{PRIMARY}_p95": float(high), "wins": float((diffs > 0).sum()),
-            "ties": float((diffs == 0).sum()), "losses": float((diffs < 0).sum())}
 
 
 def _groups(ids: np.ndarray) -> list[np.ndarray]:
@@ -181,80 +224,6 @@ def _groups(ids: np.ndarray) -> list[np.ndarray]:
     for i, v in enumerate(ids):
         index[v].append(i)
     return [np.array(rows) for _, rows in sorted(index.items())]
-
-
-def _ndcg(grades: np.ndarray, k: int) -> float:
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    top = grades[:k]
-    ideal = np.sort(grades)[::-1][:k]
-    return float((top * discounts[: len(top)]).sum() / (ideal * discounts[: len(ideal)]).sum())
-
-
-def _average_precision(hits: np.ndarray) -> float:
-    ranks = np.flatnonzero(hits) + 1
-    return float(np.mean(np.arange(1, len(ranks) + 1) / ranks))
-
-
-def skew(top: Sequence[str], pool: Sequence[str], *, k: int) -> dict[str, float]:
-    """Skew@k per group present in the pool: ``ln(share in the top k / share in the pool)``; a group
-    absent from the top k counts with a share of ``1 / (2k)`` (bounded, not minus infinity)."""
-    pool_counts, top_counts = Counter(pool), Counter(top[:k])
-    n_top, n_pool = max(len(top[:k]), 1), len(pool)
-    floor = 1.0 / (2 * k)
-    return {g: math.log(max(top_counts[g] / n_top, floor) / (c / n_pool)) for g, c in pool_counts.items()}
-
-
-def gender_of(worker: Any) -> str:
-    return worker.gender or "unknown"
-
-
-def province_of(worker: Any) -> str:
-    return worker.region.split(".")[0] if worker.region else "unknown"
-
-
-def shortlist_metrics(matcher: Matcher, scorer: Scorer, vacancy_ids: Iterable[str],
-                      graded: Mapping[tuple[str, str], int], *, ks: Sequence[int] = (10, 30),
-                      skew_k: int = 10) -> dict[str, float]:
-    """On each vacancy's eligible shortlist ranked by ``scorer``: Recall@k of its hired workers and
-    Skew@k by gender and by province (vacancies whose eligible pool is at most k are left out of
-    Skew: their top k is the whole pool)."""
-    m = Matcher(workers=matcher.workers, vacancies=matcher.vacancies, table=matcher.table, ctx=matcher.ctx,
-                scorer=scorer, candidates=matcher.candidates)
-    hired: dict[str, set[str]] = defaultdict(set)
-    for (v, w), g in graded.items():
-        if g >= RELEVANT:
-            hired[v].add(w)
-    recalls: dict[int, list[float]] = defaultdict(list)
-    skews: dict[str, list[float]] = defaultdict(list)
-    counted = 0
-    for vid in sorted(set(vacancy_ids)):
-        vpos = m.vacancies.position(vid, "vacancy")
-        pool = np.flatnonzero(m.table.mask(m.vacancies.records[vpos], m.vacancies.profiles[vpos], m.ctx))
-        if len(pool) == 0:
-            continue
-        counted += 1
-        ranked = [r.worker_id for r in m.shortlist(vid, k=max((*ks, skew_k))).results]
-        for k in ks if hired.get(vid) else ():
-            recalls[k].append(len(hired[vid] & set(ranked[:k])) / len(hired[vid]))
-        if len(pool) > skew_k:
-            _exposure([m.workers.records[m.workers.positions[w]] for w in ranked[:skew_k]],
-                      [m.workers.records[p] for p in pool], skew_k, skews)
-    out = {f"shortlist_recall_at_{k}": float(np.mean(v)) for k, v in recalls.items()}
-    out["shortlist_vacancies"] = float(counted)
-    out["shortlist_vacancies_with_hired"] = float(len(recalls.get(ks[0], ())))
-    out.update({f"skew_at_{skew_k}/{key}": float(np.mean(values)) for key, values in skews.items()})
-    for attr in ("gender", "province"):
-        values = [v for key, v in out.items() if key.startswith(f"skew_at_{skew_k}/{attr}/")]
-        if values:
-            out[f"skew_at_{skew_k}/{attr}/max_abs"] = float(max(abs(v) for v in values))
-    return out
-
-
-def _exposure(top: list[Any], pool: list[Any], k: int, skews: dict[str, list[float]]) -> None:
-    """Add one vacancy's Skew@k per gender and per province to ``skews``."""
-    for attr, group_of in (("gender", gender_of), ("province", province_of)):
-        for group, value in skew([group_of(w) for w in top], [group_of(w) for w in pool], k=k).items():
-            skews[f"{attr}/{group}"].append(value)
 
 
 # --- training -----------------------------------------------------------------------------------
@@ -268,6 +237,7 @@ class Evaluation:
     ranking: dict[str, float]
     shortlist: dict[str, float] = field(default_factory=dict)
     scores: np.ndarray | None = field(default=None, repr=False, compare=False)  # one per held-out row
+    per_vacancy: dict[str, dict[str, float]] = field(default_factory=dict, repr=False, compare=False)
 
     def metrics(self, prefix: str) -> dict[str, float]:
         return {f"{prefix}/{k}": v for k, v in {**self.ranking, **self.shortlist}.items()}
@@ -275,7 +245,7 @@ class Evaluation:
 
 @dataclass(frozen=True, slots=True)
 class TrainingResult:
-    model: PairwiseRanker
+    model: MonotoneRanker
     train: Dataset
     holdout: Dataset
     ranker: Evaluation
@@ -284,28 +254,29 @@ class TrainingResult:
     random: Evaluation  # the floor: the judged candidates in random order (mean of seeded shuffles)
 
 
-def fit_ranker(data: Dataset, config: TrainingConfig) -> PairwiseRanker:
-    model = PairwiseRanker(C=config.C, max_pairs_per_group=config.max_pairs_per_group, random_state=config.seed)
-    return model.fit(data.frame(), data.y, data.vacancy_ids)
+def fit_ranker(data: Dataset, config: TrainingConfig) -> MonotoneRanker:
+    model = MonotoneRanker(directions=DIRECTIONS, alpha=config.alpha,
+                           max_pairs_per_group=config.max_pairs_per_group, random_state=config.seed)
+    return model.fit(data.frame(), data.y, data.vacancy_ids, sample_weight=data.weights)
 
 
-def cross_validate(data: Dataset, config: TrainingConfig) -> dict[str, float]:
-    """GroupKFold by vacancy on ``data``: mean and std of NDCG@10 for the ranker and the transparent score."""
+def cross_validate(data: Dataset, config: TrainingConfig, *, judged: int | None = None) -> dict[str, float]:
+    """GroupKFold by vacancy on ``data``: mean and std of NDCG@10 for the ranker and the transparent
+    score, each fold fitted on all its rows and measured on the judged ones (the first ``judged``
+    rows of ``data``; all when None)."""
     from sklearn.model_selection import GroupKFold
 
-    n_groups = len(set(data.vacancy_ids))
-    folds = min(config.cv_folds, n_groups)
+    folds = min(config.cv_folds, len(set(data.vacancy_ids)))
     if folds < 2:
         return {}
     figures: dict[str, list[float]] = defaultdict(list)
-    for train, test in GroupKFold(n_splits=folds).split(data.X, data.y, data.vacancy_ids):
-        part = data.subset(test)
+    for train_rows, test_rows in GroupKFold(n_splits=folds).split(data.X, data.y, data.vacancy_ids):
+        part = data.subset(test_rows if judged is None else test_rows[test_rows < judged])
         try:
-            model = fit_ranker(data.subset(train), config)
+            model = fit_ranker(data.subset(train_rows), config)
         except ValueError:
             continue
-        for name, scores in (("ranker", model.decision_function(part.frame())),
-                             ("transparent", part.column("transparent_score"))):
+        for name, scores in (("ranker", model.predict(part.frame())), ("transparent", part.column("transparent_score"))):
             value = ranking_metrics(scores, part).get(PRIMARY)
             if value is not None:
                 figures[name].append(value)
@@ -317,18 +288,25 @@ def cross_validate(data: Dataset, config: TrainingConfig) -> dict[str, float]:
     return out
 
 
-def train(data: Dataset, config: TrainingConfig) -> TrainingResult:
-    """Split by vacancy, cross-validate on the training part, fit, and score the held-out part."""
+def evaluation(name: str, scores: np.ndarray, held: Dataset, config: TrainingConfig) -> Evaluation:
+    return Evaluation(name, ranking_metrics(scores, held, recall_ks=config.recall_ks), scores=scores,
+                      per_vacancy=per_vacancy(scores, held, recall_ks=config.recall_ks))
+
+
+def train(data: Dataset, config: TrainingConfig, *, augment: Any = None) -> TrainingResult:
+    """Split by vacancy, cross-validate on the training part, fit, and score the held-out part.
+    ``augment`` (optional) turns the training part into the rows to fit on (:func:`with_unshown`)."""
     mask = holdout_mask(list(data.vacancy_ids), config.holdout, config.seed)
     train_part, held = data.subset(~mask), data.subset(mask)
+    if augment is not None and len(train_part):
+        train_part = augment(train_part)
     if len(train_part) == 0 or len(held) == 0:
         raise ValueError(f"the split left {len(train_part)} training and {len(held)} held-out pairs; "
                          "more outcomes (or another --holdout) are needed")
     cv = cross_validate(train_part, config)
     model = fit_ranker(train_part, config)
-    learned, plain = model.decision_function(held.frame()), held.column("transparent_score")
-    ranker = Evaluation("ranker", ranking_metrics(learned, held, recall_ks=config.recall_ks), scores=learned)
-    transparent = Evaluation("transparent", ranking_metrics(plain, held, recall_ks=config.recall_ks), scores=plain)
+    ranker = evaluation("ranker", model.predict(held.frame()), held, config)
+    transparent = evaluation("transparent", held.column("transparent_score"), held, config)
     log.info("held-out %s: ranker %.4f, transparent %.4f", PRIMARY, ranker.ranking.get(PRIMARY, float("nan")),
              transparent.ranking.get(PRIMARY, float("nan")))
     return TrainingResult(model, train_part, held, ranker, transparent, cv, random_order(held, config))
@@ -342,25 +320,21 @@ def random_order(data: Dataset, config: TrainingConfig, *, rounds: int = 50) -> 
     return Evaluation("random order", {k: float(np.mean([r[k] for r in runs])) for k in runs[0]})
 
 
-def score_with(model: PairwiseRanker, features: Sequence[str], data: Dataset) -> np.ndarray:
-    """A (possibly older) model's utilities for ``data``, reading the columns it was trained on."""
-    missing = [f for f in features if f not in data.features]
-    if missing:
-        raise ValueError(f"the model reads features this version does not compute: {missing}")
-    return model.decision_array(data.X[:, [data.features.index(f) for f in features]])
+def score_with(model: MonotoneRanker, features: Sequence[str], data: Dataset) -> np.ndarray:
+    """A (possibly older) model's scores for ``data``, reading the columns it was trained on."""
+    return model.predict_array(data.columns(features))
 
 
-def importance_figure(model: PairwiseRanker, *, title: str = "sepadan-ranker") -> Any:
-    """A horizontal bar chart of the ranker's weights on standardised features (a matplotlib Figure)."""
+def importance_figure(model: MonotoneRanker, *, title: str = "sepadan-ranker") -> Any:
+    """A horizontal bar chart of the ranker's weights (a matplotlib Figure)."""
     from matplotlib.figure import Figure
 
-    weights = sorted(model.importances().items(), key=lambda kv: abs(kv[1]))
+    weights = sorted(model.importances().items(), key=lambda kv: kv[1])
     fig = Figure(figsize=(7, 0.3 * len(weights) + 1.2), dpi=100)
     ax = fig.add_subplot()
-    ax.barh([n for n, _ in weights], [w for _, w in weights],
-            color=["#2a7ab9" if w >= 0 else "#c0504d" for _, w in weights])
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("weight on the standardised feature (pairwise logistic)")
+    ax.barh([f"{n} ({'+' if DIRECTIONS.get(n, 1) > 0 else '-'})" for n, _ in weights], [w for _, w in weights],
+            color="#2a7ab9")
+    ax.set_xlabel("weight (non-negative, sums to 1); (+) more is better, (-) less is better")
     ax.set_title(f"{title}: feature weights")
     fig.tight_layout()
     return fig
@@ -371,17 +345,19 @@ def importance_figure(model: PairwiseRanker, *, title: str = "sepadan-ranker") -
 
 @dataclass(frozen=True, slots=True)
 class TrainingOutcome:
-    """What ``sepadan train`` did: the new version, the figure it had to beat, and whether it won."""
+    """What ``sepadan train`` did: the new version, what it was compared with, and the decision."""
 
     version: VersionInfo
     result: TrainingResult
     ranker: Evaluation
     transparent: Evaluation
     baseline: Evaluation  # the current champion on the same split (the transparent scorer if none)
-    beats: bool
+    beats: bool  # the promotion rule holds (gain interval above zero, fairness within tolerance)
     promoted: bool
     digest: str
-    delta: dict[str, float] = field(default_factory=dict)  # new minus baseline NDCG@10, 90% interval
+    delta: dict[str, float] = field(default_factory=dict)  # new minus baseline, 90% intervals
+    reason: str = ""
+    data_figures: dict[str, float] = field(default_factory=dict)  # hire rates of the outcomes
 
     @property
     def compared_with(self) -> str:
@@ -392,58 +368,41 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
                        transparent: TransparentScorer, config: TrainingConfig = TrainingConfig(), *,
                        promote: bool = True, params: Mapping[str, Any] | None = None) -> TrainingOutcome:
     """Train on the outcomes, evaluate beside the transparent scorer and the current champion on the
-    same held-out vacancies, log and register the new version, and move ``champion`` to it only if it
-    beats the current champion (or, with none, the transparent scorer) on NDCG@10."""
+    same held-out vacancies, log and register the new version, and move ``champion`` to it only if
+    the promotion rule holds (:func:`sepadan.models.promotion.decide`); otherwise the version is the
+    ``challenger``, and the reason is logged."""
+    from sepadan.models import promotion
+
     graded = labels(outcomes)
     data = build_dataset(matcher, graded, transparent)
-    result = train(data, config)
-    held = sorted(set(result.holdout.vacancy_ids))
-
-    def on_shortlists(scorer: Scorer) -> dict[str, float]:
-        return shortlist_metrics(matcher, scorer, held, graded, ks=config.shortlist_ks, skew_k=config.skew_k)
-
-    ranker = replace(result.ranker, shortlist=on_shortlists(
-        RankerScorer(result.model, transparent, version=f"{registry.name}/new")))
-    plain = replace(result.transparent, name=transparent.version, shortlist=on_shortlists(transparent))
-    baseline = _champion_on(registry, result.holdout, transparent, config, on_shortlists) or plain
-    new, old = ranker.ranking.get(PRIMARY), baseline.ranking.get(PRIMARY)
-    beats = new is not None and old is not None and new > old + config.min_improvement
-    delta = {} if baseline.scores is None else delta_interval(ranker.scores, baseline.scores, result.holdout,
-                                                                seed=config.seed)
-    metrics = {**ranker.metrics("ranker"), **plain.metrics("transparent"), **baseline.metrics("champion"),
-               **result.random.metrics("random"),
-               **{f"compare/{k}": v for k, v in delta.items()}, **result.cv, "train/pairs": float(len(result.train)), "holdout/pairs": float(len(result.holdout)),
-               "train/vacancies": float(len(set(result.train.vacancy_ids))), "holdout/vacancies": float(len(held)),
+    result = train(data, config, augment=lambda part: with_unshown(matcher, part, graded, transparent, config))
+    board = promotion.compare(matcher, result, graded, registry, transparent, config)
+    decision = promotion.decide(board, config)
+    data_figures = promotion.data_figures(matcher, graded, relevant=RELEVANT)
+    promoted = decision.promote and promote
+    reason = decision.reason if promote or not decision.promote else f"{decision.reason} (--no-promote given)"
+    metrics = {**board.metrics(), **result.cv, **{f"data/{k}": v for k, v in data_figures.items()},
+               "train/pairs": float(len(result.train)), "holdout/pairs": float(len(result.holdout)),
+               "train/vacancies": float(len(set(result.train.vacancy_ids))),
+               "holdout/vacancies": float(len(set(result.holdout.vacancy_ids))),
                "train/ranker_pairs": float(result.model.n_pairs_)}
     tags = {"data_digest": data.digest(), "train_digest": result.train.digest(),
-            "holdout_digest": result.holdout.digest(), "compared_with": baseline.name,
-            "beats_champion": str(beats).lower(), "promoted": str(beats and promote).lower(),
+            "holdout_digest": result.holdout.digest(), "compared_with": board.baseline.name,
+            "beats_champion": str(decision.promote).lower(), "promoted": str(promoted).lower(),
+            "decision": "champion" if promoted else "challenger", "decision_reason": reason[:5000],
             "primary_metric": PRIMARY, "outcome_pairs_skipped": str(data.skipped)}
-    record = RunRecord(name=f"pairwise-logistic C={config.C}", model=result.model, metrics=metrics, tags=tags,
-                       params={**config.params(), "model": "sepadan.models.ranker.PairwiseRanker",
-                               "features": ",".join(FEATURES), "n_features": len(FEATURES),
+    record = RunRecord(name=f"monotone-pairwise alpha={config.alpha}", model=result.model, metrics=metrics,
+                       tags=tags, figure=importance_figure(result.model),
+                       params={**config.params(), "model": "sepadan.models.ranker.MonotoneRanker",
+                               "features": ",".join(RANKER_FEATURES), "n_features": len(RANKER_FEATURES),
                                "transparent_version": transparent.version, **(params or {})},
-                       figure=importance_figure(result.model),
-                       report={"metrics": metrics, "tags": tags, "weights": result.model.importances()})
+                       report={"metrics": metrics, "tags": tags, "weights": result.model.importances(),
+                               "directions": {n: DIRECTIONS[n] for n in RANKER_FEATURES},
+                               "fairness": board.fairness(), "data": data_figures,
+                               "decision": {"promoted": promoted, "reason": reason}})
     version = registry.log_run(record)
-    if beats and promote:
-        version = registry.promote(version.version, reason=f"held-out {PRIMARY} {new:.4f} > {old:.4f} of "
-                                                           f"{baseline.name} (same split)")
-    return TrainingOutcome(version, result, ranker, plain, baseline, beats, beats and promote, data.digest(),
-                           delta)
-
-
-def _champion_on(registry: Registry, held: Dataset, transparent: TransparentScorer, config: TrainingConfig,
-                 on_shortlists: Any) -> Evaluation | None:
-    current = registry.champion_version()
-    if current is None:
-        return None
-    loaded = registry.load(current)
-    try:
-        scores = score_with(loaded.model, loaded.features, held)
-    except ValueError as exc:
-        log.warning("cannot score %s on this split (%s): it stays champion unless promoted by hand",
-                    loaded.label, exc)
-        return Evaluation(loaded.label, {})
-    return Evaluation(loaded.label, ranking_metrics(scores, held, recall_ks=config.recall_ks),
-                      on_shortlists(RankerScorer.from_registry(loaded, transparent)), scores)
+    version = registry.promote(version.version, reason=reason) if promoted else \
+        registry.mark_challenger(version.version, reason=reason)
+    log.info("%s: %s", version.label, reason)
+    return TrainingOutcome(version, result, board.ranker, board.transparent, board.baseline, decision.promote,
+                           promoted, data.digest(), board.delta, reason, data_figures)
