@@ -159,7 +159,7 @@ def test_planner_sees_no_worker_pages(web):
 def test_every_role_sees_the_job_orders_with_licence_status(web):
     r = web.client("admin").get("/job-orders")
     assert r.status_code == 200
-    row = re.search(r"<tr><td><a href=\"/job-orders/VR\">.*?</tr>", r.text, re.S).group(0)
+    row = re.search(r"<tr><td[^>]*><a href=\"/job-orders/VR\">.*?</tr>", r.text, re.S).group(0)
     assert "dicabut" in row  # the revoked agency's order is listed and says so
     filtered = web.client("admin").get("/job-orders?agency=A1").text
     assert "/job-orders/V1\"" in filtered and "/job-orders/V2\"" not in filtered
@@ -296,3 +296,14 @@ def test_one_course_away_names_the_course(web):
     assert "W4" not in text[text.index('id="shortlist"'):text.index('id="one-course"')]  # not eligible yet
     r = client.get("/workers/W4").text
     assert "Bahasa Jepang N4" in r  # the worker page: the gap and the course that closes it
+
+
+def test_closed_job_orders_are_listed_only_on_request(web):
+    from sepadan.contract import MODELS
+    from web_fixtures import caregiver
+
+    old = caregiver("VOLD", "A1", deadline="2026-10-01")  # before the market's today, 2026-11-01
+    web.api.engine.live.write("vacancies", [MODELS["vacancies"].model_validate(old)])
+    client = web.client("admin")
+    assert "/job-orders/VOLD\"" not in client.get("/job-orders").text
+    assert "/job-orders/VOLD\"" in client.get("/job-orders?closed=true").text

@@ -1,7 +1,7 @@
 """A real browser (Debian's chromium, driven by Playwright) through the officer's journey:
 sign in, open a job order, read the shortlist's reasons in Indonesian, switch to English, export
-Excel, record a hire, see it in outcomes. Saves screenshots at 1280 and 375 px to
-experiments/results/ui/ (set SEPADAN_UI_SHOTS=0 to skip writing them)."""
+Excel, record a hire, see it in outcomes. Takes screenshots at 1280 and 375 px of each page, into
+a temporary folder; ``SEPADAN_UI_SHOTS=experiments/results/ui`` keeps them there (the committed ones)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from openpyxl import load_workbook
 from web_fixtures import make_web
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[1] / "experiments" / "results" / "ui"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -55,30 +54,36 @@ def browser():
         b.close()
 
 
-def shot(page, name: str) -> None:
-    if os.environ.get("SEPADAN_UI_SHOTS", "1") == "0":
-        return
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("SEPADAN_UI_SHOTS") or tmp_path_factory.mktemp("ui"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
-def test_officer_journey(server, browser):
+def shot(page, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000
+
+
+def test_officer_journey(server, browser, shots):
     web, base = server
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     page.goto(base + "/")
     assert "/signin" in page.url
-    shot(page, "signin-1280")
+    shot(page, shots, "signin-1280")
     page.get_by_label("Kunci API").fill(web.api.tokens["officer"])
     page.get_by_role("button", name="Masuk").click()
     page.wait_for_url("**/job-orders")
-    shot(page, "job-orders-1280")
+    shot(page, shots, "job-orders-1280")
     page.get_by_role("link", name="V1", exact=True).click()
     page.wait_for_url("**/job-orders/V1")
     assert page.locator("h3", has_text="Alasan").first.is_visible()
     assert page.get_by_text("memiliki tend to elderly people").first.is_visible()
     assert page.get_by_text(NAMES["W1"]).first.is_visible()
-    shot(page, "job-order-1280")
+    shot(page, shots, "job-order-1280")
 
     page.get_by_role("link", name="English").click()
     page.wait_for_load_state()
@@ -104,12 +109,12 @@ def test_officer_journey(server, browser):
     page.get_by_role("link", name="Outcomes", exact=True).click()
     page.wait_for_url("**/outcomes")
     assert page.locator("tr", has_text="hired").filter(has_text="W1").count() == 1
-    shot(page, "outcomes-1280")
+    shot(page, shots, "outcomes-1280")
     page.goto(base + "/job-orders/V1/compare?w=W1&w=W2")
-    shot(page, "compare-1280")
+    shot(page, shots, "compare-1280")
     page.goto(base + "/workers/W1")
     assert "3508014101960001" not in page.content()
-    shot(page, "worker-1280")
+    shot(page, shots, "worker-1280")
 
     page.set_viewport_size({"width": 375, "height": 800})
     for path, name in (("/job-orders", "job-orders-375"), ("/job-orders/V1", "job-order-375"),
@@ -117,7 +122,7 @@ def test_officer_journey(server, browser):
         page.goto(base + path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375 + 1, f"{path} is {width} px wide at 375"
-        shot(page, name)
+        shot(page, shots, name)
     context.close()
 
 

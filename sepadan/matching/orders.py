@@ -19,11 +19,13 @@ class JobOrder:
 
 def job_orders(vacancies: Sequence[Vacancy], ctx: Context, *, country: str | None = None,
                sector: str | None = None, agency: str | None = None,
-               deadline_by: date | None = None) -> list[JobOrder]:
-    """The orders that pass every given filter, soonest deadline first (none last), then by id."""
+               deadline_by: date | None = None, open_on: date | None = None) -> list[JobOrder]:
+    """The orders that pass every given filter (``open_on``: still open that day), soonest deadline
+    first (none last), then by id."""
     rows = [JobOrder(v, agency_status(v, ctx.agencies, ctx.today)) for v in vacancies
             if (country is None or (v.country or "").upper() == country.upper())
             and (sector is None or v.sector == sector)
             and (agency is None or v.agency_licence == agency)
-            and (deadline_by is None or (v.deadline is not None and v.deadline <= deadline_by))]
+            and (deadline_by is None or (v.deadline is not None and v.deadline <= deadline_by))
+            and (open_on is None or (v.open is not False and (v.deadline is None or v.deadline >= open_on)))]
     return sorted(rows, key=lambda o: (o.vacancy.deadline is None, o.vacancy.deadline or date.max, o.vacancy.id))

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from sepadan.web import auth, officer, workers
-from sepadan.web.deps import PageError, SignInRequired, WebState, render
+from sepadan.web.deps import PageError, SignInRequired, WebState, current_user, render
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -40,5 +40,9 @@ def _to_signin(request: Request, exc: Exception) -> Response:
 
 def _error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
+    try:
+        user = current_user(request)  # the navigation stays, for a signed-in user
+    except SignInRequired:
+        user = None
     return render(request, "error.html", {"message": exc.message, "detail": exc.detail, "status": exc.status},
-                  status=exc.status)
+                  user=user, status=exc.status)

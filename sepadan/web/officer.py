@@ -40,16 +40,16 @@ Text = Annotated[str | None, Query(max_length=64)]
 @router.get("/job-orders", name="web_job_orders", response_class=HTMLResponse)
 def job_orders(request: Request, user: Annotated[User, Depends(require("list_vacancies"))], engine: EngineDep,
                country: Text = None, sector: Text = None, agency: Text = None,
-               deadline_by: Annotated[dt.date | None, Query()] = None) -> Response:
+               deadline_by: Annotated[dt.date | None, Query()] = None, closed: bool = False) -> Response:
     filters = {"country": country or None, "sector": sector or None, "agency": agency or None,
                "deadline_by": deadline_by}
-    rows = engine.job_orders(**filters)
+    rows = engine.job_orders(**filters, open_on=None if closed else engine.matcher.ctx.today)
     everything = engine.job_orders()
     choices = {"countries": sorted({o.vacancy.country for o in everything if o.vacancy.country}),
                "sectors": sorted({o.vacancy.sector for o in everything if o.vacancy.sector}),
                "agencies": sorted({o.vacancy.agency_licence for o in everything if o.vacancy.agency_licence})}
     return render(request, "job_orders.html", {"rows": rows[:300], "total": len(rows), "filters": filters,
-                                               "choices": choices}, user=user)
+                                               "closed": closed, "choices": choices}, user=user)
 
 
 # -- one job order and its shortlist -------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""Screenshots of the web app on the demo data, at 1280 and 375 px, for the README and reviews.
+
+    python experiments/ui_screenshots.py            # writes experiments/results/ui/demo-*.png
+
+Imports the bundled demo data into a temporary home, serves the app on a free local port, signs in
+with a fresh officer key of East Java (region 35) in Debian's chromium (Playwright), and saves the
+top of each page: job orders, the shortlist of V-0042 in Indonesian and in English, a comparison,
+worker W-000123 and the outcomes (and the sign-in page).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "experiments" / "results" / "ui"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SIZES = {1280: 1100, 375: 1400}  # width: height of the saved top of each page
+
+
+def main() -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from sepadan.api.app import create_app
+    from sepadan.config import Settings
+    from sepadan.engine import Engine
+    from sepadan.features.taxonomy import default_data_dir
+    from sepadan.store.keys import create_key
+
+    with tempfile.TemporaryDirectory(prefix="sepadan-ui-") as tmp:
+        settings = Settings(home=Path(tmp) / "home", api_rate_limit=0, api_auth_failures=0)
+        engine = Engine(settings)
+        for kind in ("agencies", "trainings", "workers", "vacancies", "outcomes"):
+            engine.import_file(kind, default_data_dir() / "demo" / f"{kind}.jsonl")
+        app = create_app(settings, engine=engine, background=False)
+        _, token = create_key(engine.store, "officer", regions=("35",), label="Petugas Jawa Timur")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        top = [m.worker_id for m in engine.matcher.shortlist("V-0042", k=3, within=("35",)).results]
+        pages = {"job-orders": "/job-orders", "job-order": "/job-orders/V-0042?k=10",
+                 "job-order-en": "/job-orders/V-0042?k=10&lang=en",
+                 "compare": f"/job-orders/V-0042/compare?w={top[0]}&w={top[1]}&w={top[2]}&lang=id",
+                 "worker": "/workers/W-000123", "outcomes": "/outcomes"}
+        OUT.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            for width, height in SIZES.items():
+                page.set_viewport_size({"width": width, "height": 700})
+                page.goto(base + "/signin")
+                _save(page, f"signin-{width}")
+            page.get_by_label("Kunci API").fill(token)
+            page.get_by_role("button", name="Masuk").click()
+            page.wait_for_url("**/job-orders")
+            for width, height in SIZES.items():
+                page.set_viewport_size({"width": width, "height": height})
+                for name, path in pages.items():
+                    page.goto(base + path)
+                    _save(page, f"{name}-{width}")
+            browser.close()
+        server.should_exit = True
+    return 0
+
+
+def _save(page, name: str) -> None:  # noqa: ANN001 - a Playwright page
+    target = OUT / f"demo-{name}.png"
+    page.screenshot(path=str(target))
+    print(f"{target.relative_to(REPO)}: {target.stat().st_size:,} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
