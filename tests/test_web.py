@@ -307,3 +307,28 @@ def test_closed_job_orders_are_listed_only_on_request(web):
     client = web.client("admin")
     assert "/job-orders/VOLD\"" not in client.get("/job-orders").text
     assert "/job-orders/VOLD\"" in client.get("/job-orders?closed=true").text
+
+
+MATRIX = {  # page -> status for admin, officer (35), officer_a1 (35, agency A1), officer_all, planner
+    "/job-orders": (200, 200, 200, 200, 200),
+    "/job-orders/V1": (200, 200, 200, 200, 403),
+    "/job-orders/V2": (200, 200, 404, 200, 403),
+    "/job-orders/V1/shortlist.csv": (200, 200, 200, 200, 403),
+    "/workers": (200, 200, 200, 200, 403),
+    "/workers/W1": (200, 200, 200, 200, 403),
+    "/workers/W3": (200, 404, 404, 200, 403),
+    "/outcomes": (200, 200, 200, 200, 403),
+}
+
+
+@pytest.mark.parametrize("role", ["admin", "officer", "officer_a1", "officer_all", "planner"])
+def test_scoping_matrix(web, role):
+    client = web.client(role)
+    column = ["admin", "officer", "officer_a1", "officer_all", "planner"].index(role)
+    got = {path: client.get(path).status_code for path in MATRIX}
+    assert got == {path: statuses[column] for path, statuses in MATRIX.items()}
+    outcomes = client.get("/outcomes").text if got["/outcomes"] == 200 else ""
+    if role in ("officer", "officer_a1"):
+        assert "/workers/W3" not in outcomes  # W3's outcomes are in region 53
+    if role == "officer_a1":
+        assert "/job-orders/V2" not in outcomes  # agency A2's job order
