@@ -31,9 +31,9 @@ ROWS = (("ndcg_at_10", "NDCG@10, judged candidates"), ("map", "MAP (hired)"),
         ("shortlist_recall_at_30", "hires in the eligible top 30 (naive)"),
         ("ips_recall_at_10", "hires in the eligible top 10 (IPS)"),
         ("ips_recall_at_30", "hires in the eligible top 30 (IPS)"),
-        ("skew_at_10/gender/max_abs", "max |Skew@10| gender"), ("ndkl_at_10/gender", "NDKL@10 gender"),
-        ("skew_at_10/age_band/max_abs", "max |Skew@10| age band"), ("ndkl_at_10/age_band", "NDKL@10 age band"),
-        ("skew_at_10/province/max_abs", "max |Skew@10| province"), ("ndkl_at_10/province", "NDKL@10 province"))
+        ("skew_at_10/gender/max_abs", "max abs Skew@10 gender"), ("ndkl_at_10/gender", "NDKL@10 gender"),
+        ("skew_at_10/age_band/max_abs", "max abs Skew@10 age band"), ("ndkl_at_10/age_band", "NDKL@10 age band"),
+        ("skew_at_10/province/max_abs", "max abs Skew@10 province"), ("ndkl_at_10/province", "NDKL@10 province"))
 GAINS = (("ndcg_at_10", "NDCG@10"), ("shortlist_recall_at_10", "hires in top 10, naive"),
          ("ips_recall_at_10", "hires in top 10, IPS"))
 

@@ -82,12 +82,17 @@ class HiringReport:
     interviewed: int = 0
     hired: int = 0
     exceptions: int = 0
+    rank_of: dict[tuple[int, int], int] = field(default_factory=dict)  # (vacancy, worker): officers' rank
+    hired_ranks: list[int] = field(default_factory=list)  # the officers' rank of each hire (walk-ins: 0)
 
     def as_dict(self) -> dict[str, float]:
         pools = np.array(self.pool_sizes or [0])
+        ranks = np.array([r for r in self.hired_ranks if r > 0] or [0])
         return {"job_orders": self.job_orders, "shown": self.shown, "interviewed": self.interviewed,
                 "hired": self.hired, "exceptions": self.exceptions,
-                "pool_median": float(np.median(pools)), "pool_mean": round(float(pools.mean()), 1)}
+                "pool_median": float(np.median(pools)), "pool_mean": round(float(pools.mean()), 1),
+                "hired_in_officers_top_10": round(float((ranks <= 10).mean()), 3),
+                "hired_in_officers_top_30": round(float((ranks <= 30).mean()), 3)}
 
 
 def simulate(rng: random.Random, rows: dict[str, list[dict]], *, today: date, skip_workers: Iterable[str],
@@ -103,7 +108,7 @@ def simulate(rng: random.Random, rows: dict[str, list[dict]], *, today: date, sk
         report.job_orders += 1
         pool = [p for p in market.pool(vi) if p not in hired]
         report.pool_sizes.append(len(pool))
-        shown = _shown(rng, market, vi, pool, params)
+        shown = _shown(rng, market, vi, pool, params, report)
         if not v.overseas and rng.random() < params.walk_in_share:
             walk_in = market.walk_in(rng, vi, hired)
             if walk_in is not None:
@@ -113,10 +118,16 @@ def simulate(rng: random.Random, rows: dict[str, list[dict]], *, today: date, sk
     return out, report
 
 
-def _shown(rng: random.Random, market: _Market, vi: int, pool: list[int], params: Hiring) -> list[int]:
+def _shown(rng: random.Random, market: _Market, vi: int, pool: list[int], params: Hiring,
+           report: HiringReport) -> list[int]:
     """The pool ranked by the officers' relevance; each rank shown with the position-bias chance."""
     keyed = sorted((-(market.relevance(wi, vi) + rng.gauss(0.0, params.officer_noise)), wi) for wi in pool)
-    return [wi for rank, (_, wi) in enumerate(keyed, start=1) if rng.random() < params.shown_chance(rank)]
+    shown = []
+    for rank, (_, wi) in enumerate(keyed, start=1):
+        if rng.random() < params.shown_chance(rank):
+            shown.append(wi)
+            report.rank_of[(vi, wi)] = rank
+    return shown
 
 
 def _round(rng: random.Random, market: _Market, vi: int, shown: list[int], hired: set[int], params: Hiring,
@@ -133,6 +144,7 @@ def _round(rng: random.Random, market: _Market, vi: int, shown: list[int], hired
         report.interviewed += any(s == "interviewed" for s, _ in stages)
         if any(s == "hired" for s, _ in stages):
             report.hired += 1
+            report.hired_ranks.append(report.rank_of.get((vi, wi), 0))
             positions -= 1
             hired.add(wi)
         worker_id, vacancy_id = market.workers[wi].id, market.vacancies[vi].id
