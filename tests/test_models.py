@@ -616,3 +616,35 @@ def test_the_api_explanation_names_the_champion_and_keeps_the_rules_and_evidence
     assert sum(p["contribution"] for p in body["score_parts"]["parts"]) == pytest.approx(body["score"], abs=1e-3)
     assert body["rules_and_evidence"]["model_version"] == "transparent-1"
     assert body["components"] == body["rules_and_evidence"]["components"] and body["checks"]
+
+
+def test_ips_weighs_a_hire_the_logging_policy_ranked_low_as_standing_for_many(engine):
+    from sepadan.models.offline import Pools, Propensity, evaluate_shortlists
+
+    m = engine.matcher
+    graded = {("V-00", "W-001"): 3, ("V-00", "W-003"): 3, ("V-00", "W-005"): 1}
+    pools = Pools.build(m, ["V-00"], graded, relevant=3)
+    assert pools.hired["V-00"] == {"W-001", "W-003"} and pools.outside == 0
+    others = [f"W-{i:03d}" for i in range(6, 40) if i != 15]
+    ranked = {"V-00": ["W-003", *others[:13], "W-001"]}  # W-003 first, W-001 15th
+    ranks = {("V-00", "W-001"): 1, ("V-00", "W-003"): 20}  # where the logging policy had them
+    p = Propensity(r0=5, eta=1.5, floor=0.05)
+    assert p(1) == 1.0 and p(20) == pytest.approx(0.125)
+    found = evaluate_shortlists(m, ranked, pools, ranks, propensity=p, ks=(10,), today=m.ctx.today)
+    assert found.figures["shortlist_recall_at_10"] == 0.5
+    assert found.figures["ips_recall_at_10"] == pytest.approx(8 / 9)
+
+
+def test_a_champion_that_cannot_be_loaded_stays_and_the_new_version_is_the_challenger(
+        engine, registry, monkeypatch):
+    from sepadan.errors import SepadanError
+
+    registry.promote(registry.log_run(_record(_fitted("skills"))).version)
+
+    def refuse(version):
+        raise SepadanError(f"sepadan-ranker/{version} holds types sepadan does not trust: ['PairwiseRanker']")
+
+    monkeypatch.setattr(registry, "load", refuse)
+    done = train_and_register(engine.matcher, _outcome_records(), registry, engine.scorer.transparent, CONFIG)
+    assert not done.promoted and registry.champion_version() == 1
+    assert "cannot be scored" in done.reason and registry.alias_version(CHALLENGER) == done.version.version

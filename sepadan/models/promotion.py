@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sepadan.errors import SepadanError
 from sepadan.matching.matcher import Matcher, Scorer
 from sepadan.matching.scorer import TransparentScorer
 from sepadan.models.fairness import hire_rates, worse
@@ -88,13 +89,13 @@ def compare(matcher: Matcher, result: Any, graded: Mapping[tuple[str, str], int]
     baseline = plain
     current = registry.champion_version()
     if current is not None:
-        loaded = registry.load(current)
         try:
+            loaded = registry.load(current)
             scores = score_with(loaded.model, loaded.features, result.holdout)
-        except ValueError as exc:
-            log.warning("cannot score %s on this split (%s): it stays champion unless promoted by hand",
-                        loaded.label, exc)
-            baseline = Evaluation(loaded.label, {})
+        except (ValueError, SepadanError) as exc:  # an older kind of model, or other features
+            log.warning("cannot score %s/%s on this split (%s): it stays champion unless promoted by hand",
+                        registry.name, current, exc)
+            baseline = Evaluation(f"{registry.name}/{current}", {})
         else:
             baseline = shortlists(evaluation(loaded.label, scores, result.holdout, config),
                                   RankerScorer.from_registry(loaded, transparent))
