@@ -196,8 +196,11 @@ class WorkerIn(_In):
 
     @model_validator(mode="after")
     def _plausible_birth_date(self, info: ValidationInfo) -> WorkerIn:
+        context = info.context or {}
+        if context.get("stored"):  # checked when it was imported; reading the store never refuses it
+            return self
         problem = birth_date_problem(self.birth_date, overseas=self.preferences.overseas_bound(),
-                                     today=(info.context or {}).get("today") or date.today())
+                                     today=context.get("today") or date.today())
         if problem:
             raise ValidationError.from_exception_data("WorkerIn", [InitErrorDetails(
                 type=PydanticCustomError("birth_date", problem), loc=("birth_date",), input=None)])

@@ -21,6 +21,10 @@ class FileTooLarge(SepadanError):
     """An input file (or what it expands to) past a size limit; nothing was read into the store."""
 
 
+class UnreadableFile(SepadanError):
+    """An input file whose bytes are not the format its name says (not a zip, a damaged workbook)."""
+
+
 class IndexError_(SepadanError):
     """An index file is missing, corrupt or built by another model."""
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from sepadan.errors import ConfigError, FileTooLarge, InvalidInput, NotFound, SepadanError
+from sepadan.errors import ConfigError, FileTooLarge, InvalidInput, NotFound, SepadanError, UnreadableFile
 
 log = logging.getLogger(__name__)
 MEDIA = "application/problem+json"
@@ -125,6 +125,9 @@ async def _library_error(request: Request, exc: Exception) -> Response:
                        errors=errors)
     if isinstance(exc, FileTooLarge):
         return problem(413, str(exc), instance=request.url.path)
+    if isinstance(exc, UnreadableFile):
+        return problem(422, str(exc), instance=request.url.path,
+                       errors=[{"field": "body.file", "message": "not a readable file of this type"}])
     if isinstance(exc, ConfigError):
         log.error("configuration problem: %s", exc)
         return problem(503, "the service is not configured correctly", instance=request.url.path)

@@ -188,12 +188,16 @@ def _report(kind: str, path: Path, rows: int, counts: UpsertCounts, rejected: in
                         rejected, rejects)
 
 
+STORED = {"stored": True}  # validation context for rows read back from the store
+
+
 def load_records(store: Store, kind: str) -> list[Any]:
     """Every stored row of a kind as its frozen record (validated again through the contract)."""
     model_cls = MODELS[kind]
-    return [model_cls.model_validate(doc).to_record() for doc in store.rows(kind)]  # type: ignore[attr-defined]
+    return [model_cls.model_validate(doc, context=STORED).to_record()  # type: ignore[attr-defined]
+            for doc in store.rows(kind)]
 
 
 def load_record(store: Store, kind: str, id_: str) -> Any | None:
     doc = store.get(kind, id_)
-    return MODELS[kind].model_validate(doc).to_record() if doc else None  # type: ignore[attr-defined]
+    return MODELS[kind].model_validate(doc, context=STORED).to_record() if doc else None  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from sepadan.errors import FileTooLarge, RowError, SepadanError
+from sepadan.errors import FileTooLarge, RowError, SepadanError, UnreadableFile
 
 MAX_LINE_BYTES = 1_000_000  # one JSON Lines line or one CSV line
 MAX_CELL_CHARS = 100_000  # one CSV cell
@@ -153,7 +153,7 @@ def check_workbook(path: Path) -> None:
     try:
         book = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise SepadanError(f"{path.name}: not an Excel .xlsx workbook ({exc})") from exc
+        raise UnreadableFile(f"{path.name}: not an Excel .xlsx workbook ({exc})") from exc
     with book:
         members = book.infolist()
         if len(members) > XLSX_MAX_MEMBERS:
@@ -180,7 +180,7 @@ def _inflate_bounded(path: Path, book: zipfile.ZipFile, members: list[zipfile.Zi
                         raise FileTooLarge(f"{path.name}: expands past {XLSX_MAX_EXPANDED // 2**20} MB; "
                                            "split it or use CSV")
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as exc:
-        raise SepadanError(f"{path.name}: a damaged Excel workbook ({exc})") from exc
+        raise UnreadableFile(f"{path.name}: a damaged Excel workbook ({exc})") from exc
 
 
 def _excel(path: Path, *, kind: str) -> Iterator[Row]:
@@ -190,7 +190,7 @@ def _excel(path: Path, *, kind: str) -> Iterator[Row]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - whatever openpyxl raises on bytes that are not a workbook
-        raise SepadanError(f"{path.name}: not a readable Excel workbook ({type(exc).__name__})") from exc
+        raise UnreadableFile(f"{path.name}: not a readable Excel workbook ({type(exc).__name__})") from exc
     try:
         sheet = book[kind] if kind in book.sheetnames else book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)

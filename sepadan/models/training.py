@@ -1,8 +1,8 @@
 """Learning to rank from placement outcomes: labels, split, train, evaluate, register.
 
 - Labels: each (vacancy, worker) pair gets the grade of the furthest stage it reached
-  (:data:`GRADES`: hired, departed and completed 3 > interviewed 2 > shortlisted 1 > rejected and
-  withdrew 0). A rejection does not erase progress: shortlisted then rejected is 1; a pair known
+  (:data:`GRADES`: hired, departed and completed 3 > interviewed and offered 2 > shortlisted 1 >
+  rejected and withdrew 0). A rejection does not erase progress: shortlisted then rejected is 1; a pair known
   only as rejected or withdrawn is 0.
 - Split: a vacancy is held out when a seeded hash of its id falls under ``holdout`` (a grouped split
   with a fixed seed that stays put as outcomes grow, so a vacancy held out today is held out for the
@@ -41,8 +41,8 @@ from sepadan.models.registry import Registry, RunRecord, VersionInfo
 from sepadan.records import Outcome
 
 log = logging.getLogger(__name__)
-GRADES = {"rejected": 0, "withdrew": 0, "shortlisted": 1, "interviewed": 2, "hired": 3, "departed": 3,
-          "completed": 3}
+GRADES = {"rejected": 0, "withdrew": 0, "shortlisted": 1, "interviewed": 2, "offered": 2, "hired": 3,
+          "departed": 3, "completed": 3}
 RELEVANT = 3  # hired or beyond: relevant for MAP and Recall@k
 PRIMARY = "ndcg_at_10"
 
