@@ -144,18 +144,20 @@ class PreferencesIn(_In):
 
 def birth_date_problem(born: date | None, *, overseas: bool, today: date) -> str | None:
     """Why a birth date cannot be right, or None. Under 18 may not be placed abroad (UU 18/2017,
-    art. 5); under 15 may not be employed at all (UU 13/2003, art. 68-69 allow only light work)."""
+    art. 5); under 15 may not be employed at all (UU 13/2003, art. 68-69 allow only light work).
+    The message never holds the date or the age: row errors reach screens, files and API bodies."""
     if born is None:
         return None
     if born > today:
-        return f"{born.isoformat()} is in the future"
+        return f"is in the future (after {today.isoformat()}, the day of the import)"
     if born.year < 1900:
-        return f"{born.isoformat()} is before 1900"
+        return "is before 1900"
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     if overseas and age < MIN_AGE_OVERSEAS:
-        return f"gives an age of {age}: a migrant worker placed abroad must be at least {MIN_AGE_OVERSEAS}"
+        return (f"gives an age under {MIN_AGE_OVERSEAS} on {today.isoformat()}: a migrant worker placed "
+                f"abroad must be at least {MIN_AGE_OVERSEAS} (UU 18/2017)")
     if age < MIN_AGE_WORK:
-        return f"gives an age of {age}: below the minimum working age of {MIN_AGE_WORK}"
+        return f"gives an age under {MIN_AGE_WORK} on {today.isoformat()}, the minimum working age (UU 13/2003)"
     return None
 
 

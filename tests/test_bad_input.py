@@ -30,6 +30,7 @@ from sepadan.store.pii import Vault
 ROOT = Path(__file__).resolve().parents[1]
 BAD = Path(__file__).parent / "data" / "bad"
 GOOD = {"id": "W-GOOD", "nik": "3508014404990002", "birth_date": "1995-02-03", "skills": ["menjahit"]}
+TODAY = date(2026, 12, 2)  # the day of the import for the corpus: its birth dates stay wrong in any year
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def store(tmp_path: Path, vault: Vault) -> Store:
 def _refused(store: Store, vault: Vault, kind: str, path: Path) -> list:
     before = (store.count("workers"), store.fingerprint("workers"), store.count("vacancies"))
     with pytest.raises(InvalidInput) as caught:
-        import_file(store, vault, kind, path)
+        import_file(store, vault, kind, path, today=TODAY)
     assert (store.count("workers"), store.fingerprint("workers"), store.count("vacancies")) == before
     assert store.get("workers", "W-GOOD") is not None
     for e in caught.value.errors:
@@ -79,6 +80,21 @@ def test_each_bad_file_names_file_row_and_field_and_stores_nothing(tmp_path, sto
     assert (first.row, first.field.split("[")[0]) == (row, field) and words in first.message, str(first)
 
 
+@pytest.mark.parametrize("name", ["future_birth_date.csv", "birth_before_1900.csv", "under_18_overseas.csv"])
+def test_a_birth_date_error_never_shows_the_date(tmp_path, store, vault, name):
+    """A birth date is personal data: the error names the field and the rule, not the value."""
+    born = (BAD / name).read_text().splitlines()[1].split(",")[3]
+    first = _refused(store, vault, "workers", Path(shutil.copy(BAD / name, tmp_path / name)))[0]
+    assert born not in str(first) and born[:4] not in first.message, str(first)
+
+
+def test_the_importer_checks_birth_dates_against_its_own_today(tmp_path, store, vault):
+    path = BAD / "under_18_overseas.csv"  # born 2012-05-01, asks for Taiwan
+    _refused(store, vault, "workers", path)
+    report = import_file(store, vault, "workers", path, today=date(2030, 5, 1))  # the 18th birthday
+    assert report.inserted == 1
+
+
 @pytest.mark.parametrize("name", ["bom.csv", "crlf.csv"])
 def test_a_byte_order_mark_and_crlf_line_ends_are_read_as_the_same_text(tmp_path, store, vault, name):
     report = import_file(store, vault, "workers", BAD / name)
@@ -97,10 +113,21 @@ def test_birth_dates_are_checked_against_the_day_of_the_import():
     WorkerIn.model_validate({**abroad, "preferences": {"countries": ["ID"]}}, context={"today": today})
     with pytest.raises(ValidationError, match="in the future"):
         WorkerIn.model_validate({"id": "W1", "birth_date": "2026-12-03"}, context={"today": today})
+    WorkerIn.model_validate({**abroad, "birth_date": "2008-12-02"}, context={"today": today})  # 18 today
+    with pytest.raises(ValidationError, match="at least 18"):
+        WorkerIn.model_validate({**abroad, "birth_date": "2008-12-03"}, context={"today": today})
+    home = {"id": "W1", "preferences": {"countries": ["ID"], "domestic": True}}
+    WorkerIn.model_validate({**home, "birth_date": "2011-12-02"}, context={"today": today})  # 15 today
+    with pytest.raises(ValidationError, match="minimum working age") as caught:
+        WorkerIn.model_validate({**home, "birth_date": "2011-12-03"}, context={"today": today})
+    assert [e["loc"] for e in caught.value.errors()] == [("birth_date",)]
+    with pytest.raises(ValidationError, match="at least 18"):  # not domestic: bound abroad
+        WorkerIn.model_validate({**abroad, "preferences": {"domestic": False}}, context={"today": today})
 
 
 @pytest.mark.parametrize("value, code", [("Philippines", "PH"), ("Viet Nam", "VN"), ("vietnam", "VN"),
-                                         ("Jepang", "JP"), ("Arab Saudi", "SA"), ("Türkiye", "TR"), ("hk", "HK")])
+                                         ("Jepang", "JP"), ("Arab Saudi", "SA"), ("Türkiye", "TR"), ("hk", "HK"),
+                                         ("UK", "GB"), ("Rusia", "RU"), ("Côte d'Ivoire", "CI")])
 def test_country_names_and_codes_from_iso_3166_and_indonesian_names(value, code):
     assert WorkerIn.model_validate({"id": "W1", "preferences": {"countries": [value]}}).preferences.countries == [code]
 
@@ -144,6 +171,26 @@ def test_a_zip_bomb_workbook_is_refused_before_parsing(tmp_path, store, vault, e
     path = _bomb(tmp_path / "bomb.xlsx", expanded)
     started = time.perf_counter()
     with pytest.raises(FileTooLarge, match="bomb.xlsx"):
+        import_file(store, vault, "workers", path)
+    assert time.perf_counter() - started < 10 and store.count("workers") == 1
+
+
+def test_a_workbook_whose_headers_understate_its_size_is_refused_as_damaged(tmp_path, store, vault):
+    """The zip headers say 1,000 bytes, the deflated stream holds 64 MB: no more than the declared
+    size is ever inflated (zipfile stops there) and the checksum then fails, before openpyxl."""
+    path = _bomb(tmp_path / "liar.xlsx", 64 * 2**20)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        sheet = z.getinfo("xl/worksheets/sheet1.xml")
+    central = data.rindex(b"PK\x01\x02")  # the sheet's central directory entry is the last one
+    assert data[central + 46:central + 46 + len(sheet.filename)] == sheet.filename.encode()
+    assert int.from_bytes(data[central + 24:central + 28], "little") == sheet.file_size  # uncompressed size
+    data[central + 24:central + 28] = (1000).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as z:
+        assert z.getinfo("xl/worksheets/sheet1.xml").file_size == 1000  # what the checks see
+    started = time.perf_counter()
+    with pytest.raises(SepadanError, match="liar.xlsx: a damaged Excel workbook"):
         import_file(store, vault, "workers", path)
     assert time.perf_counter() - started < 10 and store.count("workers") == 1
 

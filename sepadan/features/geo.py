@@ -22,6 +22,7 @@ COUNTRY_NAMES = {
     "MO": ("macau", "makau"), "NZ": ("selandia baru",), "GB": ("uk", "inggris", "britania raya"),
     "US": ("usa", "amerika serikat", "amerika"), "FR": ("perancis", "prancis"), "ES": ("spanyol",),
     "JO": ("yordania",), "EG": ("mesir",), "TL": ("timor leste", "east timor"), "KH": ("kamboja",),
+    "RU": ("russia", "rusia"),
 }
 _BY_NAME = {name: code for code, names in COUNTRY_NAMES.items() for name in names}
 _REGION = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
@@ -53,9 +54,11 @@ def country_code(value: str) -> str:
     raw = value.strip()
     codes, names = _iso()
     if len(raw) == 2 and raw.isalpha():
-        if raw.upper() not in codes:
-            raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
-        return raw.upper()
+        if raw.upper() in codes:
+            return raw.upper()
+        if raw.casefold() in _BY_NAME:  # 'UK': reserved by ISO for the United Kingdom, whose code is GB
+            return _BY_NAME[raw.casefold()]
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
     folded = _fold(raw)
     code = _BY_NAME.get(folded) or names.get(folded)
     if code is None:

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,13 @@ class ImportReport:
 
 
 def import_file(store: Store, vault: Vault, kind: str, path: Path, *, skip_invalid: bool = False,
-                rejects_path: Path | None = None, progress: Progress | None = None) -> ImportReport:
-    """Validate and write one file; raise InvalidInput (writing nothing) if any row is invalid."""
+                rejects_path: Path | None = None, progress: Progress | None = None,
+                today: date | None = None) -> ImportReport:
+    """Validate and write one file; raise InvalidInput (writing nothing) if any row is invalid.
+    ``today`` is the day birth dates are checked against (default: the system date)."""
     if kind not in KINDS:
         raise SepadanError(f"unknown kind '{kind}' (use one of: {', '.join(KINDS)})")
-    models, errors = validate_file(kind, path, progress=progress)
+    models, errors = validate_file(kind, path, progress=progress, today=today)
     errors += _reference_errors(store, kind, path.name, models)
     bad_rows = {e.row for e in errors}
     if errors and not skip_invalid:
@@ -61,7 +64,7 @@ def import_file(store: Store, vault: Vault, kind: str, path: Path, *, skip_inval
     return report
 
 
-def validate_file(kind: str, path: Path, *, progress: Progress | None = None
+def validate_file(kind: str, path: Path, *, progress: Progress | None = None, today: date | None = None
                   ) -> tuple[list[tuple[int, BaseModel]], list[RowError]]:
     """Every row validated: (row number, model) for the good ones and RowErrors for the rest."""
     raw = list(read_rows(path, kind=kind))
@@ -70,11 +73,12 @@ def validate_file(kind: str, path: Path, *, progress: Progress | None = None
     models: list[tuple[int, BaseModel]] = []
     errors: list[RowError] = []
     first_seen: dict[str, int] = {}
+    context = {"today": today or date.today()}
     for done, (number, data) in enumerate(raw, start=1):
         if isinstance(data, RowError):
             errors.append(data)
         else:
-            model, row_errors = _validate(MODELS[kind], path.name, number, data)
+            model, row_errors = _validate(MODELS[kind], path.name, number, data, context)
             errors += row_errors or _duplicate(model, first_seen, path.name, number)
             if model is not None and not row_errors:
                 models.append((number, model))
@@ -89,10 +93,10 @@ def _why_no_rows(path: Path) -> str:
     return "the file is empty" if not start.strip() else "no data rows (only a header, or blank lines)"
 
 
-def _validate(model_cls: type[BaseModel], file: str, number: int, data: dict[str, Any]
-              ) -> tuple[BaseModel | None, list[RowError]]:
+def _validate(model_cls: type[BaseModel], file: str, number: int, data: dict[str, Any],
+              context: dict[str, Any]) -> tuple[BaseModel | None, list[RowError]]:
     try:
-        return model_cls.model_validate(data), []
+        return model_cls.model_validate(data, context=context), []
     except ValidationError as exc:
         return None, [RowError(file, number, _loc(e["loc"]), _message(e)) for e in exc.errors()]
 
