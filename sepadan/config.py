@@ -32,11 +32,14 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("mlflow_tracking_uri", "sepadan_mlflow_tracking_uri"),
         description="MLflow tracking URI (env MLFLOW_TRACKING_URI); default sqlite:///<home>/mlflow.db")
     ranker_refresh_seconds: float = Field(default=30.0, ge=0, description="check the champion alias at most this often")
-    api_rate_limit: int = Field(default=1200, ge=0, description="requests a minute per API key (0: no limit)")
-    api_rate_burst: int | None = Field(default=None, ge=1, description="burst per key; default a tenth of a minute's worth")
+    api_rate_limit: int = Field(default=1200, ge=0, description="requests a minute per API key, counted across every server process (0: no limit)")
+    api_rate_burst: int | None = Field(default=None, ge=1, description="most requests of a key at once: the limit counts in windows of this many (burst / limit minutes); default a sixth of the minute's limit")
+    api_auth_failures: int = Field(default=10, ge=0, description="failed authentications (missing or unknown key) a minute per client address before 429 (0: no limit)")
+    api_limits_url: str | None = Field(default=None, description="SQLAlchemy URL of the rate-limit counters; default the store on PostgreSQL, limits.db in home beside SQLite")
     api_json_max_bytes: int = Field(default=1_000_000, ge=1024, description="largest JSON request body")
     api_upload_max_bytes: int = Field(default=20_000_000, ge=1024, description="largest uploaded file")
     api_refresh_seconds: float = Field(default=5.0, gt=0, description="how often the API checks for writes by other processes")
+    test_hold_dir: Path | None = Field(default=None, description="tests only: requests with the header X-Sepadan-Test-Hold wait for a file 'release' in this folder")
 
     @property
     def url(self) -> str:

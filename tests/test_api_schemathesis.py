@@ -150,7 +150,7 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, fake_encoder: Any) -> Iterator[Api]:
     folder = tmp_path_factory.mktemp("schemathesis")
-    engine = load_engine(folder, ROWS, encoder=fake_encoder, api_rate_limit=0)
+    engine = load_engine(folder, ROWS, encoder=fake_encoder, api_rate_limit=0, api_auth_failures=0)
     settings = engine.settings
     _, token = create_key(engine.store, "admin")
     APP.app = create_app(settings, engine=engine, background=False)

@@ -1,12 +1,19 @@
 """Pure ASGI middleware guarding bodies: request size limits (413) and the portal's responses
-(no 16-digit number)."""
+(no NIK, in any form)."""
 
 from __future__ import annotations
 
-import re
+import os
+import time
+import uuid
+from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from sepadan.api.scrub import NikMask
 
 
 class BodyLimit:
@@ -62,25 +69,42 @@ async def _too_large(send: Any, limit: int) -> None:
 
 
 class PortalScrub:
-    """Pure ASGI: a response to a portal key never carries a 16-digit number (a NIK could hide in
-    any stored text or in the caller's own path); each one is masked to its last four digits.
-    The mask keeps the length, so Content-Length stays right."""
+    """Pure ASGI: a response to a portal key never carries a NIK (one could hide in any stored text
+    or in the caller's own path). The whole body is buffered, however many chunks it is streamed
+    in, and masked by :class:`~sepadan.api.scrub.NikMask` (the pattern and the stored NIKs);
+    Content-Length is set to the masked body's length."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, app: Any, *, mask: NikMask | None = None) -> None:
+        self.app, self.mask = app, mask or NikMask()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})  # the dict request.state writes the key into, shared below
+        held: dict[str, Any] = {}
+        chunks: list[bytes] = []
 
         async def sending(message: dict) -> None:
-            if message["type"] == "http.response.body" and _is_portal(scope):
-                message = {**message, "body": mask_sixteen_digits(message.get("body", b""))}
-            await send(message)
+            if message["type"] == "http.response.start" and _is_portal(scope):
+                held["start"] = message
+                return
+            if message["type"] != "http.response.body" or "start" not in held:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                await self._send_masked(held["start"], b"".join(chunks), send)
 
         await self.app(scope, receive, sending)
+
+    async def _send_masked(self, start: dict, body: bytes, send: Any) -> None:
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"").decode("latin-1")
+        masked = await run_in_threadpool(self.mask.body, body, content_type)  # may ask the store
+        headers.append((b"content-length", str(len(masked)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": masked})
 
 
 def _is_portal(scope: dict) -> bool:
@@ -88,9 +112,23 @@ def _is_portal(scope: dict) -> bool:
     return getattr(key, "role", None) == "portal"
 
 
-_SIXTEEN = re.compile(rb"(?<![0-9.])[0-9]{16}(?![0-9])")
+HOLD_HEADER = b"x-sepadan-test-hold"
 
 
-def mask_sixteen_digits(payload: bytes) -> bytes:
-    """Sixteen digits in a row (not after a decimal point) become twelve stars and the last four."""
-    return _SIXTEEN.sub(lambda m: b"*" * 12 + m.group()[-4:], payload)
+class HoldForTests:
+    """Pure ASGI, for tests only: installed when whoever starts the server sets ``test_hold_dir``
+    (``SEPADAN_TEST_HOLD_DIR``); a client's header alone does nothing without it. A request with the
+    header ``X-Sepadan-Test-Hold`` leaves a file ``held-*`` in that folder (so a test can count the
+    requests the server has accepted), waits until a file ``release`` appears there (at most
+    ``max_hold`` seconds), then is served as usual."""
+
+    def __init__(self, app: Any, *, folder: Path, max_hold: float = 60.0) -> None:
+        self.app, self.folder, self.max_hold = app, folder, max_hold
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and any(k == HOLD_HEADER for k, _ in scope.get("headers") or []):
+            (self.folder / f"held-{os.getpid()}-{uuid.uuid4().hex}").touch()
+            deadline = time.monotonic() + self.max_hold
+            while not (self.folder / "release").exists() and time.monotonic() < deadline:
+                await anyio.sleep(0.05)
+        await self.app(scope, receive, send)

@@ -1,4 +1,5 @@
-"""Who may call what: API keys, the role x route policy (denied unless listed), rate limits.
+"""Who may call what: API keys, the role x route policy (denied unless listed), rate limits
+(:mod:`sepadan.api.throttle`: per key, and per address for failed authentications).
 
 Every route under /v1 names its operation; :data:`POLICY` lists, for each operation, the roles that
 may call it. An operation missing from the table is denied to every role, and a test walks every
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -54,14 +54,17 @@ _bearer = HTTPBearer(auto_error=False, description="the same key as a bearer tok
 
 def authenticate(request: Request, header: Annotated[str | None, Depends(_header)],
                  bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
+    state = request.app.state.sepadan
+    address = request.client.host if request.client else "unknown"
+    retry = state.auth_failures.blocked(address)  # before the key is looked at: a right guess is 429 too
+    if retry:
+        raise ProblemError(429, "too many failed authentications from this address", headers={"Retry-After": str(retry)})
     token = header or (bearer.credentials if bearer else None)
     if not token or len(token) > 200:
-        raise ProblemError(401, "an API key is required (header X-API-Key)",
-                           headers={"WWW-Authenticate": 'Bearer realm="sepadan"'})
-    state = request.app.state.sepadan
+        _failed(state, address, "an API key is required (header X-API-Key)")
     key = state.keys.get(token)
     if key is None:
-        raise ProblemError(401, "unknown or revoked API key", headers={"WWW-Authenticate": 'Bearer realm="sepadan"'})
+        _failed(state, address, "unknown or revoked API key")
     operation = request.scope["route"].name
     if key.role not in POLICY.get(operation, frozenset()):
         raise ProblemError(403, f"the {key.role} role may not call {operation}")
@@ -70,6 +73,12 @@ def authenticate(request: Request, header: Annotated[str | None, Depends(_header
         raise ProblemError(429, "rate limit reached for this key", headers={"Retry-After": str(retry)})
     request.state.key = key
     return key
+
+
+def _failed(state: Any, address: str, detail: str) -> NoReturn:
+    """A missing or unknown key: 401, counted against the caller's address."""
+    state.auth_failures.take(address)
+    raise ProblemError(401, detail, headers={"WWW-Authenticate": 'Bearer realm="sepadan"'})
 
 
 KeyDep = Annotated[ApiKey, Depends(authenticate)]
@@ -96,33 +105,3 @@ class KeyCache:
                 self._seen.clear()
             self._seen[token] = (now, key)
         return key
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
-class RateLimiter:
-    """A token bucket per key: ``per_minute`` requests a minute, bursts up to ``burst``."""
-
-    def __init__(self, per_minute: int, burst: int | None = None) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst or max(1, per_minute // 6))
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str) -> int:
-        """0 if allowed; else the seconds to wait (for Retry-After)."""
-        if self.rate <= 0:
-            return 0
-        now = time.monotonic()
-        with self._lock:
-            b = self._buckets.setdefault(key_id, _Bucket(self.burst, now))
-            b.tokens = min(self.burst, b.tokens + (now - b.at) * self.rate)
-            b.at = now
-            if b.tokens >= 1:
-                b.tokens -= 1
-                return 0
-            return max(1, int((1 - b.tokens) / self.rate + 0.999))

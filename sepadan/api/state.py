@@ -8,7 +8,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sepadan.api.security import KeyCache, RateLimiter
+from sepadan.api.security import KeyCache
+from sepadan.api.throttle import Throttle
 from sepadan.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,8 @@ log = logging.getLogger(__name__)
 class AppState:
     engine: Engine
     keys: KeyCache
-    limiter: RateLimiter
+    limiter: Throttle  # requests per key
+    auth_failures: Throttle  # failed authentications per client address
     metrics: Any
     refresh_seconds: float = 5.0
     status: str = "loading"

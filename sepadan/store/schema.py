@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    Boolean, Column, Date, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text,
 )
 
 metadata = MetaData()
@@ -100,6 +100,13 @@ audit_log = Table(
     Column("record_id", String(200), nullable=False),
     Column("route", String(200), nullable=True),
     Index("ix_audit_log_record", "kind", "record_id"),
+)
+
+rate_limits = Table(
+    "rate_limits", metadata,
+    Column("key", String(255), primary_key=True),  # a limit and who it counts: a key id, an address
+    Column("hits", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),  # epoch seconds when the current window ends
 )
 
 TABLES = {"workers": workers, "vacancies": vacancies, "trainings": trainings,
