@@ -261,7 +261,7 @@ from sepadan.cli.bench import register as _register_bench  # noqa: E402
 from sepadan.cli.models import register as _register_models  # noqa: E402
 from sepadan.cli.planning import register as _register_planning  # noqa: E402
 from sepadan.cli.allocate import register as _register_allocate  # noqa: E402,I001
-from sepadan.cli.erase import register as _register_erase  # noqa: E402
+from sepadan.cli.erase import register as _register_erase  # noqa: E402,I001
 
 _register_planning(app)
 _register_allocate(app)
