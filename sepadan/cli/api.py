@@ -36,10 +36,39 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
     if today:
         _date(today)
         os.environ["SEPADAN_API_TODAY"] = today
+    if workers > 1:  # the processes would race to migrate the store and write the same index files
+        _prepare_home(settings.home, today)
     err.print(f"serving {settings.home} on http://{host}:{port} (docs: /docs); model and indexes load first, "
               "/v1/health says when ready")
     uvicorn.run("sepadan.api.main:app", host=host, port=port,
                 workers=workers, log_level="warning", proxy_headers=False, server_header=False)
+
+
+def _prepare_home(home: object, today: Optional[str]) -> None:
+    """Migrate the store, create the rate-limit counters and write fresh indexes once, in a child
+    process (the supervisor stays small), before several server processes open the same home."""
+    import multiprocessing
+
+    err.print("preparing the store and the indexes for several server processes...")
+    child = multiprocessing.get_context("spawn").Process(target=_prepare, args=(str(home), today),
+                                                         name="sepadan-prepare")
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SepadanError(f"could not prepare {home} for serving (exit code {child.exitcode}); see the log above")
+
+
+def _prepare(home: str, today: Optional[str]) -> None:
+    from pathlib import Path
+
+    from sepadan.engine import Engine
+    from sepadan.store.counters import server_counters
+
+    settings = _settings(Path(home))
+    engine = Engine(settings, today=_date(today))
+    if settings.api_rate_limit or settings.api_auth_failures:
+        server_counters(store_engine=engine.store.engine, home=settings.home, url=settings.api_limits_url)
+    engine.build()
 
 
 @keys_app.command("create")

@@ -136,7 +136,7 @@ def _manifest(version: Path) -> Manifest:
 def _write(path: Path, writer: object, *, step: str) -> str:
     """Write through a temporary file, fsync, rename; return the file's sha256. ``step`` names the
     fault points before and after the rename (crash tests)."""
-    tmp = path.with_name(f".tmp-{path.name}")
+    tmp = path.with_name(f".tmp-{os.getpid()}-{time.time_ns()}-{path.name}")  # one per writer: processes may race
     writer(tmp)  # type: ignore[operator]
     with tmp.open("rb+") as handle:
         os.fsync(handle.fileno())
