@@ -15,12 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
-from sepadan.web import auth, officer, workers
+from sepadan.web import admin, auth, imports, officer, planner, workers
 from sepadan.web.deps import PageError, SignInRequired, WebState, current_user, render
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
-ROUTERS = [auth.router, officer.router, workers.router]
+ROUTERS = [auth.router, officer.router, workers.router, planner.router, imports.router, admin.router]
 
 
 def mount_web(app: FastAPI, web: WebState | None = None) -> None:

@@ -164,6 +164,9 @@ NAV: list[tuple[str, str, str]] = [
     ("nav.job_orders", "/job-orders", "list_vacancies"),
     ("nav.workers", "/workers", "list_workers"),
     ("nav.outcomes", "/outcomes", "list_outcomes"),
+    ("nav.planner", "/planner", "demand_gaps"),
+    ("nav.import", "/import", "bulk_workers"),
+    ("nav.admin", "/admin", "manage_keys"),
 ]
 
 
