@@ -23,6 +23,8 @@ from sqlalchemy import select
 from test_models import CONFIG, MARKET
 from test_postgres import pg_url  # noqa: F401 (a fixture: a fresh database on the configured server)
 
+from sepadan.allocate import Request, allocate
+from sepadan.allocation_store import store_allocation
 from sepadan.contract import OutcomeIn
 from sepadan.engine import Engine
 from sepadan.errors import NotFound
@@ -90,6 +92,8 @@ def use_her(engine: Engine) -> None:
     audit(engine.store, "k-officer", "update", "outcomes", [f"{ID}|V-03|interviewed"], "create_outcome")
     assert ID in {m.worker_id for m in engine.matcher.shortlist("V-00", k=60).results}
     assert engine.matcher.recommend(ID).results
+    allocation = store_allocation(engine, allocate(engine, Request(candidates_per_position=3, k=60)))
+    assert ID in {p.worker_id for p in allocation.proposals}  # so the erasure has an allocation to clean
     train_ranker(engine)
 
 

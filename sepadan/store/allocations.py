@@ -177,15 +177,20 @@ def latest_proposed(store: Store) -> Proposed | None:
 def forget_worker(store: Store, worker_id: str) -> int:
     """Erasure: remove a worker from every stored allocation (their proposals, and every row of a
     document that names them); the number of allocations changed."""
-    changed = 0
     with store.engine.begin() as conn:
-        conn.execute(allocation_pairs.delete().where(allocation_pairs.c.worker_id == worker_id))
-        for id_, doc in conn.execute(select(allocations.c.id, allocations.c.doc)).all():
-            if f'"{worker_id}"' not in doc:
-                continue
-            cleaned = json.dumps(_without(json.loads(doc), worker_id), ensure_ascii=False)
-            conn.execute(update(allocations).where(allocations.c.id == id_).values(doc=cleaned))
-            changed += 1
+        return forget_in(conn, worker_id)
+
+
+def forget_in(conn: Any, worker_id: str) -> int:
+    """:func:`forget_worker` inside the caller's transaction (the store's erasure)."""
+    changed = 0
+    conn.execute(allocation_pairs.delete().where(allocation_pairs.c.worker_id == worker_id))
+    for id_, doc in conn.execute(select(allocations.c.id, allocations.c.doc)).all():
+        if f'"{worker_id}"' not in doc:
+            continue
+        cleaned = json.dumps(_without(json.loads(doc), worker_id), ensure_ascii=False)
+        conn.execute(update(allocations).where(allocations.c.id == id_).values(doc=cleaned))
+        changed += 1
     return changed
 
 

@@ -179,12 +179,15 @@ class Store:
         phrase-cache rows of ``phrases`` (their own words, under every model), and their id in the
         audit log, replaced by ``pseudonym``; ``audit`` (key_id, route) records the erasure itself
         under the pseudonym. Then the WAL is checkpointed. False (nothing changed) if not stored."""
+        from sepadan.store.allocations import forget_in  # it imports this module
+
         workers, outcomes = TABLES["workers"], TABLES["outcomes"]
         with self.engine.begin() as conn:
             if not conn.execute(workers.delete().where(workers.c.id == worker_id)).rowcount:
                 return False
             point("erase.mid_commit")
             conn.execute(outcomes.delete().where(outcomes.c.worker_id == worker_id))
+            forget_in(conn, worker_id)  # stored allocations that proposed them
             hashes = [_text_hash(t) for t in phrases]
             for start in range(0, len(hashes), _CHUNK):
                 chunk = hashes[start:start + _CHUNK]
