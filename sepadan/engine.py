@@ -109,7 +109,7 @@ class Engine:
                     rejects: Path | None = None) -> ImportReport:
         """Validate and store one file; the matcher's indexes catch up on the next build."""
         report = import_file(self.store, self.vault, kind, path, skip_invalid=skip_invalid,
-                             rejects_path=rejects, progress=self._step(f"import {kind}"))
+                             rejects_path=rejects, progress=self._step(f"import {kind}"), today=self.today)
         self.__dict__.pop("matcher", None)
         return report
 

@@ -81,7 +81,7 @@ class LiveWrites:
         """A bulk file (all or nothing), then a full rebuild swapped in when ready."""
         e = self.engine
         with self.lock:
-            report = import_file(e.store, e.vault, kind, path)
+            report = import_file(e.store, e.vault, kind, path, today=e.today)
             if kind in MATCHED_KINDS:
                 e.build()
         return report
