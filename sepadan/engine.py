@@ -283,6 +283,18 @@ class Engine:
 
         return worker_gaps(self.market(), worker_id, scope=scope)
 
+    def gap_report(self, scope: Any, *, lang: str = "en") -> Any:
+        """Demand, supply and the gap table of a region and period (:func:`sepadan.planning.demand.gap_report`)."""
+        from sepadan.planning.demand import gap_report
+
+        return gap_report(self.market(), scope, lang=lang)
+
+    def plan_region(self, scope: Any, **options: Any) -> Any:
+        """The gap table and the training plan within a budget (:func:`sepadan.planning.demand.plan_region`)."""
+        from sepadan.planning.demand import plan_region
+
+        return plan_region(self.market(), scope, **options)
+
     def describe_vacancy(self, vacancy_id: str) -> dict[str, Any]:
         m = self.matcher
         v = m.vacancies.records[m.vacancies.position(vacancy_id, "vacancy")]
