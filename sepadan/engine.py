@@ -174,6 +174,12 @@ class Engine:
         t = self.taxonomy
         return frozenset(s.label for s in t.skills.values()) | frozenset(o.label for o in t.occupations.values())
 
+    def label_report(self) -> dict[str, Any]:
+        """Indonesian labels: rows by kind and source, and how often this process has shown an
+        English ESCO label for want of an Indonesian one."""
+        labels = self.lexicon.labels
+        return {"rows": labels.counts(), **labels.fallbacks.snapshot()}
+
     @cached_property
     def scorer(self) -> Scorer:
         """The registered champion ranker (followed as its alias moves), else the transparent scorer."""
@@ -187,7 +193,7 @@ class Engine:
         digest = hashlib.sha256(f"{PROFILE_VERSION}|{self.settings.skill_threshold}|"
                                 f"{self.settings.occupation_threshold}".encode())
         for path in sorted(self.data_dir.glob("*/*.ts*")):
-            if path.parent.name in ("esco", "kbji", "lexicon"):
+            if path.parent.name in ("esco", "kbji", "lexicon", "labels"):
                 digest.update(path.name.encode() + path.read_bytes())
         return digest.hexdigest()[:16]
 

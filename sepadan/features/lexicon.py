@@ -6,6 +6,11 @@ and job orders of this field write them (``skills_en.tsv``, same columns), the w
 the job titles. The two skill files form one table: a phrase may be in only one of them. Blank
 lines and lines starting with ``#`` are skipped; row numbers in error messages count every
 physical line, the header being row 1.
+
+The Indonesian display labels (:mod:`sepadan.features.labels`) feed the same table: each skill's
+Indonesian label is a phrase for that skill unless a hand-written phrase already claims it. A
+phrase that nearly equals one in the table (a typo, ``perawat`` for ``merawat``) is found by
+:meth:`Lexicon.near` (rapidfuzz ratio), so hand phrases and labels share one mechanism.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from rapidfuzz import fuzz, process
+
+from sepadan.features.labels import Labels, load_labels
 from sepadan.features.taxonomy import Taxonomy, default_data_dir
 from sepadan.features.text import normalise_text
 
@@ -31,6 +39,9 @@ SKILLS_HEADER = ("phrase", "esco_labels", "note")
 WORDS_HEADER = ("word", "english")
 TITLES_HEADER = ("title", "isco", "english")
 LABEL_SEP = "|"
+NEAR_SCORE = 90.0  # rapidfuzz ratio (0-100) for a near-equal phrase: about one typo per 10 letters
+NEAR_MIN_CHARS = 8  # shorter phrases must match exactly
+MAX_SKILLS = 3
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,10 +54,20 @@ class Lexicon:
     _words: Mapping[str, str] = field(repr=False)
     _titles: Mapping[str, tuple[str, str]] = field(repr=False)
     _longest: int = field(repr=False, default=1)
+    labels: Labels = field(repr=False, default_factory=lambda: Labels({}))
 
     def skills_for(self, phrase: str) -> tuple[str, ...]:
         """ESCO skill URIs for a known phrase (exact after normalising); () if unknown."""
         return self._skills.get(normalise_text(phrase), ())
+
+    def near(self, phrase: str) -> tuple[tuple[str, ...], float]:
+        """ESCO skill URIs of the table's phrase nearest to ``phrase`` when it nearly equals it
+        (ratio >= ``NEAR_SCORE``, phrases of ``NEAR_MIN_CHARS`` or more), and the ratio / 100."""
+        key = normalise_text(phrase)
+        if len(key) < NEAR_MIN_CHARS:
+            return (), 0.0
+        hit = process.extractOne(key, self.phrases, scorer=fuzz.ratio, score_cutoff=NEAR_SCORE)
+        return (self._skills[hit[0]], round(hit[1] / 100, 3)) if hit else ((), 0.0)
 
     def translate(self, text: str) -> str:
         """Word-by-word English via the glossary (longest multi-word entry first).
@@ -99,8 +120,9 @@ class Lexicon:
         return word
 
 
-def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None) -> Lexicon:
-    """Read and validate the lexicon files under ``<data_dir>/lexicon``.
+def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None, *, with_labels: bool = True) -> Lexicon:
+    """Read and validate the lexicon files under ``<data_dir>/lexicon`` and, unless
+    ``with_labels`` is false (the hand-written phrases alone), the Indonesian labels.
 
     Raises ``ValueError`` naming the file, the row (header = row 1) and the field for an ESCO
     label that is not a preferred label, an unknown ISCO-08 code, a wrong column count, an
@@ -110,10 +132,13 @@ def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None) -> Lexicon:
     skills = _load_skills([folder / name for name in SKILLS_FILES], taxonomy)
     words = _load_words(folder / WORDS_FILE)
     titles = _load_titles(folder / TITLES_FILE, taxonomy)
+    labels = _labels(taxonomy, data_dir) if with_labels else Labels({})
+    added = _add_labels(skills, labels)
     log.info(
-        "loaded lexicon from %s: %d skill phrases, %d glossary words, %d titles",
+        "loaded lexicon from %s: %d skill phrases (%d from Indonesian labels), %d glossary words, %d titles",
         folder,
         len(skills),
+        added,
         len(words),
         len(titles),
     )
@@ -123,7 +148,29 @@ def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None) -> Lexicon:
         _words=MappingProxyType(words),
         _titles=MappingProxyType(titles),
         _longest=max((len(k.split()) for k in words), default=1),
+        labels=labels,
     )
+
+
+def _labels(taxonomy: Taxonomy, data_dir: Path | None) -> Labels:
+    """The Indonesian labels beside the lexicon; a data folder without them (a user's own copy of
+    the taxonomy) works with English labels, said once here."""
+    try:
+        return load_labels(taxonomy, data_dir)
+    except FileNotFoundError as exc:
+        log.warning("%s: ESCO labels are shown in English", exc)
+        return Labels({})
+
+
+def _add_labels(skills: dict[str, tuple[str, ...]], labels: Labels) -> int:
+    """Each skill's Indonesian label as a phrase for it; hand-written phrases keep theirs, and a
+    label shared by several skills names them all (up to ``MAX_SKILLS``). Returns phrases added."""
+    hand = set(skills)
+    for text, uri in labels.skill_phrases():
+        key = normalise_text(text)
+        if key and key not in hand and uri not in skills.get(key, ()):
+            skills[key] = (*skills.get(key, ()), uri)[:MAX_SKILLS]
+    return len(skills) - len(hand)
 
 
 def _error(path: Path, row: int, field_name: str, problem: str) -> ValueError:

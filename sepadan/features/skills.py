@@ -1,6 +1,7 @@
 """Skill phrases, Indonesian or English, to ESCO v1.1.1 skills.
 
-Order of evidence: the Indonesian lexicon, then ESCO preferred and alternative labels, then the
+Order of evidence: the Indonesian lexicon (hand phrases and Indonesian labels), then ESCO preferred
+and alternative labels, then a lexicon phrase or Indonesian label the phrase nearly equals, then the
 nearest ESCO preferred label by embedding (after a word-by-word gloss of Indonesian words) above a
 confidence threshold. A phrase nothing matches is kept as free text, never dropped.
 """
@@ -93,7 +94,10 @@ class SkillNormaliser:
         source = "lexicon"
         if not uris:
             uris, source = self.taxonomy.skills_by_label(phrase), "label"
-        return tuple(Concept(phrase, u, self.taxonomy.skill_label(u), source, 1.0) for u in uris[:3])
+        confidence = 1.0
+        if not uris:  # nearly equal to a lexicon phrase or an Indonesian label (a typo, perawat/merawat)
+            (uris, confidence), source = self.lexicon.near(phrase), "lexicon"
+        return tuple(Concept(phrase, u, self.taxonomy.skill_label(u), source, confidence) for u in uris[:3])
 
     def _embedded(self, phrases: list[str]) -> dict[str, tuple[Concept, ...]]:
         if not phrases:

@@ -1,8 +1,16 @@
-"""Reasons and gaps in Indonesian and English: one template per message key."""
+"""Reasons and gaps in Indonesian and English: one template per message key.
+
+A parameter that carries an ESCO label (``skill``, ``need``) may carry its URI beside it
+(``skill_uri``, ``need_uri``); Indonesian text then shows the concept's Indonesian label
+(:mod:`sepadan.features.labels`), or the English one, counted, where none exists yet.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from sepadan.features.labels import Labels, shipped_labels
+from sepadan.features.text import normalise_text
 
 LANGS = ("id", "en")
 DOCS = {
@@ -42,7 +50,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                       "{doc} cannot be ready before the deadline (takes {days} days)"),
     "preference_country": ("pekerja tidak memilih negara {country}", "the worker did not choose {country}"),
     "preference_domestic": ("pekerja tidak mencari kerja dalam negeri", "the worker is not looking for domestic work"),
-    "skill_exact": ("memiliki {skill} (dari '{phrase}')", "has {skill} (from '{phrase}')"),
+    "skill_exact": ("menguasai {skill} (dari '{phrase}')", "has {skill} (from '{phrase}')"),
+    "skill_exact_as_written": ("menguasai {skill}", "has {skill}"),
     "skill_related": ("{skill} dekat dengan yang diminta: {need}", "{skill} is close to the required {need}"),
     "skill_missing": ("{skill}", "{skill}"),
     "preferred_missing": ("{skill} (diutamakan)", "{skill} (preferred)"),
@@ -53,7 +62,16 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 }
 
 
-def render(key: str, params: dict[str, Any], lang: str = "id") -> str:
+LABEL_PARAMS = (("skill", "skill_uri"), ("need", "need_uri"))
+
+
+def render(key: str, params: dict[str, Any], lang: str = "id", *, labels: Labels | None = None) -> str:
+    """One message in ``lang``; ESCO labels in Indonesian where ``labels`` (default: the shipped
+    ones) has them."""
+    if lang == "id" and any(uri in params for _, uri in LABEL_PARAMS):
+        params = _indonesian(params, labels or shipped_labels())
+        if key == "skill_exact" and normalise_text(params["skill"]) == normalise_text(params.get("phrase") or ""):
+            key = "skill_exact_as_written"
     template = TEMPLATES[key][0 if lang == "id" else 1]
     values = {k: ("-" if v is None else v) for k, v in params.items()}
     if "document" in values:
@@ -61,3 +79,11 @@ def render(key: str, params: dict[str, Any], lang: str = "id") -> str:
     for bound in ("min", "max"):
         values.setdefault(bound, "-")
     return template.format(**values)
+
+
+def _indonesian(params: dict[str, Any], labels: Labels) -> dict[str, Any]:
+    out = dict(params)
+    for text, uri in LABEL_PARAMS:
+        if text in out and uri in out:
+            out[text] = labels.display(out[uri], out[text])
+    return out

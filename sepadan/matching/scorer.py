@@ -103,7 +103,7 @@ class TransparentScorer:
         wanted = {c.key for c in r.concepts} or {f"free:{r.phrase}"}
         for c in have:
             if c.key in wanted:
-                reasons.append(("skill_exact", {"skill": c.label, "phrase": c.phrase}))
+                reasons.append(("skill_exact", {"skill": c.label, "phrase": c.phrase, "skill_uri": c.uri}))
                 return 1.0
         best, best_concept = 0.0, None
         for c in have:
@@ -111,9 +111,10 @@ class TransparentScorer:
             if credit > best:
                 best, best_concept = credit, c
         if best_concept is not None:
-            reasons.append(("skill_related", {"skill": best_concept.label, "need": _label(r)}))
+            reasons.append(("skill_related", {"skill": best_concept.label, "need": _label(r),
+                                              "skill_uri": best_concept.uri, "need_uri": _uri(r)}))
             return best
-        gaps.append((missing_key, {"skill": _label(r)}))
+        gaps.append((missing_key, {"skill": _label(r), "skill_uri": _uri(r)}))
         return 0.0
 
     def _partial(self, c: Concept, r: Requirement) -> float:
@@ -193,6 +194,11 @@ def _recency(completed: date | None, today: date) -> float:
 
 def _label(r: Requirement) -> str:
     return r.concepts[0].label if r.concepts else r.phrase
+
+
+def _uri(r: Requirement) -> str | None:
+    """The URI behind :func:`_label` (None for free text), so messages can show its Indonesian label."""
+    return r.concepts[0].uri if r.concepts else None
 
 
 def _years(value: float) -> str:
