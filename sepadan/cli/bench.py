@@ -57,6 +57,14 @@ Note = Annotated[
         "--note", help="a line for the result's notes, e.g. 'machine shared' (repeatable)"
     ),
 ]
+AllowEmpty = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="write the result even when more than 5% of the queries have no eligible "
+        "candidate (refused by default: such scores measure nothing)",
+    ),
+]
 RESULTS = Path("experiments/results")
 
 
@@ -109,11 +117,16 @@ def _finish(
     run_out: Path | None = None,
     charts: list | None = None,
     notes: list[str] | None = None,
+    allow_empty: bool = False,
 ) -> None:
-    """Write the result files and the TREC run, print the table, log to MLflow."""
+    """Refuse a result that measures nothing (see ``--allow-empty``), else write the result files
+    and the TREC run, print the table, log to MLflow."""
     from sepadan.evaluation import results
     from sepadan.evaluation.datasets import write_trec_run
 
+    results.check_empty(result, allow=allow_empty)
+    if (line := results.empty_line(result)) is not None:
+        typer.echo(f"{result.name}: {line}", err=True)
     result.notes += notes or []
     paths = results.write(result, results_dir, charts=charts)
     if run_out is not None:
@@ -144,6 +157,7 @@ def skills(
     run_out: RunOut = None,
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
+    allow_empty: AllowEmpty = False,
     home: Home = None,
 ) -> None:
     """Skill normalisation: rank all ESCO skills per sentence; RP@5, RP@10, MRR against peers."""
@@ -155,7 +169,12 @@ def skills(
     settings = _settings(home)
     bench = load_techwolf(_exists(data), name=name or _stem(data))
     _finish(
-        run_skills(bench, _context(settings)), settings, results_dir, track=track, run_out=run_out
+        run_skills(bench, _context(settings)),
+        settings,
+        results_dir,
+        track=track,
+        run_out=run_out,
+        allow_empty=allow_empty,
     )
 
 
@@ -176,6 +195,7 @@ def titles(
     run_out: RunOut = None,
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
+    allow_empty: AllowEmpty = False,
     home: Home = None,
 ) -> None:
     """Occupation normalisation: rank all ESCO occupations per title; MRR, accuracy@1/5/10."""
@@ -184,7 +204,9 @@ def titles(
     settings = _settings(home)
     ctx = _context(settings)
     result = _titles(ctx, _exists(data), name=name, sample=sample, seed=seed)
-    _finish(result, settings, results_dir, track=track, run_out=run_out)
+    _finish(
+        result, settings, results_dir, track=track, run_out=run_out, allow_empty=allow_empty
+    )
 
 
 def _titles(ctx: Any, data: Path, *, name: str | None, sample: int | None, seed: int) -> Any:
@@ -216,22 +238,44 @@ def ranking(
         Path, typer.Option("--vacancies", help="vacancies in the data contract's format")
     ],
     qrels: Annotated[Path, typer.Option("--qrels", help="TSV: vacancy_id, worker_id, grade")],
+    agencies: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--agencies",
+            help="the licence register (agencies in the data contract's format), imported first; "
+            "overseas orders of an agency not in it are never eligible",
+        ),
+    ] = None,
+    today: Annotated[
+        Optional[str],
+        typer.Option(help="evaluate deadlines and licences as of this date (YYYY-MM-DD)"),
+    ] = None,
     name: Annotated[str, typer.Option(help="data set name in the result files")] = "ranking",
     run_out: RunOut = None,
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
+    allow_empty: AllowEmpty = False,
     home: Home = None,
 ) -> None:
     """Worker-to-vacancy ranking: NDCG@10, Recall@50 for sepadan, BM25, TF-IDF and embeddings."""
+    from sepadan.cli.common import _date
     from sepadan.evaluation.quality import run_ranking
 
     _verbose()
     _preflight(track)
     settings = _settings(home)
     result = run_ranking(
-        _exists(workers), _exists(vacancies), _exists(qrels), _context(settings), name=name
+        _exists(workers),
+        _exists(vacancies),
+        _exists(qrels),
+        _context(settings),
+        agencies=_exists(agencies) if agencies else None,
+        name=name,
+        today=_date(today),
     )
-    _finish(result, settings, results_dir, track=track, run_out=run_out)
+    _finish(
+        result, settings, results_dir, track=track, run_out=run_out, allow_empty=allow_empty
+    )
 
 
 @bench_app.command("make-ranking-set")
@@ -287,6 +331,7 @@ def quality(
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
     note: Note = None,
+    allow_empty: AllowEmpty = False,
     home: Home = None,
 ) -> None:
     """All quality benchmarks: skills (TECH, HOUSE), titles (JobBERT, KBJI), ranking (ESCO set)."""
@@ -302,7 +347,15 @@ def quality(
 
     def finish(result: Any) -> None:
         out = run_out / f"{result.name}.run" if run_out else None
-        _finish(result, settings, results_dir, track=track, run_out=out, notes=note)
+        _finish(
+            result,
+            settings,
+            results_dir,
+            track=track,
+            run_out=out,
+            notes=note,
+            allow_empty=allow_empty,
+        )
         done.append(result)
 
     techwolf = reference / "techwolf-skill-extraction" if reference else None
@@ -399,6 +452,7 @@ def speed(
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
     note: Note = None,
+    allow_empty: AllowEmpty = False,
     home: Home = None,
 ) -> None:
     """Speed at each size: import, embedding, index build, memory, latency p50/p99, ANN recall."""
@@ -426,7 +480,15 @@ def speed(
         folder = workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         result = run_speed(config, _encoder_spec(settings), folder)
-    _finish(result, settings, results_dir, track=track, charts=chart_makers(result), notes=note)
+    _finish(
+        result,
+        settings,
+        results_dir,
+        track=track,
+        charts=chart_makers(result),
+        notes=note,
+        allow_empty=allow_empty,
+    )
 
 
 def _exists(path: Path) -> Path:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from sepadan.evaluation.baselines import (
 )
 from sepadan.evaluation.datasets import Benchmark, load_qrels
 from sepadan.evaluation.metrics import evaluate
-from sepadan.evaluation.results import Result, aim
+from sepadan.evaluation.results import Result, aim, empty_counts
 from sepadan.features.encoder import CachedEncoder
 from sepadan.features.lexicon import Lexicon
 from sepadan.features.occupations import OccupationNormaliser
@@ -256,22 +257,33 @@ def run_ranking(
     qrels_path: Path,
     ctx: Context,
     *,
+    agencies: Path | None = None,
     home: Path | None = None,
     name: str = "ranking",
+    today: date | None = None,
 ) -> Result:
-    """Rank workers for each judged vacancy: sepadan and the baselines, one filter for all."""
+    """Rank workers for each judged vacancy: sepadan and the baselines, one filter for all.
+
+    ``agencies`` (the licence register) is imported first: without it every overseas order is
+    through an unknown agency and no worker is eligible for it. ``result.empty`` counts the judged
+    vacancies with no eligible worker (and those missing from the set) for
+    :func:`~sepadan.evaluation.results.check_empty`.
+    """
     from sepadan.config import Settings
     from sepadan.engine import Engine
 
     qrels = load_qrels(qrels_path)
     with tempfile.TemporaryDirectory(prefix="sepadan-bench-") as tmp:
-        engine = Engine(Settings(home=home or Path(tmp)), encoder=ctx.encoder)
+        engine = Engine(Settings(home=home or Path(tmp)), encoder=ctx.encoder, today=today)
+        if agencies is not None:
+            engine.import_file("agencies", agencies)
         engine.import_file("workers", workers)
         engine.import_file("vacancies", vacancies)
         matcher = engine.build(force=True)
         w_records, v_records = matcher.workers.records, matcher.vacancies.records
         vpos = {v.id: i for i, v in enumerate(v_records)}
         judged = [vid for vid in qrels if vid in vpos]
+        missing = len(qrels) - len(judged)
         bench = Benchmark(name, tuple((vid, vid) for vid in judged), {q: qrels[q] for q in judged})
         masks = {
             vid: matcher.table.mask(
@@ -279,6 +291,7 @@ def run_ranking(
             )
             for vid in judged
         }
+        no_candidate = sum(1 for m in masks.values() if not m.any())
         w_text = [worker_text(w) for w in w_records]
         v_text = {vid: vacancy_text(v_records[vpos[vid]]) for vid in judged}
         wids = [w.id for w in w_records]
@@ -308,6 +321,10 @@ def run_ranking(
             "sepadan: Engine on a temporary home, matcher.shortlist(vacancy, k=100); "
             "baselines rank "
             "the concatenated text of the records (skills, experience, training; title and skills)",
+            f"licence register: {agencies.name if agencies else 'none imported'}; "
+            f"{no_candidate} of {len(judged)} judged vacancies have no eligible worker"
+            + (f"; {missing} judged vacancies are not in the set (counted as empty)"
+               if missing else ""),
         ]
         result = _evaluate(
             name,
@@ -318,6 +335,11 @@ def run_ranking(
             notes,
             params={"workers": len(wids), "vacancies": len(judged)},
         )
+    result.queries = len(judged) + missing
+    result.empty["no_candidate"] = no_candidate + missing
+    result.empty["hint"] = (
+        "is the licence register imported? overseas orders need --agencies" if agencies is None
+        else "check the vacancies' eligibility rules and the licence register")
     ours = result.table[SEPADAN]["NDCG@10"]
     for peer, margin in (("BM25 (whole text)", 0.10), ("embedding (whole text)", 0.05)):
         theirs = result.table[peer]["NDCG@10"]
@@ -380,16 +402,15 @@ def _evaluate(
     *,
     params: dict,
 ) -> Result:
-    table, seconds, sepadan_run = {}, {}, {}
+    table, seconds, runs = {}, {}, {}
     for system, make_run in systems.items():
         started = time.perf_counter()
-        run = make_run()
+        runs[system] = run = make_run()
         seconds[system] = round(time.perf_counter() - started, 2)
         ranked = {q: [d for d, _ in docs] for q, docs in run.items()}
         table[system] = evaluate(ranked, bench.qrels, metrics)
         log.info("%s / %s: %s in %.1fs", name, system, table[system], seconds[system])
-        if system == SEPADAN:
-            sepadan_run = run
+    by_system = empty_counts(runs, bench.ids)
     return Result(
         name=name,
         task=task,
@@ -399,6 +420,7 @@ def _evaluate(
         queries=len(bench.queries),
         notes=notes,
         seconds=seconds,
-        run=sepadan_run,
+        run=runs.get(SEPADAN, {}),
         params={"depth": DEPTH, **params},
+        empty={"by_system": by_system, "no_candidate": by_system.get(SEPADAN, 0)},
     )

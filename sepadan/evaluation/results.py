@@ -9,13 +9,21 @@ import os
 import platform
 import re
 import subprocess
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sepadan.errors import SepadanError
+
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
+EMPTY_LIMIT = 0.05
+
+
+class EmptyBenchmark(SepadanError):
+    """Too many queries had no eligible candidate: the result would measure nothing."""
 
 
 @dataclass
@@ -35,6 +43,8 @@ class Result:
     run: dict[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
     extra_tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stamp: dict[str, Any] = field(default_factory=dict)
+    # queries with an empty result: {"by_system": {system: n}, "no_candidate": n, "hint": text}
+    empty: dict[str, Any] = field(default_factory=dict)
     layout: str = "systems"  # systems: a row per system; measures: a row per metric (speed)
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +70,48 @@ def aim(what: str, value: float | None, target: str, met: bool | None) -> dict[s
         "target": target,
         "met": None if met is None else bool(met),
     }
+
+
+def empty_counts(runs: Mapping[str, Mapping[str, Sequence[Any]]], queries: Iterable[str]
+                 ) -> dict[str, int]:
+    """``{system: queries whose ranking is empty}``; a query missing from a run counts as empty."""
+    ids = list(queries)
+    return {system: sum(1 for q in ids if not run.get(q)) for system, run in runs.items()}
+
+
+def check_empty(result: Result, *, allow: bool, limit: float = EMPTY_LIMIT) -> None:
+    """Refuse a result where more than ``limit`` of the queries had no eligible candidate.
+
+    ``result.empty["no_candidate"]`` is the count; with ``allow`` the result passes and its notes
+    say how many. A benchmark without queries is refused the same way.
+    """
+    n, k = result.queries, int(result.empty.get("no_candidate", 0))
+    share = k / n if n else 1.0
+    if share <= limit:
+        return
+    what = (f"{k} of {n} queries ({share:.1%}) have no eligible candidate" if n
+            else "no queries to measure")
+    if not allow:
+        hint = result.empty.get("hint")
+        raise EmptyBenchmark(
+            f"{result.name}: {what}, more than {limit:.0%}; the scores would measure nothing"
+            + (f" ({hint})" if hint else "")
+            + "; pass --allow-empty to write the result anyway"
+        )
+    result.notes.append(f"written with --allow-empty: {what} (limit {limit:.0%})")
+    log.warning("%s: %s, written because --allow-empty was given", result.name, what)
+
+
+def empty_line(result: Result) -> str | None:
+    """One sentence: how many queries had an empty result, per system, and no eligible candidate."""
+    if not result.empty:
+        return None
+    by = result.empty.get("by_system") or {}
+    parts = ", ".join(f"{system} {n:,}" for system, n in by.items())
+    k = int(result.empty.get("no_candidate", 0))
+    share = f" ({k / result.queries:.1%})" if result.queries else ""
+    head = f"Queries with an empty result: {parts}; " if parts else ""
+    return f"{head}with no eligible candidate: {k:,}{share}."
 
 
 def _safe(name: str) -> str:
@@ -133,6 +185,8 @@ def markdown(result: Result) -> str:
     ]
     if result.queries:
         lines += [f"{result.queries} queries.", ""]
+    if (line := empty_line(result)) is not None:
+        lines += [line, ""]
     lines += _table(result)
     for title, rows in result.extra_tables.items():
         lines += ["", f"## {title}", "", *_rows_table(rows)]

@@ -449,9 +449,14 @@ def _latency(
     index, flat = built["index"], built["flat"]
     for warm in vids[:3]:
         matcher.shortlist(warm, k=config.k)
+    empty = {SHORTLIST: 0, RECOMMEND: 0}  # queries with no result (counted, not timed apart)
+
+    def counted(kind: str, results: Any) -> None:
+        empty[kind] += not results.results
+
     out = {
-        SHORTLIST: _timed(lambda v: matcher.shortlist(v, k=config.k), vids),
-        RECOMMEND: _timed(lambda w: matcher.recommend(w, k=10), wids),
+        SHORTLIST: _timed(lambda v: counted(SHORTLIST, matcher.shortlist(v, k=config.k)), vids),
+        RECOMMEND: _timed(lambda w: counted(RECOMMEND, matcher.recommend(w, k=10)), wids),
         DENSE: _timed(
             lambda i: index.search(
                 qvec[i][None, :],
@@ -470,6 +475,7 @@ def _latency(
     out[BM25] = _timed(lambda i: bm25.search([texts[i]], config.k), queries)
     summary = {name: _pct(ms) for name, ms in out.items()}
     summary["bm25_build_s"] = round(build_s, 2)
+    summary["empty"] = {**empty, "queries": len(vids)}
     summary["eligible_share"] = round(
         float(np.mean([len(m) / index.size for m in masks.values()])), 4
     )
@@ -642,7 +648,20 @@ def assemble(sizes: list[dict[str, Any]], config: SpeedConfig) -> Result:
     )
     result.aims = _aims(sizes, config)
     result.notes += NOTES
+    _count_empty(result, sizes)
     return result
+
+
+def _count_empty(result: Result, sizes: list[dict[str, Any]]) -> None:
+    """Shortlists and recommendations that returned nothing, over every size, for check_empty."""
+    counts = [s["latency"].get("empty", {}) for s in sizes]
+    by = {kind: sum(c.get(kind, 0) for c in counts) for kind in (SHORTLIST, RECOMMEND)}
+    result.queries = sum(c.get("queries", 0) for c in counts)
+    result.empty = {
+        "by_system": by,
+        "no_candidate": by[SHORTLIST],
+        "hint": "the generated vacancies should be open through a licensed agency",
+    }
 
 
 def _summary(size: dict[str, Any], config: SpeedConfig) -> dict[str, Any]:
