@@ -21,7 +21,9 @@ import numpy as np
 
 from sepadan.config import Settings
 from sepadan.errors import IndexError_
-from sepadan.features.encoder import CachedEncoder, Encoder, open_model
+from sepadan.features import profile_codec
+from sepadan.features.encoder import CachedEncoder, Encoder, default_model_path, open_model
+from sepadan.features.lazy_model import LazyEncoder, model_key
 from sepadan.features.lexicon import Lexicon, load_lexicon
 from sepadan.features.occupations import OccupationNormaliser
 from sepadan.features.profiles import Profiler
@@ -29,9 +31,9 @@ from sepadan.features.skills import SkillNormaliser
 from sepadan.features.taxonomy import Taxonomy, default_data_dir, load_taxonomy
 from sepadan.ingest.importer import ImportReport, import_file, load_records
 from sepadan.matching.eligibility import Context
-from sepadan.matching.index import build_index
+from sepadan.matching.index import VectorIndex, build_index
 from sepadan.matching.matcher import Matcher, Scorer, Side
-from sepadan.matching.persist import Manifest, load_index, read_manifest, save_index
+from sepadan.matching.persist import Manifest, Stored, load_stored, read_manifest, save_index
 from sepadan.matching.rules import RuleBook, load_rules
 from sepadan.matching.scorer import TransparentScorer
 from sepadan.matching.table import WorkerTable
@@ -52,6 +54,13 @@ class IndexStatus:
     rebuilt: bool
     reason: str
     manifest: Manifest
+
+
+@dataclass(frozen=True, slots=True)
+class _SideState:
+    stored: Stored | None
+    fresh: bool  # the stored index and profiles fit the records and inputs as they are
+    reason: str
 
 
 class Engine:
@@ -91,11 +100,20 @@ class Engine:
 
     @cached_property
     def encoder(self) -> CachedEncoder:
-        """The model behind a phrase cache in the store (a CachedEncoder given by the caller is kept)."""
+        """The model behind a phrase cache in the store (a CachedEncoder given by the caller is kept);
+        the configured model loads on the first phrase that is not cached (:class:`LazyEncoder`)."""
         if isinstance(self._encoder, CachedEncoder):
             return self._encoder
-        return CachedEncoder(self._encoder or open_model(self.settings.model_path, self.settings.model_sha256),
-                             self.store)
+        return CachedEncoder(self._encoder or self._lazy_model(), self.store)
+
+    def _lazy_model(self) -> LazyEncoder:
+        s = self.settings
+        choice = {k: v for k, v in s.model_dump().items() if k.startswith(("model", "encoder"))}
+        key = model_key(choice, s.model_path or default_model_path())
+        return LazyEncoder(self._open_model, key=key, card=s.home / "index" / "model-card.json")
+
+    def _open_model(self) -> Encoder:
+        return open_model(self.settings.model_path, self.settings.model_sha256)
 
     @cached_property
     def profiler(self) -> Profiler:
@@ -118,18 +136,16 @@ class Engine:
         return self.build(force=False)
 
     def build(self, *, force: bool = False) -> Matcher:
-        """Load records, profile them, load each index or rebuild it if stale, and make the matcher."""
+        """Load records; load each side's index and stored profiles, or profile what changed and
+        rebuild a stale index; make the matcher. Unchanged data loads neither model nor profiler."""
         started = time.perf_counter()
         generation = self.store.generation()
         workers, vacancies = load_records(self.store, "workers"), load_records(self.store, "vacancies")
         agencies = {a.licence: a for a in load_records(self.store, "agencies")}
-        self.profiler.prepare(workers, vacancies)
-        wprof = self._profiles("profile workers", workers, self.profiler.worker)
-        vprof = self._profiles("profile vacancies", vacancies, self.profiler.vacancy)
-        wphr = [self.profiler.worker_phrases(w, p) for w, p in zip(workers, wprof)]
-        vphr = [self.profiler.vacancy_phrases(v, p) for v, p in zip(vacancies, vprof)]
-        windex = self._index("workers", workers, wphr, force)
-        vindex = self._index("vacancies", vacancies, vphr, force)
+        wstored, vstored = self._stored("workers", workers, force), self._stored("vacancies", vacancies, force)
+        wprof, vprof = self._all_profiles(workers, wstored, vacancies, vstored)
+        windex = self._index("workers", workers, wprof, wstored)
+        vindex = self._index("vacancies", vacancies, vprof, vstored)
         matcher = Matcher(
             workers=Side(workers, wprof, windex), vacancies=Side(vacancies, vprof, vindex),
             table=WorkerTable(workers, wprof), ctx=Context(self.today, agencies, self.rules),
@@ -209,48 +225,93 @@ class Engine:
                 self._similarities.clear()
         return cached
 
-    def _profiles(self, label: str, records: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
+    def _stored(self, side: str, records: list[Any], force: bool) -> _SideState:
+        """What is on disk for a side, and whether it still fits the records and inputs."""
+        if force:
+            return _SideState(None, False, "asked to rebuild")
+        try:
+            stored = load_stored(self.settings.home / "index" / side, model=self.encoder.name,
+                                 exact_filter_max=self.settings.exact_filter_max,
+                                 ef_search=self.settings.hnsw_ef_search)
+        except IndexError_ as exc:
+            return _SideState(None, False, str(exc))
+        fresh = stored.manifest.fingerprint == self._fingerprint(side) and stored.ids == [r.id for r in records]
+        return _SideState(stored, fresh, "up to date" if fresh else
+                          "the data, taxonomy, lexicon or settings changed since it was built")
+
+    def _all_profiles(self, workers: list[Any], wstate: _SideState, vacancies: list[Any],
+                      vstate: _SideState) -> tuple[list[Any], list[Any]]:
+        """Stored profiles where a record's digest (or the whole side) is unchanged; the rest are
+        normalised in one batch and profiled."""
+        wkept, vkept = self._kept(workers, wstate), self._kept(vacancies, vstate)
+        wtodo = [w for w, p in zip(workers, wkept) if p is None]
+        vtodo = [v for v, p in zip(vacancies, vkept) if p is None]
+        if wtodo or vtodo:
+            log.info("profiling %d workers and %d vacancies (%d and %d stored profiles reused)",
+                     len(wtodo), len(vtodo), len(workers) - len(wtodo), len(vacancies) - len(vtodo))
+            self.profiler.prepare(wtodo, vtodo)
+        wprof = self._profiles("profile workers", workers, wkept, self.profiler.worker if wtodo else None)
+        vprof = self._profiles("profile vacancies", vacancies, vkept, self.profiler.vacancy if vtodo else None)
+        return wprof, vprof
+
+    def _kept(self, records: list[Any], state: _SideState) -> list[Any]:
+        """Each record's stored profile, or None where it must be profiled again."""
+        stored = state.stored
+        if stored is None or stored.profiles is None or not stored.manifest.fingerprint.startswith(
+                self._inputs_digest + ":"):
+            return [None] * len(records)
+        lines = profile_codec.read_lines(stored.profiles)
+        out = []
+        for r in records:
+            held = lines.get(r.id)
+            ok = held is not None and (state.fresh or held[0] == profile_codec.record_digest(r))
+            out.append(profile_codec.load(r, held[1]) if ok else None)
+        return out
+
+    def _profiles(self, label: str, records: list[Any], kept: list[Any], fn: Callable[[Any], Any] | None
+                  ) -> list[Any]:
+        if fn is None:
+            return kept
         step = self._step(label)
         out = []
-        for i, record in enumerate(records, start=1):
-            out.append(fn(record))
+        for i, (record, profile) in enumerate(zip(records, kept), start=1):
+            out.append(profile if profile is not None else fn(record))
             if step and (i % 1000 == 0 or i == len(records)):
                 step(i, len(records))
         return out
 
-    def _index(self, side: str, records: list[Any], phrases: list[list[tuple[str, float]]], force: bool):
-        directory = self.settings.home / "index" / side
-        fingerprint = self._fingerprint(side)
-        ids = [r.id for r in records]
-        if not force:
-            try:
-                index, stored_ids, manifest = load_index(
-                    directory, model=self.encoder.name, exact_filter_max=self.settings.exact_filter_max,
-                    ef_search=self.settings.hnsw_ef_search)
-                if manifest.fingerprint == fingerprint and stored_ids == ids:
-                    self.index_status[side] = IndexStatus(side, False, "up to date", manifest)
-                    return index
-                reason = "the data, taxonomy, lexicon or settings changed since it was built"
-            except IndexError_ as exc:
-                reason = str(exc)
-            level = logging.INFO if reason.startswith("no ") else logging.WARNING
-            log.log(level, "rebuilding the %s index: %s", side, reason)
-        else:
-            reason = "asked to rebuild"
-        return self._rebuild(side, ids, phrases, reason)
-
-    def _rebuild(self, side: str, ids: list[str], phrases: list[list[tuple[str, float]]], reason: str):
+    def _index(self, side: str, records: list[Any], profiles: list[Any], state: _SideState) -> VectorIndex:
+        stored = state.stored
+        if state.fresh and stored is not None:
+            if stored.profiles is None:  # an index written before profiles were stored: add them
+                self._write(side, stored.index, records, profiles, reason="profiles stored",
+                            started=time.perf_counter())
+            self.index_status[side] = IndexStatus(side, False, "up to date", stored.manifest)
+            return stored.index
+        level = logging.INFO if state.reason.startswith(("no ", "asked")) else logging.WARNING
+        log.log(level, "rebuilding the %s index: %s", side, state.reason)
         started = time.perf_counter()
-        vectors = self.profiler.vectors(phrases, progress=self._step(f"embed {side} phrases"))
-        return self.save_index(side, vectors, ids, reason=reason, started=started)
+        phrases = self.profiler.worker_phrases if side == "workers" else self.profiler.vacancy_phrases
+        vectors = self.profiler.vectors([phrases(r, p) for r, p in zip(records, profiles)],
+                                        progress=self._step(f"embed {side} phrases"))
+        return self.save_index(side, vectors, records, profiles, reason=state.reason, started=started)
 
-    def save_index(self, side: str, vectors: np.ndarray, ids: list[str], *, reason: str, started: float):
-        """Build the index over these vectors and write it atomically with its manifest."""
+    def save_index(self, side: str, vectors: np.ndarray, records: list[Any], profiles: list[Any], *,
+                   reason: str, started: float) -> VectorIndex:
+        """Build the index over these vectors and write it atomically with its manifest and the
+        records' profiles."""
         s = self.settings
         index = build_index(vectors, exact_max=s.index_exact_max, ann=s.index_ann, hnsw_m=s.hnsw_m,
                             ef_search=s.hnsw_ef_search, exact_filter_max=s.exact_filter_max)
-        manifest = save_index(s.home / "index" / side, index, ids, side=side, model=self.encoder.name,
-                              fingerprint=self._fingerprint(side), build_seconds=time.perf_counter() - started)
+        return self._write(side, index, records, profiles, reason=reason, started=started)
+
+    def _write(self, side: str, index: VectorIndex, records: list[Any], profiles: list[Any], *, reason: str,
+               started: float) -> VectorIndex:
+        s = self.settings
+        manifest = save_index(s.home / "index" / side, index, [r.id for r in records], side=side,
+                              model=self.encoder.name, fingerprint=self._fingerprint(side),
+                              build_seconds=time.perf_counter() - started,
+                              profiles=profile_codec.dump_lines(records, profiles))
         self.index_status[side] = IndexStatus(side, True, reason, manifest)
         return index
 

@@ -169,8 +169,7 @@ class LiveWrites:
         for id_, vector in new_vectors.items():
             records.append(fresh[id_]), profs.append(profiles[id_]), rows.append(vector)
         vectors = np.stack(rows) if rows else np.zeros((0, e.encoder.dim), dtype=np.float32)
-        index = e.save_index(side, vectors, [r.id for r in records], reason="updated by a write",
-                             started=started)
+        index = e.save_index(side, vectors, records, profs, reason="updated by a write", started=started)
         return Side(records, profs, index)
 
     def _own_phrases(self, worker_id: str) -> list[str]:

@@ -560,3 +560,72 @@ def test_engine_build_force_rebuilds(built):
     again = _restart(built)
     again.build(force=True)
     assert all(s.rebuilt and s.reason == "asked to rebuild" for s in again.index_status.values())
+
+
+# ------------------------------------------- profiles persist beside the index (issue 15, item 1)
+def test_an_unchanged_store_loads_stored_profiles_without_profiling(built):
+    again = _restart(built)
+    again.build()
+    assert "profiler" not in again.__dict__  # neither the normalisers nor the phrase cache were used
+    first, second = built.matcher, again.matcher
+    assert list(second.workers.profiles) == list(first.workers.profiles)
+    assert list(second.vacancies.profiles) == list(first.vacancies.profiles)
+    for w, p in zip(second.workers.records, second.workers.profiles):
+        assert all(any(done is t for t in w.trainings) for _, done in p.training_skills)
+    _serves(again)
+
+
+def test_only_changed_records_are_profiled_again(built, tmp_path, monkeypatch):
+    from conftest import write_jsonl
+
+    changed = {**WORKERS[1], "skills": ["mengelas"]}
+    again = _restart(built)
+    again.import_file("workers", write_jsonl(tmp_path / "w.jsonl", [changed]))
+    profiled = []
+    original = again.profiler.worker
+    monkeypatch.setattr(again.profiler, "worker", lambda w: profiled.append(w.id) or original(w))
+    again.build()
+    assert profiled == ["W-1"] and again.index_status["workers"].rebuilt
+    pos = again.matcher.workers.positions["W-1"]
+    assert {c.phrase for c in again.matcher.workers.profiles[pos].skills} == {"mengelas"}
+
+
+def test_stored_profiles_of_other_inputs_are_not_used(built, tmp_path):
+    again = _restart(built)
+    again.__dict__["_inputs_digest"] = "another-lexicon"
+    again.build()
+    assert "profiler" in again.__dict__ and all(s.rebuilt for s in again.index_status.values())
+
+
+def test_an_erased_worker_leaves_the_stored_profiles(built):
+    directory = built.settings.home / "index" / "workers"
+    stored = (directory / _current(directory) / "profiles.jsonl").read_text()
+    assert '"W-2"' in stored and "merawat lansia" in stored
+    assert built.live.erase("W-2")
+    for path in directory.rglob("*"):
+        if path.is_file():
+            text = path.read_bytes()
+            assert b"W-2" not in text and b"merawat lansia" not in text, path
+    again = _restart(built)
+    again.build()
+    assert "W-2" not in again.matcher.workers.positions and "profiler" not in again.__dict__
+
+
+def test_the_model_loads_only_for_a_phrase_not_cached(tmp_path):
+    from sepadan.features.lazy_model import LazyEncoder, model_key
+
+    loads = []
+
+    def load():
+        loads.append(1)
+        return FakeEncoder(name="fake-lazy", dim=8)
+
+    card, key = tmp_path / "model-card.json", model_key({"model_path": None}, None)
+    first = LazyEncoder(load, key=key, card=card)
+    assert first.name == "fake-lazy" and first.dim == 8 and loads == [1]  # no card yet: loaded
+    second = LazyEncoder(load, key=key, card=card)
+    assert (second.name, second.dim, second.loaded, loads) == ("fake-lazy", 8, False, [1])
+    cached = CachedEncoder(second, None)
+    assert cached.encode(["kasir"]).shape == (1, 8) and second.loaded and loads == [1, 1]
+    other = LazyEncoder(load, key=model_key({"model_path": "elsewhere"}, None), card=card)
+    assert other.name == "fake-lazy" and len(loads) == 3  # a card of another model is not trusted

@@ -7,6 +7,8 @@ Layout of one side (``<home>/index/workers``)::
     v<ns>/vectors.npy    float32 rows (exact search and rebuilds)
     v<ns>/ids.json       row position -> record id
     v<ns>/index.faiss    the FAISS index, when the kind is not exact
+    v<ns>/profiles.jsonl the records' profiles (computed once per input digest; see
+                         :mod:`sepadan.features.profile_codec`), when the writer gives them
 
 Every file is written to a temporary name, fsynced and renamed; the version folder is complete before
 CURRENT points to it, so a write killed half-way leaves the previous version live. A missing,
@@ -23,6 +25,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -50,9 +53,23 @@ class Manifest:
     format: int = FORMAT
 
 
+PROFILES = "profiles.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The live version of one side: its index, row ids, manifest and stored profile lines."""
+
+    index: VectorIndex
+    ids: list[str]
+    manifest: Manifest
+    profiles: list[str] | None
+
+
 def save_index(directory: Path, index: VectorIndex, ids: list[str], *, side: str, model: str,
-               fingerprint: str, build_seconds: float = 0.0) -> Manifest:
-    """Write a new version of an index and switch CURRENT to it atomically."""
+               fingerprint: str, build_seconds: float = 0.0, profiles: Iterable[str] | None = None) -> Manifest:
+    """Write a new version of an index (and the profiles' JSON lines, when given) and switch
+    CURRENT to it atomically."""
     directory.mkdir(parents=True, exist_ok=True)
     version = directory / f"v{time.time_ns()}"
     version.mkdir()
@@ -61,6 +78,8 @@ def save_index(directory: Path, index: VectorIndex, ids: list[str], *, side: str
              "ids.json": _write(version / "ids.json", lambda p: p.write_text(json.dumps(ids)), step="ids")}
     if isinstance(index, FaissIndex):
         files["index.faiss"] = _write(version / "index.faiss", lambda p: _write_faiss(index, p), step="faiss")
+    if profiles is not None:
+        files[PROFILES] = _write(version / PROFILES, lambda p: _write_lines(p, profiles), step="profiles")
     manifest = Manifest(side, model, int(index.vectors.shape[1]) if index.vectors.ndim == 2 else 0,
                         len(ids), index.kind, fingerprint, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                         round(build_seconds, 3), files)
@@ -77,6 +96,14 @@ def save_index(directory: Path, index: VectorIndex, ids: list[str], *, side: str
 def load_index(directory: Path, *, model: str, exact_filter_max: int = 20_000, ef_search: int = 128
                ) -> tuple[VectorIndex, list[str], Manifest]:
     """The live version, checked against its manifest and the current model."""
+    stored = load_stored(directory, model=model, exact_filter_max=exact_filter_max, ef_search=ef_search,
+                         profiles=False)
+    return stored.index, stored.ids, stored.manifest
+
+
+def load_stored(directory: Path, *, model: str, exact_filter_max: int = 20_000, ef_search: int = 128,
+                profiles: bool = True) -> Stored:
+    """The live version with its stored profile lines (None where it has none), every file checked."""
     version = _current(directory)
     manifest = _manifest(version)
     if manifest.model != model:
@@ -89,8 +116,11 @@ def load_index(directory: Path, *, model: str, exact_filter_max: int = 20_000, e
     if len(ids) != manifest.count or len(vectors) != manifest.count:
         raise IndexError_(f"{directory.name} index holds {len(vectors)} rows, its manifest says {manifest.count}")
     loaded = _index(version, manifest, vectors, exact_filter_max, ef_search)
+    lines = None
+    if profiles and PROFILES in manifest.files:
+        lines = (version / PROFILES).read_text(encoding="utf-8").splitlines()
     _prune(directory, live=version.name)
-    return loaded, ids, manifest
+    return Stored(loaded, ids, manifest, lines)
 
 
 def read_manifest(directory: Path) -> Manifest | None:
@@ -144,6 +174,13 @@ def _write(path: Path, writer: object, *, step: str) -> str:
     os.replace(tmp, path)
     point(f"index.{step}.renamed")
     return _sha256(path)
+
+
+def _write_lines(path: Path, lines: Iterable[str]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(line)
+            handle.write("\n")
 
 
 def _write_faiss(index: FaissIndex, path: Path) -> None:
