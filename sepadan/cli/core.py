@@ -262,6 +262,7 @@ from sepadan.cli.models import register as _register_models  # noqa: E402
 from sepadan.cli.planning import register as _register_planning  # noqa: E402
 from sepadan.cli.allocate import register as _register_allocate  # noqa: E402,I001
 from sepadan.cli.erase import register as _register_erase  # noqa: E402,I001
+from sepadan.cli.batch import register as _register_batch  # noqa: E402,I001
 
 _register_planning(app)
 _register_allocate(app)
@@ -269,6 +270,7 @@ _register_models(app)
 _register_bench(app)
 _register_api(app)
 _register_erase(app)
+_register_batch(app)
 
 
 def main() -> None:

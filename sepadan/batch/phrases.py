@@ -1,0 +1,87 @@
+"""New phrases, encoded once: the stage before the build.
+
+The phrases a build would send to the model (skill phrases no lexicon entry or ESCO label matches, in
+their English gloss; the labels of the concepts they match; training and job titles) that the phrase
+cache lacks are listed once per run (kept in the run folder, so a resumed run has the same
+partitions), encoded by the runner's encoder workers, and put in the engine's phrase cache (the store):
+the build that follows finds them there. What the build still encodes itself is counted in the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sepadan.batch.plan import partitions
+from sepadan.batch.stages import EncodeStage, ModelSpec
+from sepadan.features.text import normalise_text, split_phrases
+from sepadan.ingest.importer import load_records
+
+log = logging.getLogger(__name__)
+
+
+def candidate_phrases(engine: Any) -> list[str]:
+    """Every phrase the build will embed or look up, distinct, in a stable order."""
+    workers, vacancies = load_records(engine.store, "workers"), load_records(engine.store, "vacancies")
+    trainings = load_records(engine.store, "trainings")
+    lexicon, taxonomy = engine.lexicon, engine.taxonomy
+    texts = [s for w in workers for s in w.skills] + [s for w in workers for t in w.trainings for s in t.skills]
+    texts += [s for v in vacancies for s in (*v.skills_required, *v.skills_preferred)]
+    out: dict[str, None] = {}
+    for text in texts:
+        for phrase in split_phrases(text):
+            p = normalise_text(phrase)
+            if not p:
+                continue
+            uris = lexicon.skills_for(p) or taxonomy.skills_by_label(p)
+            if uris:
+                out.update((taxonomy.skill_label(u), None) for u in uris[:3])
+            else:
+                out[lexicon.translate(p)] = None
+    titles = [t.title for w in workers for t in w.trainings] + [v.title for v in vacancies]
+    titles += [t.title for t in trainings]
+    out.update((lexicon.translate(t), None) for t in titles if t)
+    return [t for t in out if t]
+
+
+def encode_stage(engine: Any, job: Any, options: Any) -> dict[str, Any]:
+    """Encode the run's new phrases through the runner and cache them; what happened, for the manifest."""
+    cache = engine.encoder.cache
+    if cache is None:
+        log.info("no phrase cache in the store (an in-memory encoder): the build encodes new phrases")
+        return {"phrases": 0, "note": "in-memory phrase cache: encoded by the build"}
+    saved = job.run.read_json("phrases.json")
+    if saved is None:
+        candidates = candidate_phrases(engine)
+        known = cache.cached_vectors(engine.encoder.name, candidates)
+        saved = {"model": engine.encoder.name, "candidates": len(candidates),
+                 "new": [t for t in candidates if t not in known]}
+        job.run.write_json("phrases.json", saved)
+    new = tuple(saved["new"])
+    stage = EncodeStage(job.runner.share(new), _model(engine, job.runner))
+    done = job.stage(stage, partitions("encode", len(new), options.phrases_per_partition, prefix="p"))
+    for d in done:
+        cache.cache_vectors(engine.encoder.name, _vectors(job.run.path / d.file))
+    return {"candidates": saved["candidates"], "phrases": len(new)}
+
+
+def _model(engine: Any, runner: Any) -> Any:
+    from sepadan.features.encoder import SentenceEncoder
+
+    raw = engine.encoder.encoder
+    if runner.name != "local" and isinstance(raw, SentenceEncoder):
+        return ModelSpec(str(raw.path), raw.sha256)  # each worker loads the same, checked weights
+    return raw
+
+
+def _vectors(path: Any) -> dict[str, Any]:
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path)
+    texts = t.column("text").to_pylist()
+    flat = t.column("vector").combine_chunks()
+    dim = flat.type.list_size
+    vectors = np.asarray(flat.values.to_numpy(zero_copy_only=False), dtype=np.float32).reshape(-1, dim)
+    return dict(zip(texts, vectors))
+
