@@ -28,7 +28,7 @@ from sepadan.api.app import create_app
 from sepadan.api.security import POLICY, PUBLIC, KeyDep
 from sepadan.engine import Engine
 from sepadan.matching.persist import load_index
-from sepadan.store.keys import audit_trail
+from sepadan.store.keys import audit_trail, create_key
 from sepadan.store.schema import audit_log, phrase_vectors
 
 PROBLEM = "application/problem+json"
@@ -137,6 +137,14 @@ def matrix_request(name: str, caller: str) -> tuple[str, str, dict[str, Any]]:
                            {"json": {"worker_id": "W2", "vacancy_id": "VD", "stage": _STAGE[caller]}}),
         "put_outcome": ("PUT", f"/v1/outcomes/{OUTCOME_ID}", {"json": OUTCOME_W1_V1}),
         "delete_outcome": ("DELETE", f"/v1/outcomes/{quote('W1|V2|interviewed', safe='')}", {}),
+        # administration (tests/admin_fixtures.py: versions 1 and 2, champion 2 after 1)
+        "list_keys": ("GET", "/v1/keys", {}),
+        "create_key": ("POST", "/v1/keys", {"json": {"role": "planner", "label": f"made by {caller}"}}),
+        "revoke_key": ("DELETE", f"/v1/keys/{MATRIX_IDS.get('doomed', '0')}", {}),
+        "list_models": ("GET", "/v1/models", {}),
+        "get_model": ("GET", "/v1/models/1", {}),
+        "promote_model": ("POST", "/v1/models/1/promote", {}),
+        "rollback_model": ("POST", "/v1/models/rollback", {}),  # champion 2 back to 1
     }
     for kind, content in files.items():
         table[f"bulk_{kind}"] = ("POST", f"/v1/{kind}/bulk", {"files": {"file": (f"{kind}.jsonl", content)}})
@@ -145,6 +153,7 @@ def matrix_request(name: str, caller: str) -> tuple[str, str, dict[str, Any]]:
     return table[name]
 
 
+MATRIX_IDS: dict[str, str] = {}  # ids made by the matrix_api fixture
 _STAGE = {"none": "hired", "portal": "departed", "planner": "completed", "officer": "interviewed",
           "admin": "rejected", "unknown": "withdrew"}
 
@@ -154,7 +163,12 @@ def matrix_api(tmp_path_factory, fake_encoder) -> Api:
     data = market()
     data["trainings"].append({"id": "TX", "title": "Kursus yang dihapus"})
     data["agencies"].append({"licence": "AX", "name": "PT Dihapus", "status": "active", "valid_until": "2028-01-01"})
-    return make_api(tmp_path_factory.mktemp("matrix"), fake_encoder, data=data)
+    api = make_api(tmp_path_factory.mktemp("matrix"), fake_encoder, data=data)
+    from admin_fixtures import register_rankers
+
+    register_rankers(api.engine, 2, promote=(1, 2))
+    MATRIX_IDS["doomed"] = create_key(api.engine.store, "planner", label="revoked by the matrix")[0].id
+    return api
 
 
 def test_every_role_meets_every_route_as_the_policy_says(matrix_api):

@@ -16,7 +16,7 @@ from datetime import date
 from fastapi import FastAPI
 from limits.storage import MemoryStorage, Storage
 
-from sepadan.api import docs, problems
+from sepadan.api import docs, problems, routes_admin
 from sepadan.api.metrics import Metrics, MetricsMiddleware
 from sepadan.api.middleware import BodyLimit, HoldForTests, PortalScrub
 from sepadan.api.routes_allocation import router as allocation_router
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(allocation_router)
     app.include_router(records_router)
     app.include_router(system_router)
+    app.include_router(routes_admin.router)  # keys and ranker versions, for admins
     from sepadan.web import mount_web  # the web app at /, beside the API at /v1
 
     mount_web(app)

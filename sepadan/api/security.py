@@ -45,6 +45,10 @@ POLICY: dict[str, frozenset[str]] = {
     # matching an unstored profile, and aggregates
     "match_profile": frozenset({ADMIN, PORTAL}),
     "demand_gaps": frozenset({ADMIN, PLANNER}),
+    # administration: API keys and ranker versions (the routes also refuse an admin key with a scope)
+    "list_keys": frozenset({ADMIN}), "create_key": frozenset({ADMIN}), "revoke_key": frozenset({ADMIN}),
+    "list_models": frozenset({ADMIN}), "get_model": frozenset({ADMIN}),
+    "promote_model": frozenset({ADMIN}), "rollback_model": frozenset({ADMIN}),
 }
 PUBLIC = frozenset({"health", "version", "metrics"})
 
