@@ -139,7 +139,8 @@ def inputs_digest(engine: Any, options: BatchOptions) -> str:
     for kind in ("workers", "vacancies", "agencies", "trainings"):
         digest.update(engine.store.fingerprint(kind).encode())
     digest.update(f"{engine.today.isoformat()}|{engine.encoder.name}|".encode())
-    digest.update(json.dumps(options.params(), sort_keys=True, default=str).encode())
+    shaping = {k: v for k, v in options.params().items() if k not in ("retries", "rebuild")}  # not the answers
+    digest.update(json.dumps(shaping, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:24]
 
 

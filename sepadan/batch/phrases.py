@@ -10,6 +10,7 @@ the build that follows finds them there. What the build still encodes itself is 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from sepadan.batch.plan import partitions
@@ -18,6 +19,7 @@ from sepadan.features.text import normalise_text, split_phrases
 from sepadan.ingest.importer import load_records
 
 log = logging.getLogger(__name__)
+_ISCO = re.compile(r"^\d{4}$")  # an ISCO-08 unit group code, as the occupation normaliser reads it
 
 
 def candidate_phrases(engine: Any) -> list[str]:
@@ -41,7 +43,31 @@ def candidate_phrases(engine: Any) -> list[str]:
     titles = [t.title for w in workers for t in w.trainings] + [v.title for v in vacancies]
     titles += [t.title for t in trainings]
     out.update((lexicon.translate(t), None) for t in titles if t)
+    jobs = [(e.occupation, None) for w in workers for e in w.experience] + [(v.title, v.occupation) for v in vacancies]
+    for text, code in dict.fromkeys(jobs):
+        out.update((p, None) for p in occupation_phrases(engine, text, code))
     return [t for t in out if t]
+
+
+def occupation_phrases(engine: Any, text: str, code: str | None) -> list[str]:
+    """The label a job title is matched to by code, the lexicon, KBJI or an ESCO label (the
+    normaliser's lookups, in its order); for a title matched by meaning, the gloss it is looked up
+    by (the label it lands on is known only after the search: the build encodes that one)."""
+    taxonomy, lexicon = engine.taxonomy, engine.lexicon
+    if code and _ISCO.match(code.strip()):
+        return [taxonomy.isco_labels.get(code.strip(), text)]
+    if code and code.strip() in taxonomy.occupations:
+        return [taxonomy.occupations[code.strip()].label]
+    key = normalise_text(text)
+    if lexicon.isco_for_title(key):
+        return [lexicon.english_title(key) or text]
+    kbji = taxonomy.kbji_by_title(key)
+    if kbji:
+        return [kbji[0].title]
+    uris = taxonomy.occupations_by_label(key)
+    if uris:
+        return [taxonomy.occupations[uris[0]].label]
+    return [lexicon.translate(key), text] if key else []
 
 
 def encode_stage(engine: Any, job: Any, options: Any) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class RayRunner:
         elif address:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         else:
+            # Ray maps 127.0.0.1 to this machine's own address; nothing is reachable from outside it
             ray.init(num_cpus=num_cpus or workers, include_dashboard=False, _node_ip_address="127.0.0.1",
                      object_store_memory=object_store_memory, logging_level=logging.WARNING,
                      log_to_driver=False)
@@ -103,7 +104,8 @@ class RayRunner:
             compute=ray.data.ActorPoolStrategy(size=max(1, min(self.workers, len(parts)))),
             fn_constructor_kwargs={"stage": stage, "root": str(run.root), "run_id": run.run_id,
                                    "faults": dict(faults or {})},
-            num_cpus=self.cpus_per_worker, max_task_retries=retries, max_restarts=retries)
+            num_cpus=self.cpus_per_worker,
+            ray_remote_args_fn=lambda: {"max_task_retries": retries, "max_restarts": retries})
         out = []
         for row in mapped.iter_rows():
             done = Done(str(row["key"]), str(row["file"]), int(row["rows"]), str(row["sha256"]),

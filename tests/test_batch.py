@@ -1,0 +1,281 @@
+"""The nightly batch: exact top-k over shards, the local run against the online answers, resume and
+retries, the CLI; then one local Ray (started once for the module's Ray tests) against the local run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from conftest import IMPORT_ORDER, TODAY, FakeEncoder, make_settings
+from sepadan.allocate import Request, allocate, open_orders
+from sepadan.batch import BatchOptions, LocalRunner, current_run, run_batch
+from sepadan.batch.plan import shard_by_id
+from sepadan.batch.publish import sha256_of
+from sepadan.batch.topk import exact_topk, merge_topk, shard_topk
+from sepadan.demo_data import generate
+from sepadan.engine import Engine
+from sepadan.errors import SepadanError
+from sepadan.planning.gaps import positions
+
+SMALL = dict(orders_per_partition=15, workers_per_partition=80, gap_regions=("national", "35"))
+
+
+# ------------------------------------------------------------------------------ exact top-k merge
+@st.composite
+def shard_problem(draw):
+    n = draw(st.integers(1, 40))
+    dim = draw(st.integers(1, 4))
+    # small integers: exact dot products in float32, and many ties for the ids to break
+    vectors = np.array(draw(st.lists(st.lists(st.integers(-2, 2), min_size=dim, max_size=dim),
+                                     min_size=n, max_size=n)), dtype=np.float32)
+    queries = np.array(draw(st.lists(st.lists(st.integers(-2, 2), min_size=dim, max_size=dim),
+                                     min_size=1, max_size=4)), dtype=np.float32)
+    ids = np.array(draw(st.permutations(range(1000, 1000 + 3 * n)))[:n], dtype=np.int64)
+    cuts = sorted(draw(st.lists(st.integers(0, n), max_size=5)))
+    k = draw(st.integers(1, n + 3))
+    return vectors, ids, queries, [0, *cuts, n], k
+
+
+@settings(max_examples=200, deadline=None)
+@given(shard_problem())
+def test_merged_top_k_over_shards_is_the_single_index_top_k(problem):
+    vectors, ids, queries, bounds, k = problem
+    parts = [shard_topk(vectors[a:b], ids[a:b], queries, k) for a, b in zip(bounds, bounds[1:])]
+    scores, got = merge_topk(parts, k)
+    ref_scores, ref = shard_topk(vectors, ids, queries, k)
+    assert (got == ref).all() and np.array_equal(scores[got >= 0], ref_scores[ref >= 0])
+    full = queries @ vectors.T  # the reference by a full sort: score descending, then id ascending
+    for q in range(len(queries)):
+        order = sorted(range(len(ids)), key=lambda j: (-full[q, j], ids[j]))[:k]
+        assert got[q, :len(order)].tolist() == ids[order].tolist()
+        assert (got[q, len(order):] == -1).all()
+
+
+def test_top_k_takes_the_smaller_id_among_ties_at_the_kth_place():
+    scores = np.array([[1.0, 2.0, 1.0, 1.0]], dtype=np.float32)
+    s, i = exact_topk(scores, np.array([40, 10, 30, 20]), 2)
+    assert i.tolist() == [[10, 20]] and s.tolist() == [[2.0, 1.0]]
+
+
+def test_shards_are_contiguous_id_ranges_of_near_equal_size():
+    ids = [f"W-{i:04d}" for i in (7, 3, 9, 1, 5, 2, 8)]
+    shards = shard_by_id(ids, 3)
+    got = [[ids[p] for p in s.positions] for s in shards]
+    assert got == [["W-0001", "W-0002"], ["W-0003", "W-0005", "W-0007"], ["W-0008", "W-0009"]]
+    assert [(s.first_id, s.last_id) for s in shards] == [("W-0001", "W-0002"), ("W-0003", "W-0007"),
+                                                         ("W-0008", "W-0009")]
+
+
+# ------------------------------------------------------------------------------ local runs
+def _engine(root: Path, encoder, *, n_workers=300, n_vacancies=60) -> Engine:
+    paths = generate(root / "data", n_workers=n_workers, n_vacancies=n_vacancies, n_trainings=12, n_agencies=12,
+                     today=TODAY)
+    engine = Engine(make_settings(root / "home"), encoder=encoder, today=TODAY)
+    for kind in IMPORT_ORDER:
+        engine.import_file(kind, paths[kind])
+    return engine
+
+
+def _rows(path: Path, stage: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return [r for f in sorted((path / stage).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def _lists(path: Path, stage: str) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for r in sorted(_rows(path, stage), key=lambda r: (r["subject_id"], r["rank"])):
+        out.setdefault(r["subject_id"], []).append((r["worker_id"], r["vacancy_id"], r["score"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    """A tiny market on the fake encoder with its phrase cache in the store (so phrases are encoded
+    by the batch's encode stage), and one finished local run over 3 shards."""
+    engine = _engine(tmp_path_factory.mktemp("batch"), FakeEncoder())
+    result = run_batch(engine, runner=LocalRunner(), options=BatchOptions(shards=3, **SMALL), run_id="night-1")
+    return engine, result
+
+
+def test_the_first_run_encodes_the_new_phrases_once_and_the_build_finds_them_cached(market):
+    engine, result = market
+    encode = result.manifest["encode"]
+    assert encode["phrases"] > 20 and encode["encoded_by_build"] == 0
+    again = run_batch(engine, runner=LocalRunner(), options=BatchOptions(shards=3, **SMALL), run_id="night-1b")
+    assert again.manifest["encode"]["phrases"] == 0
+
+
+def test_recommendations_equal_the_matchers_for_every_available_worker(market):
+    engine, result = market
+    m = engine.matcher
+    got = _lists(result.path, "recommendations")
+    available = [w for w in m.workers.records if w.available is not False]
+    assert len(got) > 0.7 * len(available)
+    for w in available:
+        want = [(x.worker_id, x.vacancy_id, x.score) for x in m.recommend(w.id, k=10).results]
+        assert got.get(w.id, []) == want, w.id
+
+
+def test_sharded_shortlists_equal_the_matchers_where_retrieval_sees_every_eligible_worker(market):
+    engine, result = market
+    m = engine.matcher
+    got = _lists(result.path, "shortlists")
+    checked = 0
+    for v in open_orders(m, Request()):
+        vp = m.vacancies.profiles[m.vacancies.positions[v.id]]
+        if m.table.mask(v, vp, m.ctx).sum() > m.candidates:
+            continue  # online retrieval keeps its fused top n; the shards' union holds more
+        k = max(30, 2 * positions(v))
+        want = [(x.worker_id, x.vacancy_id, x.score) for x in m.shortlist(v.id, k=k).results]
+        assert got.get(v.id, []) == want, v.id
+        checked += 1
+    assert checked >= 20
+
+
+def test_the_allocation_from_the_batch_equals_sepadan_allocate(market):
+    engine, result = market
+    want = sorted((p.vacancy_id, p.worker_id) for p in allocate(engine, Request(k=10)).proposals)
+    got = sorted((r["vacancy_id"], r["worker_id"]) for r in _rows(result.path / "allocation", ".")
+                 if "worker_id" in r)
+    assert got == want and len(want) > 50
+
+
+def test_the_manifest_lists_every_file_with_rows_and_sha256_and_current_names_the_run(market):
+    engine, result = market
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    root = engine.settings.home / "batch"
+    assert (root / current_run(root) / "manifest.json").exists()
+    assert {s["name"] for s in manifest["stages"]} >= {"encode", "index", "shortlist-shards", "shortlists",
+                                                       "recommendations", "allocation", "gaps", "gap-summaries"}
+    assert len(manifest["shards"]) == 3 and sum(s["workers"] for s in manifest["shards"]) == 300
+    for f in manifest["files"]:
+        path = result.path / f["file"]
+        assert sha256_of(path) == f["sha256"]
+    gaps = _rows(result.path, "gaps")
+    assert {r["region"] for r in gaps} == {"national", "35"} and all(r["positions"] > 0 for r in gaps)
+
+
+def test_a_run_failing_for_good_is_not_published_and_resumes_without_redoing_finished_partitions(tmp_path):
+    engine = _engine(tmp_path, FakeEncoder(), n_workers=150, n_vacancies=40)
+    first = run_batch(engine, runner=LocalRunner(), options=BatchOptions(shards=2, **SMALL), run_id="before")
+    broken = BatchOptions(shards=2, retries=1, faults={"s01-w00000": 99}, **SMALL)
+    with pytest.raises(Exception, match="injected failure of recommendations/s01-w00000, attempt 2"):
+        run_batch(engine, runner=LocalRunner(), options=broken, run_id="night")
+    root = engine.settings.home / "batch"
+    assert current_run(root) == "before" and not (root / "night" / "manifest.json").exists()
+    marker = root / "night" / "shortlists" / "o00000.done"
+    stamp = marker.stat().st_mtime_ns
+    resumed = run_batch(engine, runner=LocalRunner(), options=BatchOptions(shards=2, **SMALL), resume=True)
+    assert resumed.run_id == "night" and current_run(root) == "night"
+    stages = {s.name: s for s in resumed.stages}
+    assert stages["shortlists"].computed == 0 and stages["shortlists"].skipped == stages["shortlists"].partitions
+    assert stages["recommendations"].computed == 1  # only the partition that had failed
+    assert marker.stat().st_mtime_ns == stamp
+    assert resumed.manifest["retried"][0]["partition"] == "s01-w00000"
+    for stage in ("shortlists", "recommendations"):
+        assert _lists(resumed.path, stage) == _lists(first.path, stage)
+
+
+def test_a_partition_failing_once_is_retried_and_recorded(tmp_path):
+    engine = _engine(tmp_path, FakeEncoder(), n_workers=120, n_vacancies=30)
+    result = run_batch(engine, runner=LocalRunner(), run_id="r",
+                       options=BatchOptions(shards=2, faults={"s00-o00001": 1}, **SMALL))
+    (retried,) = result.manifest["retried"]
+    assert retried == {"stage": "shortlist-shards", "partition": "s00-o00001", "attempts": 2,
+                       "errors": ["attempt 1: InjectedFailure: injected failure of shortlist-shards/s00-o00001, "
+                                  "attempt 1"]}
+    with pytest.raises(SepadanError, match="already finished"):
+        run_batch(engine, runner=LocalRunner(), run_id="r", options=BatchOptions(shards=2, **SMALL))
+
+
+def test_a_run_id_is_refused_when_the_options_changed_since_it_started(tmp_path):
+    engine = _engine(tmp_path, FakeEncoder(), n_workers=60, n_vacancies=20)
+    with pytest.raises(Exception, match="injected"):
+        run_batch(engine, runner=LocalRunner(), run_id="r",
+                  options=BatchOptions(shards=2, retries=0, faults={"s00-o00000": 9}, **SMALL))
+    with pytest.raises(SepadanError, match="other records, day, model or options"):
+        run_batch(engine, runner=LocalRunner(), run_id="r", options=BatchOptions(shards=3, **SMALL))
+
+
+def test_the_cli_runs_the_batch_and_prints_where_it_went(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    import sepadan.cli.batch as cli_batch
+    from sepadan.cli.core import app
+
+    engine = _engine(tmp_path, FakeEncoder(), n_workers=60, n_vacancies=20)
+    seen: list[tuple[str, int, int]] = []
+    engine.progress = lambda label, done, total: seen.append((label, done, total))
+
+    @contextmanager
+    def fake_engine(home, today=None):
+        yield engine
+
+    monkeypatch.setattr(cli_batch, "_engine", fake_engine)
+    result = CliRunner().invoke(app, ["batch", "--run-id", "cli-1", "--shards", "2", "--no-gaps"])
+    assert result.exit_code == 0, result.output
+    assert "published cli-1" in result.output
+    finished = {label for label, done, total in seen if done == total}
+    assert {"batch encode", "batch shortlist-shards", "batch shortlists", "batch recommendations"} <= finished
+    assert current_run(engine.settings.home / "batch") == "cli-1"
+    bad = CliRunner().invoke(app, ["batch", "--run-id", "../x"])
+    assert bad.exit_code != 0
+
+
+# ------------------------------------------------------------------------------ Ray
+@pytest.fixture(scope="module")
+def ray_session():
+    ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed")
+    import logging
+
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level=logging.WARNING,
+                 log_to_driver=False)
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"a local Ray cannot start here: {exc}")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def real_market(tmp_path_factory, real_encoder):
+    """A small demo market on the real model, its phrase cache in the store."""
+    return _engine(tmp_path_factory.mktemp("ray"), real_encoder.encoder, n_workers=400, n_vacancies=120)
+
+
+def test_ray_and_local_runs_give_identical_shortlists_and_recommendations(ray_session, real_market):
+    from sepadan.batch import RayRunner
+
+    engine = real_market
+    options = BatchOptions(shards=2, orders_per_partition=40, workers_per_partition=100, gap_regions=("national",))
+    runner = RayRunner(workers=2)
+    ray = run_batch(engine, runner=runner, run_id="ray", options=BatchOptions(
+        **{**options.params(), "faults": {"s01-o00001": 1}}))
+    runner.close()  # this Ray was started by the fixture: it stays up
+    local = run_batch(engine, runner=LocalRunner(), run_id="local", options=options)
+    assert ray.manifest["runner"] == "ray" and ray.manifest["encode"]["phrases"] > 50
+    assert local.manifest["encode"]["phrases"] == 0  # the Ray run's encoders filled the phrase cache
+    for stage in ("shortlists", "recommendations"):
+        a, b = _lists(ray.path, stage), _lists(local.path, stage)
+        assert a == b and len(a) > 50, stage
+    assert ray.manifest["retried"] == [{"stage": "shortlist-shards", "partition": "s01-o00001", "attempts": 2,
+                                        "errors": ["attempt 1: InjectedFailure: injected failure of "
+                                                   "shortlist-shards/s01-o00001, attempt 1"]}]
+    assert sorted(_rows(ray.path, "allocation"), key=str) == sorted(_rows(local.path, "allocation"), key=str)
+
+
+def test_phrases_encoded_by_ray_actors_equal_the_models_own(ray_session, real_market, real_encoder):
+    import pyarrow.parquet as pq
+
+    path = real_market.settings.home / "batch" / "ray" / "encode"
+    table = pq.read_table(sorted(path.glob("*.parquet"))[0])
+    texts = table.column("text").to_pylist()[:64]
+    got = np.array(table.column("vector").to_pylist()[:64], dtype=np.float32)
+    np.testing.assert_allclose(got, real_encoder.encoder.encode(texts), atol=1e-5)
