@@ -29,6 +29,20 @@ log = logging.getLogger(__name__)
 MATCHED_KINDS = ("workers", "vacancies", "agencies")
 
 
+def _carry_masks(new: Matcher, old: Matcher, kind: str, written: set[str]) -> None:
+    """The new matcher keeps the old one's eligibility masks: a worker write re-evaluates only the
+    written workers' rows, a vacancy write drops those vacancies' masks, an agency write every one."""
+    n = new.table.n
+    if kind == "workers":
+        kept = np.array([-1 if r.id in written else old.workers.positions.get(r.id, -1)
+                         for r in new.workers.records], dtype=np.int64)
+        new.inherit_masks(old, kept, np.flatnonzero(kept < 0))
+    elif kind == "vacancies":
+        new.inherit_masks(old, np.arange(n), [], vacancies=frozenset(written))
+    else:
+        new.inherit_masks(old, np.arange(n), [], every_vacancy=True)
+
+
 class LiveWrites:
     """Writes through one engine: searchable when they return (exact index) or after a rebuild."""
 
@@ -126,8 +140,10 @@ class LiveWrites:
             agencies = {a.licence: a for a in load_records(e.store, "agencies")}
             ctx = Context(e.today, agencies, e.rules)
         table = WorkerTable(workers.records, workers.profiles) if kind == "workers" else m.table
-        e.swap(Matcher(workers=workers, vacancies=vacancies, table=table, ctx=ctx, scorer=m.scorer,
-                       candidates=m.candidates))
+        new = Matcher(workers=workers, vacancies=vacancies, table=table, ctx=ctx, scorer=m.scorer,
+                      candidates=m.candidates)
+        _carry_masks(new, m, kind, {r.id for r in upserted} | set(deleted))
+        e.swap(new)
 
     def _rebuild_soon(self) -> None:
         """Rebuild the matcher from the store in a background thread and swap it in when done;

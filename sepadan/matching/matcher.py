@@ -17,6 +17,7 @@ from sepadan.errors import NotFound
 from sepadan.features.profiles import VacancyProfile, WorkerProfile
 from sepadan.matching.eligibility import Check, Context, check_pair, eligible, failed, vacancy_checks
 from sepadan.matching.index import VectorIndex
+from sepadan.matching.masks import Allowed, MaskCache
 from sepadan.matching.retrieve import ConceptIndex, rrf
 from sepadan.matching.scorer import Message, Pair, Scored
 from sepadan.matching.table import WorkerTable
@@ -75,12 +76,64 @@ class Matcher:
                  scorer: Scorer, candidates: int = 200) -> None:
         self.workers, self.vacancies, self.table = workers, vacancies, table
         self.ctx, self.scorer, self.candidates = ctx, scorer, candidates
+        self.masks = MaskCache(table.n, self._mask_for)
 
     def warm(self) -> None:
-        """Work out the worker table's columns (language levels, experience, certificates,
-        documents) that the open vacancies ask for, so no first shortlist pays for them."""
-        for v, vp in zip(self.vacancies.records, self.vacancies.profiles):
-            self.table.mask(v, vp, self.ctx)
+        """Work out every vacancy's eligibility mask (and the worker table's columns they need),
+        so no first shortlist pays for them."""
+        for v in self.vacancies.records:
+            self.masks.get(("vacancy", v.id))
+
+    def inherit_masks(self, old: Matcher, kept: np.ndarray, fresh: Sequence[int], *,
+                      vacancies: frozenset[str] = frozenset(), every_vacancy: bool = False) -> None:
+        """Take over ``old``'s cached masks after a write: worker row ``i`` here is ``old``'s row
+        ``kept[i]`` (or, where -1, a changed or new worker among ``fresh``, whose rules are worked
+        out alone); masks of the ``vacancies`` written (or of all, when an agency changed) are dropped."""
+        subset: list[WorkerTable] = []
+
+        def evaluate(key: object, rows: Sequence[int]) -> np.ndarray:
+            if not subset:
+                subset.append(WorkerTable([self.workers.records[i] for i in rows],
+                                          [self.workers.profiles[i] for i in rows]))
+            return self._mask_for(key, subset[0])
+
+        def drop(key: object) -> bool:
+            kind, value = key  # type: ignore[misc]
+            return kind == "vacancy" and (every_vacancy or value in vacancies or value not in self.vacancies.positions)
+
+        self.masks = old.masks.updated(kept, fresh, self.table.n, self._mask_for, evaluate, drop=drop)
+
+    def _mask_for(self, key: object, table: WorkerTable | None = None) -> np.ndarray:
+        """Bool mask over the worker rows (of ``table``, by default the whole pool) for a key:
+        ``("vacancy", id)`` every hard rule of that vacancy, ``("region", code)`` workers of a region."""
+        table = table or self.table
+        kind, value = key  # type: ignore[misc]
+        if kind == "region":
+            return table.in_region(value)
+        pos = self.vacancies.position(value, "vacancy")
+        return table.mask(self.vacancies.records[pos], self.vacancies.profiles[pos], self.ctx)
+
+    def allowed(self, vacancy_id: str, *, region: str | None = None, within: tuple[str, ...] = (),
+                include_ineligible: bool = False) -> Allowed | None:
+        """The worker rows a shortlist may return (None: every worker), from the cached masks."""
+        parts = [] if include_ineligible else [self.masks.get(("vacancy", vacancy_id))]
+        if region:
+            parts.append(self.masks.get(("region", region)))
+        if len(parts) == 1 and not within:
+            return parts[0]
+        bits = [p.bits for p in parts]
+        if within:
+            scope = self.masks.get(("region", within[0])).bits.copy()
+            for r in within[1:]:
+                np.bitwise_or(scope, self.masks.get(("region", r)).bits, out=scope)
+            bits.append(scope)
+        if not bits:
+            return None
+        joined = bits[0].copy()
+        for b in bits[1:]:
+            np.bitwise_and(joined, b, out=joined)
+        rows = np.flatnonzero(np.unpackbits(joined, count=self.table.n, bitorder="little")).astype(np.int64)
+        return Allowed(joined, rows, self.table.n)
 
     @property
     def model_version(self) -> str:
@@ -92,13 +145,10 @@ class Matcher:
         workers of the regions ``within``, e.g. those an officer's key covers)."""
         vpos = self.vacancies.position(vacancy_id, "vacancy")
         v, vp = self.vacancies.records[vpos], self.vacancies.profiles[vpos]
-        scope = self.table.in_region(region) if region else np.ones(self.table.n, dtype=bool)
-        if within:
-            scope = scope & np.logical_or.reduce([self.table.in_region(r) for r in within])
-        mask = scope if include_ineligible else scope & self.table.mask(v, vp, self.ctx)
-        allowed = np.flatnonzero(mask)
-        candidates = self._retrieve(self.workers, self.vacancies.index.vectors[vpos],
-                                    _query(vp), allowed, k)
+        allowed = self.allowed(vacancy_id, region=region, within=within, include_ineligible=include_ineligible)
+        candidates = self._retrieve(self.workers, self.vacancies.index.vectors[vpos], _query(vp),
+                                    np.arange(self.table.n) if allowed is None else allowed.rows, k,
+                                    bits=None if allowed is None else allowed.bits)
         vvec = self.vacancies.index.vectors[vpos]
         matches = [self._match(self.workers.records[p], self.workers.profiles[p], v, vp,
                                self.workers.index.vectors[p], vvec) for p in candidates]
@@ -148,13 +198,14 @@ class Matcher:
         return check_pair(w, wp, self.vacancies.records[vpos], self.vacancies.profiles[vpos], self.ctx)
 
     def _retrieve(self, side: Side, vector: np.ndarray, query: dict[str, float], allowed: np.ndarray,
-                  k: int) -> list[int]:
+                  k: int, *, bits: np.ndarray | None = None) -> list[int]:
         n = max(self.candidates, 4 * k)
         if len(allowed) == 0:
             return []
         everyone = len(allowed) == side.index.size
-        _, dense = side.index.search(vector[None, :], n, allowed=None if everyone else allowed)
-        lexical = side.concepts.search(query, n, allowed=allowed)
+        _, dense = side.index.search(vector[None, :], n, allowed=None if everyone else allowed,
+                                     **({"bitmap": bits} if bits is not None and not everyone else {}))
+        lexical = side.concepts.search(query, n, allowed=None if everyone else allowed, bits=bits)
         fused = rrf([[int(p) for p in dense[0] if p >= 0], lexical])
         return [p for p, _ in fused[:n]]
 

@@ -35,17 +35,34 @@ class ConceptIndex:
         df = len(self.postings.get(key, ()))
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5)) if df else 0.0
 
-    def search(self, query: dict[str, float], k: int, *, allowed: np.ndarray | None = None) -> list[int]:
-        """Top-k positions by weighted idf of the query concepts they hold, among allowed rows."""
-        scores = np.zeros(self.size, dtype=np.float64)
-        for key, weight in query.items():
-            rows = self.postings.get(key)
-            if rows is not None:
-                scores[rows] += weight * self.idf(key)
-        if allowed is not None:
+    def search(self, query: dict[str, float], k: int, *, allowed: np.ndarray | None = None,
+               bits: np.ndarray | None = None) -> list[int]:
+        """Top-k positions by weighted idf of the query concepts they hold, among allowed rows
+        (``bits``: the same rows packed, little bit order, when the caller holds them). Only the
+        postings are touched: each list is filtered by a bit test, then the few rows left are summed."""
+        if allowed is not None and bits is None:
             keep = np.zeros(self.size, dtype=bool)
             keep[allowed] = True
-            scores[~keep] = 0.0
-        hits = np.flatnonzero(scores > 0)
-        order = np.lexsort((hits, -scores[hits]))[:k]
+            bits = np.packbits(keep, bitorder="little")
+        found, gains = [], []
+        for key, weight in query.items():
+            rows = self.postings.get(key)
+            if rows is None:
+                continue
+            if bits is not None:
+                rows = rows[(bits[rows >> 3] >> (rows & 7).astype(np.uint8)) & 1 == 1]
+            found.append(rows)
+            gains.append(np.full(len(rows), weight * self.idf(key)))
+        if not found:
+            return []
+        hits, inverse = np.unique(np.concatenate(found), return_inverse=True)
+        scores = np.bincount(inverse, weights=np.concatenate(gains), minlength=len(hits))
+        keep = scores > 0
+        hits, scores = hits[keep], scores[keep]
+        if len(hits) > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            cut = scores[top].min()
+            tied = np.flatnonzero(scores >= cut)  # every row tied with the k-th, so ties break by position
+            hits, scores = hits[tied], scores[tied]
+        order = np.lexsort((hits, -scores))[:k]
         return hits[order].tolist()

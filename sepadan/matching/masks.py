@@ -1,0 +1,81 @@
+"""Eligibility masks cached per vacancy, updated row by row when workers are written.
+
+A shortlist's hard rules over a million workers are a dozen array operations (a few ms); the
+answer only changes when a worker, the vacancy or an agency changes, so each vacancy's mask is kept
+as a packed bitmap (an eighth of a byte a worker: 62 MB for 500 vacancies at a million) with its
+allowed row positions, and region scopes likewise. After a write :meth:`MaskCache.updated` keeps
+the rows of unchanged workers and evaluates the rules for the changed ones only; a property test
+holds the result equal to masks computed from scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+MaskFn = Callable[[int], np.ndarray]  # vacancy position -> bool mask over the worker rows
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """One cached mask: packed bits and the positions where it is true."""
+
+    bits: np.ndarray  # uint8, little bit order
+    rows: np.ndarray  # int64 positions, ascending
+    n: int
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> Allowed:
+        return cls(np.packbits(mask, bitorder="little"), np.flatnonzero(mask).astype(np.int64), len(mask))
+
+    def mask(self) -> np.ndarray:
+        return np.unpackbits(self.bits, count=self.n, bitorder="little").view(bool)
+
+
+class MaskCache:
+    """Masks by key (a vacancy position, or ``("region", code)``), made on first use by ``make``."""
+
+    def __init__(self, n: int, make: Callable[[object], np.ndarray], *, limit: int = 4096) -> None:
+        self.n, self.make, self.limit = n, make, limit
+        self._held: dict[object, Allowed] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> Allowed:
+        held = self._held.get(key)
+        if held is None:
+            mask = np.asarray(self.make(key), dtype=bool)
+            if mask.shape != (self.n,):
+                raise ValueError(f"mask for {key!r} has shape {mask.shape}, expected ({self.n},)")
+            held = Allowed.of(mask)
+            with self._lock:
+                if len(self._held) >= self.limit:
+                    self._held.pop(next(iter(self._held)))
+                self._held[key] = held
+        return held
+
+    def keys(self) -> list[object]:
+        return list(self._held)
+
+    def updated(self, kept: np.ndarray, fresh: Sequence[int], n: int, make: Callable[[object], np.ndarray],
+                evaluate: Callable[[object, Sequence[int]], np.ndarray], *, drop: Callable[[object], bool]
+                ) -> MaskCache:
+        """The cache for a new worker pool of ``n`` rows: row ``i`` of the new pool is old row
+        ``kept[i]`` where that is >= 0, else a changed or new worker (listed in ``fresh``) whose
+        rules ``evaluate(key, fresh)`` works out. Keys for which ``drop`` is true are not carried."""
+        out = MaskCache(n, make, limit=self.limit)
+        fresh = np.asarray(fresh, dtype=np.int64)
+        carried = np.flatnonzero(kept >= 0)
+        for key, held in list(self._held.items()):
+            if drop(key):
+                continue
+            mask = np.zeros(n, dtype=bool)
+            mask[carried] = held.mask()[kept[carried]]
+            if len(fresh):
+                mask[fresh] = evaluate(key, fresh)
+            out._held[key] = Allowed.of(mask)
+        return out
