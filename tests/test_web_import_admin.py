@@ -247,3 +247,169 @@ def test_redact_masks_the_values_a_row_sent_and_keeps_the_rules_words():
     assert redact("a note about 3508014101960001", []) == "a note about …"
     assert redact("'SITI' is not a gender code", ["siti"]) == "'…' is not a gender code"
 
+
+
+# -- admin: API keys ------------------------------------------------------------------------------
+
+TOKEN = re.compile(r"sk_[0-9a-f]{8}_[A-Za-z0-9_-]{20,}")
+
+
+def signed_in(web, token: str):
+    client = web.anonymous()
+    assert sign_in(client, token).status_code == 303
+    client.csrf = csrf_of(client.get("/job-orders").text)
+    return client
+
+
+def test_the_keys_page_lists_every_key_with_its_scope_and_never_a_token(web, admin):
+    r = admin.get("/admin/keys")
+    assert r.status_code == 200 and admin.get("/admin").headers["location"] == "/admin/keys"
+    body = r.text.split('class="list stack admin-key-table"', 1)[1]
+    for name, key_id in web.api.key_ids.items():
+        assert f"<code>{key_id}</code>" in body, name
+    assert "officer_a1" in body and ">A1<" in body and "35" in body and "semua wilayah" in body
+    assert not TOKEN.search(r.text) and not any(t in r.text for t in web.api.tokens.values())
+    assert 'href="/admin" aria-current="page"' in r.text
+
+
+def test_a_created_key_is_shown_once_on_the_answer_to_the_post_and_never_again(web, admin, caplog):
+    with caplog.at_level(logging.DEBUG):
+        r = admin.post("/admin/keys", data={"csrf": admin.csrf, "role": "officer", "regions": "35.08, 53",
+                                            "agency": "A2", "label": "Petugas baru"})
+    assert r.status_code == 201 and "location" not in r.headers
+    assert r.headers["cache-control"] == "no-store"
+    tokens = set(TOKEN.findall(r.text))
+    assert len(tokens) == 1
+    (token,) = tokens
+    key = find_key(web.api.engine.store, token)
+    assert (key.role, key.regions, key.agency, key.label) == ("officer", ("35.08", "53"), "A2", "Petugas baru")
+    assert token not in str(r.url) and all(token not in h for h in r.headers.values())
+    again = admin.get("/admin/keys")
+    assert token not in again.text and not TOKEN.search(again.text) and f"<code>{key.id}</code>" in again.text
+    logged = " ".join(rec.getMessage() + repr(rec.args) for rec in caplog.records)
+    assert token not in logged and "Petugas baru" not in logged and key.id in logged
+
+
+def test_a_key_with_a_bad_region_is_not_created(web, admin):
+    before = admin.get("/admin/keys").text.count("<tr")
+    r = admin.post("/admin/keys", data={"csrf": admin.csrf, "role": "planner", "regions": "Jawa Timur"})
+    assert r.status_code == 422 and "regions" in r.text and not TOKEN.search(r.text)
+    assert admin.get("/admin/keys").text.count("<tr") == before
+
+
+def test_revoking_a_key_asks_first_and_ends_its_web_session(web, admin):
+    _, token = create_key(web.api.engine.store, "officer", regions=("35",), label="to be revoked")
+    key = find_key(web.api.engine.store, token)
+    victim = signed_in(web, token)
+    assert victim.get("/job-orders").status_code == 200
+    confirm = admin.get(f"/admin/keys/{key.id}/revoke")
+    assert confirm.status_code == 200 and f'action="/admin/keys/{key.id}/revoke"' in confirm.text
+    assert find_key(web.api.engine.store, token) is not None  # asking is not revoking
+    r = admin.post(f"/admin/keys/{key.id}/revoke", data={"csrf": csrf_of(confirm.text)})
+    assert r.status_code == 303 and r.headers["location"] == f"/admin/keys?revoked={key.id}"
+    assert find_key(web.api.engine.store, token) is None
+    ended = victim.get("/job-orders")
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/signin")
+    assert admin.post(f"/admin/keys/{key.id}/revoke", data={"csrf": admin.csrf}).status_code == 404
+    assert admin.get(f"/admin/keys/{key.id}/revoke").status_code == 404
+
+
+# -- admin: ranker versions ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def registry(web):
+    return register_rankers(web.api.engine, 2, promote=(1,))
+
+
+def test_the_models_page_shows_versions_and_the_champion_alias(registry, admin):
+    r = admin.get("/admin/models")
+    assert r.status_code == 200
+    assert "Champion sekarang: versi 1" in r.text
+    rows = r.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("</tr>")
+    assert "sepadan-ranker/2" in rows[0] and "0.5200" in rows[0] and 'action="/admin/models/2/promote"' in rows[0]
+    assert "sepadan-ranker/1" in rows[1] and "admin-alias-champion" in rows[1] and "/admin/models/1/promote" not in rows[1]
+
+
+def test_promote_and_roll_back_move_the_champion_alias_in_the_tracking_store(registry, admin):
+    r = admin.post("/admin/models/2/promote", data={"csrf": admin.csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/models?promoted=2"
+    assert registry.champion_version() == 2 and registry.alias_version("previous-champion") == 1
+    page = admin.get(r.headers["location"]).text
+    assert "Versi 2 sekarang champion." in page and "Champion sekarang: versi 2" in page
+    assert 'action="/admin/models/rollback"' in page
+    r = admin.post("/admin/models/rollback", data={"csrf": admin.csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/models?rolled_back=1"
+    assert registry.champion_version() == 1 and registry.history() == [1]
+    refused = admin.post("/admin/models/rollback", data={"csrf": admin.csrf})
+    assert refused.status_code == 409 and "Tidak ada champion sebelumnya" in refused.text
+    assert registry.champion_version() == 1
+    assert admin.post("/admin/models/9/promote", data={"csrf": admin.csrf}).status_code == 404
+
+
+def test_a_version_page_shows_its_metrics_and_fairness_figures(registry, admin):
+    r = admin.get("/admin/models/2?lang=en")
+    assert r.status_code == 200
+    metrics = r.text.split('class="list admin-metrics"', 1)[1].split("</table>", 1)[0]
+    assert "ndcg_at_10" in metrics and "0.5200" in metrics and "0.5000" in metrics  # ranker, transparent
+    fairness = r.text.split('class="list admin-fairness"', 1)[1].split("</table>", 1)[0]
+    assert "skew_at_10/gender/F" in fairness and "-0.0200" in fairness
+    assert "Held-out figures" in r.text and admin.get("/admin/models/99").status_code == 404
+
+
+def test_every_admin_form_refuses_a_post_without_the_csrf_token(registry, web, admin):
+    key_id = web.api.key_ids["planner"]
+    for path, data in (("/admin/keys", {"role": "admin"}), (f"/admin/keys/{key_id}/revoke", {}),
+                       ("/admin/models/2/promote", {}), ("/admin/models/rollback", {})):
+        for token in ({}, {"csrf": "x" * 43}):
+            assert admin.post(path, data=data | token).status_code == 403, (path, token)
+    assert find_key(web.api.engine.store, web.api.tokens["planner"]) is not None
+    assert registry.champion_version() == 1
+
+
+@pytest.mark.parametrize("name", ["officer", "planner", "officer_all", "scoped_admin"])
+def test_officers_planners_and_scoped_admins_get_403_on_admin_pages(registry, web, name):
+    if name == "scoped_admin":
+        client = signed_in(web, create_key(web.api.engine.store, "admin", regions=("35",))[1])
+    else:
+        client = web.client(name)
+    for path in ("/admin", "/admin/keys", f"/admin/keys/{web.api.key_ids['planner']}/revoke", "/admin/models",
+                 "/admin/models/1"):
+        assert client.get(path).status_code == 403, path
+    for path in ("/admin/keys", f"/admin/keys/{web.api.key_ids['planner']}/revoke", "/admin/models/2/promote",
+                 "/admin/models/rollback"):
+        assert client.post(path, data={"csrf": client.csrf, "role": "admin"}).status_code == 403, path
+    assert find_key(web.api.engine.store, web.api.tokens["planner"]) is not None
+    assert registry.champion_version() == 1
+
+
+# -- the admin API --------------------------------------------------------------------------------
+
+def test_the_admin_api_creates_lists_and_revokes_keys(web, admin):
+    h = web.api.headers("admin")
+    made = admin.post("/v1/keys", json={"role": "planner", "regions": ["35"], "label": "skrip"}, headers=h)
+    assert made.status_code == 201
+    body = made.json()
+    assert TOKEN.fullmatch(body["token"]) and find_key(web.api.engine.store, body["token"]).id == body["key"]["id"]
+    listed = admin.get("/v1/keys", headers=h).json()["items"]
+    assert body["key"]["id"] in {k["id"] for k in listed}
+    assert body["token"] not in json.dumps(listed) and "key_hash" not in json.dumps(listed)
+    assert admin.delete(f"/v1/keys/{body['key']['id']}", headers=h).status_code == 204
+    assert admin.delete(f"/v1/keys/{body['key']['id']}", headers=h).status_code == 404
+    assert admin.post("/v1/keys", json={"role": "admin", "regions": ["Jawa"]}, headers=h).status_code == 422
+    scoped = {"X-API-Key": create_key(web.api.engine.store, "admin", agency="A1")[1]}
+    for method, path in (("GET", "/v1/keys"), ("POST", "/v1/keys"), ("GET", "/v1/models"),
+                         ("POST", "/v1/models/rollback")):
+        r = admin.request(method, path, headers=scoped, json={"role": "admin"} if method == "POST" else None)
+        assert r.status_code == 403, path
+
+
+def test_the_admin_api_lists_promotes_and_rolls_back_models(registry, web, admin):
+    h = web.api.headers("admin")
+    listed = admin.get("/v1/models", headers=h).json()
+    assert listed["champion"] == 1 and [v["version"] for v in listed["versions"]] == [2, 1]
+    assert listed["versions"][0]["ndcg_at_10"] == pytest.approx(0.52)
+    assert admin.get("/v1/models/2", headers=h).json()["metrics"]["ranker"]["ndcg_at_10"] == pytest.approx(0.52)
+    assert admin.post("/v1/models/2/promote", headers=h).json()["champion"] == 2 == registry.champion_version()
+    assert admin.post("/v1/models/rollback", headers=h).json()["champion"] == 1 == registry.champion_version()
+    assert admin.post("/v1/models/rollback", headers=h).status_code == 409
+    assert admin.post("/v1/models/7/promote", headers=h).status_code == 404

@@ -166,7 +166,7 @@ NAV: list[tuple[str, str, str]] = [
     ("nav.outcomes", "/outcomes", "list_outcomes"),
     ("nav.planner", "/planner", "demand_gaps"),
     ("nav.import", "/import", "bulk_workers"),
-    ("nav.admin", "/admin", "manage_keys"),
+    ("nav.admin", "/admin", "list_keys"),  # the API's GET /v1/keys (sepadan/api/routes_admin.py)
 ]
 
 
