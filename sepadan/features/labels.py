@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from sepadan.features.taxonomy import Taxonomy, default_data_dir
 
@@ -89,12 +90,13 @@ class Labels:
             return english
         return found
 
-    def occupation(self, uri: str | None, isco: str | None, english: str, lang: str = "id") -> str:
-        """An occupation's label: its own Indonesian label, else the KBJI 2014 title of its ISCO-08
-        unit group when the match names no ESCO occupation (a code or a lexicon title)."""
-        if lang == "id" and not uri and isco in self.unit_groups:
-            return self.unit_groups[isco]
-        return self.display(uri, english, lang)
+    def occupation(self, match: Any, lang: str = "id") -> str:
+        """An occupation match's label (anything with ``uri``, ``isco``, ``label``, ``source``): its
+        Indonesian label; a KBJI title or free text as matched; else the KBJI 2014 title of its
+        ISCO-08 unit group when the match names no ESCO occupation (an ISCO code, a lexicon title)."""
+        if lang != "id" or match.uri or match.source in ("kbji", "free"):
+            return self.display(match.uri, match.label, lang)
+        return self.unit_groups.get(match.isco or "", match.label)
 
     def skill_phrases(self) -> Iterator[tuple[str, str]]:
         """(Indonesian label, skill URI) for every skill: what matching learns from the labels."""

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from sepadan.features.labels import shipped_labels
 from sepadan.features.profiles import VacancyProfile, WorkerProfile
 from sepadan.matching.eligibility import Check, Context, age_on, check_pair, vacancy_checks
 from sepadan.planning.gaps import TRAINABLE, Catalogue, Coverage, Need, Offer, met, positions, requirements, unmet_needs
@@ -302,7 +303,8 @@ def _items(mk: Market, vpos: int, lang: str) -> list[tuple[str, str, str, Need |
     v, vp = mk.vacancies[vpos], mk.vacancy_profiles[vpos]
     out = [(n.kind, n.key, n.name(lang), n) for n in mk.requirements(vpos) if n.kind in TRAINABLE]
     isco = vp.occupation.isco or "?"
-    out.append(("occupation", isco, f"{isco} {vp.occupation.label or v.title}", None))
+    job = shipped_labels().occupation(vp.occupation, lang) if vp.occupation.label else v.title
+    out.append(("occupation", isco, f"{isco} {job}", None))
     out.append(("destination", v.country or "?", v.country or "?", None))
     return out
 

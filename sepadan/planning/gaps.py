@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sepadan.features import education, languages
+from sepadan.features.labels import shipped_labels
 from sepadan.features.profiles import Requirement, VacancyProfile, WorkerProfile
 from sepadan.features.skills import Concept
 from sepadan.features.text import normalise_text
@@ -66,6 +67,7 @@ class Need:
     skill: Requirement | None = None
     names: tuple[str, ...] = ()  # certificate: any of these names
     wanted: tuple[str, ...] = ()  # skill: the concept keys that meet it exactly
+    label_id: str = ""  # experience: the job in Indonesian (its Indonesian or KBJI label)
 
     @property
     def trainable(self) -> bool:
@@ -78,8 +80,11 @@ class Need:
             return f"{LANGUAGE_NAMES.get(code, (code, code))[0 if lang == 'id' else 1]} {self.label}"
         if self.kind == "experience":
             years, _, job = self.label.partition(" ")
+            job = f"({self.label_id})" if lang == "id" and self.label_id else job
             unit = "tahun" if lang == "id" else "year" if years == "1" else "years"
             return f"{years} {unit} {job}".strip()
+        if self.kind == "skill" and lang == "id" and self.skill is not None and self.skill.concepts:
+            return shipped_labels().display(self.skill.concepts[0].uri, self.label)
         return self.label
 
     def text(self, lang: str = "id") -> str:
@@ -116,7 +121,9 @@ def requirements(v: Vacancy, vp: VacancyProfile, ctx: Context) -> tuple[Need, ..
         needs.append(Need("education", f"education:{v.education_min}", v.education_min))
     if v.experience_years_min:
         years, job = f"{v.experience_years_min:g}", vp.occupation.label or v.title
-        needs.append(Need("experience", f"experience:{vp.occupation.isco or v.title}:{years}", f"{years} ({job})"))
+        job_id = shipped_labels().occupation(vp.occupation, "id") if vp.occupation.label else v.title
+        needs.append(Need("experience", f"experience:{vp.occupation.isco or v.title}:{years}", f"{years} ({job})",
+                          label_id=job_id))
     unique: dict[str, Need] = {}
     for n in needs:
         unique.setdefault(n.key, n)
