@@ -1,0 +1,151 @@
+"""A real browser (Debian's chromium, driven by Playwright) through the admin's import journey: sign
+in, open the import page from the navigation, upload a workers file with one bad row, read the row and
+the field in the error table (and nothing was written), download the Excel template; then create an
+API key and see its token once. Pages checked at 1280 and 375 px (no page wider than the phone);
+screenshots go to a temporary folder unless ``SEPADAN_UI_SHOTS`` names one."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from web_fixtures import make_web
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+BAD_FILE = ("id,name,nik,birth_date,gender,region,skills\n"
+            "W-B1,Ani Suryani,3508014404990081,1998-02-02,F,35.08,menjahit\n"
+            "W-B2,Budi Santoso,3508014404990082,1997-03-03,F,35.08,memasak;menjahit\n"
+            "W-B3,Citra Lestari,3508014404990083,1996-04-04,X,35.08,memasak\n")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
+                                                               "(apt-get install chromium; .ci/run does)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, fake_encoder):
+    import uvicorn
+
+    web = make_web(tmp_path_factory.mktemp("browser-import"), fake_encoder)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(web.api.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start"
+    yield web, f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("SEPADAN_UI_SHOTS") or tmp_path_factory.mktemp("ui"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def shot(page, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000
+
+
+def narrow_enough(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375 + 1, f"{page.url} is {width} px wide at 375"
+
+
+def test_admin_uploads_a_file_with_a_bad_row_sees_it_and_nothing_is_written(server, browser, shots, tmp_path):
+    web, base = server
+    store = web.api.engine.store
+    before = store.count("workers")
+    bad = tmp_path / "pekerja.csv"
+    bad.write_text(BAD_FILE, encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(base + "/signin")
+    page.get_by_label("Kunci API").fill(web.api.tokens["admin"])
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/job-orders")
+    page.get_by_role("link", name="Impor", exact=True).click()
+    page.wait_for_url("**/import")
+
+    section = page.locator("section.import-kind", has=page.get_by_role("heading", name="Pekerja"))
+    section.get_by_label("Berkas (Pekerja)").set_input_files(str(bad))
+    section.get_by_role("button", name="Unggah dan impor").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").first.inner_text().startswith("Pekerja: Tidak ada yang disimpan: 1 kesalahan")
+    rows = page.locator("table.import-error-table tbody tr")
+    assert rows.count() == 1
+    cells = [c.strip() for c in rows.first.locator("td").all_inner_texts()]
+    assert cells[:3] == ["pekerja.csv", "4", "gender"] and "gender code" in cells[3]
+    assert store.count("workers") == before
+    assert all(store.get("workers", w) is None for w in ("W-B1", "W-B2", "W-B3"))
+    assert "3508014404990083" not in page.content() and "Citra Lestari" not in page.content()
+    shot(page, shots, "import-errors-1280")
+
+    with page.expect_download() as info:
+        section.get_by_role("link", name="Unduh templat Excel").click()
+    download = info.value
+    assert download.suggested_filename == "sepadan-workers-template.xlsx"
+    sheet = load_workbook(io.BytesIO(Path(download.path()).read_bytes()))["workers"]
+    assert sheet["A1"].value == "id" and sheet["C1"].value == "nik"
+    assert sheet["C2"].value == "3508014404990002" and sheet["C2"].number_format == "@"
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    narrow_enough(page)
+    shot(page, shots, "import-errors-375")
+    context.close()
+
+
+def test_admin_creates_a_key_and_sees_the_token_once(server, browser, shots):
+    web, base = server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/signin")
+    page.get_by_label("Kunci API").fill(web.api.tokens["admin"])
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/job-orders")
+    page.get_by_role("link", name="Admin", exact=True).click()
+    page.wait_for_url("**/admin/keys")
+    page.get_by_label("Peran").select_option("planner")
+    page.get_by_label("Label (siapa pemegang kunci)").fill("Perencana Bappeda")
+    page.get_by_role("button", name="Buat kunci").click()
+    page.wait_for_load_state()
+    token = page.get_by_label("Kunci API baru").input_value()
+    assert token.startswith("sk_") and token not in page.url
+    from sepadan.store.keys import find_key
+
+    assert find_key(web.api.engine.store, token).label == "Perencana Bappeda"
+    shot(page, shots, "admin-keys-created-1280")
+    page.goto(base + "/admin/keys")
+    assert token not in page.content()
+    page.goto(base + "/admin/models")
+    assert page.get_by_text("Belum ada model ranker terdaftar").is_visible()
+    page.set_viewport_size({"width": 375, "height": 800})
+    for path in ("/admin/keys", "/admin/models", "/import"):
+        page.goto(base + path)
+        narrow_enough(page)
+    shot(page, shots, "admin-keys-375")
+    context.close()
