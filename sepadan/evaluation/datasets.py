@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sepadan.features.taxonomy import Taxonomy, default_data_dir
+from sepadan.features.text import normalise_text
 
 NOT_SKILLS = frozenset({"LABEL NOT PRESENT", "UNDERSPECIFIED"})
 Qrels = dict[str, dict[str, int]]
@@ -109,6 +111,41 @@ def load_jobbert(path: Path, *, name: str | None = None) -> Benchmark:
             queries.append((qid, row[title]))
             qrels[qid] = {row["conceptUri"].strip(): 1}
     return Benchmark(name or path.name.split(".")[0], tuple(queries), qrels)
+
+
+DEV_SHARE = 5  # one title in five is in the dev split
+
+
+def title_split(text: str) -> str:
+    """``dev`` or ``test``: a fixed split by the hash of the normalised title, so the same wording
+    is always on one side. Tuning (word lists, weights) looks at ``dev`` only; figures are
+    reported on ``test``."""
+    digest = hashlib.md5(normalise_text(text).encode("utf-8")).digest()
+    return "dev" if digest[0] % DEV_SHARE == 0 else "test"
+
+
+def split_benchmark(bench: Benchmark, split: str) -> Benchmark:
+    """The queries of one split (``dev``, ``test``); ``all`` keeps every query."""
+    if split == "all":
+        return bench
+    if split not in ("dev", "test"):
+        raise ValueError(f"split {split!r}: expected dev, test or all")
+    queries = tuple((q, t) for q, t in bench.queries if title_split(t) == split)
+    note = f"{split} split: {len(queries)} of {len(bench.queries)} titles (datasets.title_split)"
+    return replace(bench, name=f"{bench.name}-{split}", queries=queries,
+                   qrels={q: bench.qrels[q] for q, _ in queries}, notes=(*bench.notes, note))
+
+
+def load_real_titles(path: Path, *, split: str = "test") -> dict[str, list[str]]:
+    """``{ESCO occupation URI: [job-board titles]}`` from a JobBERT-format file, one split's
+    titles (``test`` by default: the dev split is where the title reader was tuned)."""
+    bench = split_benchmark(load_jobbert(path), split)
+    out: dict[str, list[str]] = {}
+    for qid, text in bench.queries:
+        if text.strip():
+            for uri in bench.qrels[qid]:
+                out.setdefault(uri, []).append(text.strip())
+    return out
 
 
 def default_kbji_path() -> Path:

@@ -31,7 +31,7 @@ from sepadan.evaluation.baselines import (
     vacancy_text,
     worker_text,
 )
-from sepadan.evaluation.datasets import Benchmark, load_qrels
+from sepadan.evaluation.datasets import Benchmark, load_qrels, title_split
 from sepadan.evaluation.metrics import evaluate
 from sepadan.evaluation.results import Result, aim, empty_counts
 from sepadan.features.encoder import CachedEncoder
@@ -40,9 +40,12 @@ from sepadan.features.occupations import OccupationNormaliser
 from sepadan.features.skills import SkillNormaliser
 from sepadan.features.taxonomy import Taxonomy
 from sepadan.features.text import normalise_text
+from sepadan.features.titles import TitleReader, load_title_words, mix_variants
 
 log = logging.getLogger(__name__)
 DEPTH = 100
+TITLE_WHOLE_WEIGHT = 0.5  # chosen on the dev split (experiments/results/titles-*.md)
+TITLE_GROUP_WEIGHT = 0.0
 SKILL_METRICS = ("RP@5", "RP@10", "MRR")
 TITLE_METRICS = ("MRR", "acc@1", "acc@5", "acc@10")
 RANKING_METRICS = ("NDCG@10", "Recall@50", "MRR")
@@ -65,6 +68,10 @@ class Context:
     @cached_property
     def encoder(self) -> CachedEncoder:
         return self.encoder_factory()
+
+    @cached_property
+    def titles(self) -> TitleReader:
+        return TitleReader(load_title_words(), self.lexicon)
 
     def gloss(self, text: str) -> str:
         return self.lexicon.translate(normalise_text(text)) or normalise_text(text)
@@ -94,10 +101,17 @@ class ConceptRanker:
         self.bm25_ = BM25Ranker().fit([" ".join(labels) for labels in label_sets])
         return self
 
-    def score(self, queries: Sequence[str]) -> np.ndarray:
-        glossed = [self.ctx.gloss(q) for q in queries]
+    def score(self, queries: Sequence[str], *, glossed: bool = False) -> np.ndarray:
+        """Scores of every concept for each query; ``glossed``: the queries are English already
+        (read by :class:`~sepadan.features.titles.TitleReader`), not glossed again."""
+        if glossed:
+            queries = [normalise_text(q) for q in queries]
+        glossed_q = queries if glossed else [self.ctx.gloss(q) for q in queries]
+        return self._score(queries, glossed_q, split=self.split and not glossed)
+
+    def _score(self, queries: Sequence[str], glossed: list[str], *, split: bool) -> np.ndarray:
         dense = self._dense(self.ctx.encoder.encode(glossed))
-        if self.split:
+        if split:
             parts = [
                 [self.ctx.gloss(c) for c in chunks(q)] or [g]
                 for q, g in zip(queries, glossed, strict=True)
@@ -111,6 +125,46 @@ class ConceptRanker:
 
     def _dense(self, vectors: np.ndarray) -> np.ndarray:
         return 0.5 * (vectors @ self.preferred_.T + self.labels_.score_vectors(vectors))
+
+
+class TitleRanker:
+    """sepadan's ranker for job titles: each title is read by
+    :class:`~sepadan.features.titles.TitleReader` (noise out, alternatives apart, Indonesian and
+    Malay words in English); the :class:`ConceptRanker` scores the whole reading and each part,
+    mixed as ``whole_weight`` x whole + (1 - ``whole_weight``) x the best part. Then each
+    occupation's score moves toward the best of its ISCO-08 unit group by ``group_weight`` (the
+    group is what the matcher compares).
+    """
+
+    def __init__(self, ctx: Context, reader: TitleReader, *, whole_weight: float = 0.5,
+                 group_weight: float = 0.0) -> None:
+        self.ctx, self.reader = ctx, reader
+        self.whole_weight, self.group_weight = whole_weight, group_weight
+
+    def fit(self, label_sets: Sequence[Sequence[str]], groups: Sequence[str]) -> TitleRanker:
+        self.concepts_ = ConceptRanker(self.ctx).fit(label_sets)
+        codes = np.asarray(groups)
+        self.order_ = np.argsort(codes, kind="stable")
+        sorted_codes = codes[self.order_]
+        self.starts_ = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        self.group_of_ = np.empty(len(codes), dtype=np.int64)
+        self.group_of_[self.order_] = np.cumsum(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) - 1
+        return self
+
+    def score(self, queries: Sequence[str]) -> np.ndarray:
+        readings = [self.reader.read(q) for q in queries]
+        variants = [r.variants or (normalise_text(q) or q,) for r, q in zip(readings, queries,
+                                                                           strict=True)]
+        texts = list(dict.fromkeys(v for vs in variants for v in vs))
+        row = {t: i for i, t in enumerate(texts)}
+        scores = self.concepts_.score(texts, glossed=True)
+        out = np.empty((len(queries), scores.shape[1]), dtype=scores.dtype)
+        for i, vs in enumerate(variants):
+            out[i] = mix_variants(scores[[row[v] for v in vs]], self.whole_weight)
+        if self.group_weight:
+            top = np.maximum.reduceat(out[:, self.order_], self.starts_, axis=1)
+            out = (1 - self.group_weight) * out + self.group_weight * top[:, self.group_of_]
+        return out
 
 
 # --- skill normalisation ------------------------------------------------------------------------
@@ -157,16 +211,26 @@ def run_skills(bench: Benchmark, ctx: Context) -> Result:
 # --- occupation normalisation -------------------------------------------------------------------
 
 
-def run_titles(bench: Benchmark, ctx: Context, *, use_kbji_table: bool = True) -> Result:
+def run_titles(
+    bench: Benchmark,
+    ctx: Context,
+    *,
+    use_kbji_table: bool = True,
+    whole_weight: float = TITLE_WHOLE_WEIGHT,
+    group_weight: float = TITLE_GROUP_WEIGHT,
+) -> Result:
     """Rank every ESCO occupation for each title; documents are occupation URIs.
 
     ``use_kbji_table=False`` keeps the KBJI title table out of sepadan's lookups (the KBJI benchmark
-    asks for those very titles: looking them up would be reading the answer).
+    asks for those very titles: looking them up would be reading the answer). A table gives each
+    system's figures on the dev and test splits (:func:`~sepadan.evaluation.datasets.title_split`):
+    the title word list and the weights were chosen on dev.
     """
     uris = sorted(ctx.taxonomy.occupations)
     occs = [ctx.taxonomy.occupations[u] for u in uris]
     sets = [[o.label, *o.alt_labels] for o in occs]
     normaliser = OccupationNormaliser(ctx.taxonomy, ctx.lexicon, ctx.encoder)
+    titles = TitleRanker(ctx, ctx.titles, whole_weight=whole_weight, group_weight=group_weight)
     systems = {
         BM25_LABELS: lambda: _ranker_run(
             BM25Ranker().fit([" ".join(s) for s in sets]), bench, uris
@@ -182,8 +246,17 @@ def run_titles(bench: Benchmark, ctx: Context, *, use_kbji_table: bool = True) -
                 use_kbji_table,
             )
         ),
+        "sepadan without title reading (lookups, then labels; before issue 13)": lambda: (
+            _lookup_first(
+                ctx, bench, _ranker_run(ConceptRanker(ctx).fit(sets), bench, uris),
+                use_kbji_table, read=False,
+            )
+        ),
         SEPADAN: lambda: _lookup_first(
-            ctx, bench, _ranker_run(ConceptRanker(ctx).fit(sets), bench, uris), use_kbji_table
+            ctx,
+            bench,
+            _ranker_run(titles.fit(sets, [o.isco for o in occs]), bench, uris),
+            use_kbji_table,
         ),
     }
     hits = sum(1 for t in bench.texts if _lookup(ctx, t, use_kbji_table))
@@ -204,7 +277,17 @@ def run_titles(bench: Benchmark, ctx: Context, *, use_kbji_table: bool = True) -
         systems,
         TITLE_METRICS,
         notes,
-        params={"documents": len(uris), "kbji_table": use_kbji_table},
+        params={"documents": len(uris), "kbji_table": use_kbji_table,
+                "whole_weight": whole_weight, "group_weight": group_weight},
+        splits={name: {q for q, t in bench.queries if title_split(t) == name}
+                for name in ("dev", "test")},
+    )
+    result.notes.append(
+        f"sepadan reads each title ({len(ctx.titles.words.english)} title words and "
+        f"{len(ctx.titles.words.dropped)} noise and place words, data/titles/title_words.tsv), "
+        f"whole reading x {whole_weight} + best part x {1 - whole_weight:.2f}, ISCO-08 unit "
+        f"group pull {group_weight}; the word list and weights were chosen on the dev split "
+        "only: read the test split's figures (table 'by split')"
     )
     if not use_kbji_table:
         ours, bm25 = result.table[SEPADAN]["acc@5"], result.table[BM25_LABELS]["acc@5"]
@@ -219,25 +302,34 @@ def run_titles(bench: Benchmark, ctx: Context, *, use_kbji_table: bool = True) -
     return result
 
 
-def _lookup(ctx: Context, text: str, use_kbji_table: bool) -> list[str]:
-    """Occupation URIs from sepadan's exact lookups, in the normaliser's order of evidence."""
-    key = normalise_text(text)
-    isco = ctx.lexicon.isco_for_title(key)
-    if not isco and use_kbji_table:
-        kbji = ctx.taxonomy.kbji_by_title(key)
-        isco = kbji[0].isco if kbji else None
-    if isco:
-        return list(ctx.taxonomy.occupation_for_isco(isco))
-    return list(ctx.taxonomy.occupations_by_label(key))
+def _lookup(ctx: Context, text: str, use_kbji_table: bool, *, read: bool = True) -> list[str]:
+    """Occupation URIs from sepadan's exact lookups, in the normaliser's order of evidence, for
+    the title as written and then (``read``) each wording the title reader finds in it."""
+    keys = ctx.titles.read(text).lookup_keys if read else (normalise_text(text),)
+    for key in keys:
+        isco = ctx.lexicon.isco_for_title(key)
+        if not isco and use_kbji_table:
+            kbji = ctx.taxonomy.kbji_by_title(key)
+            isco = kbji[0].isco if kbji else None
+        if isco:
+            return list(ctx.taxonomy.occupation_for_isco(isco))
+        if found := ctx.taxonomy.occupations_by_label(key):
+            return list(found)
+    return []
 
 
 def _lookup_first(
-    ctx: Context, bench: Benchmark, run: dict[str, list[tuple[str, float]]], use_kbji_table: bool
+    ctx: Context,
+    bench: Benchmark,
+    run: dict[str, list[tuple[str, float]]],
+    use_kbji_table: bool,
+    *,
+    read: bool = True,
 ) -> dict[str, list[tuple[str, float]]]:
     """Put what the exact lookups found first (in the ranking's order), then the ranking."""
     out = {}
     for qid, text in bench.queries:
-        found = set(_lookup(ctx, text, use_kbji_table))
+        found = set(_lookup(ctx, text, use_kbji_table, read=read))
         ranked = run[qid]
         if found:
             order = {doc: i for i, (doc, _) in enumerate(ranked)}
@@ -401,6 +493,7 @@ def _evaluate(
     notes: list[str],
     *,
     params: dict,
+    splits: dict[str, set[str]] | None = None,
 ) -> Result:
     table, seconds, runs = {}, {}, {}
     for system, make_run in systems.items():
@@ -411,6 +504,7 @@ def _evaluate(
         table[system] = evaluate(ranked, bench.qrels, metrics)
         log.info("%s / %s: %s in %.1fs", name, system, table[system], seconds[system])
     by_system = empty_counts(runs, bench.ids)
+    extra = {"by split": _by_split(runs, bench, metrics, splits)} if splits else {}
     return Result(
         name=name,
         task=task,
@@ -423,4 +517,19 @@ def _evaluate(
         run=runs.get(SEPADAN, {}),
         params={"depth": DEPTH, **params},
         empty={"by_system": by_system, "no_candidate": by_system.get(SEPADAN, 0)},
+        extra_tables=extra,
     )
+
+
+def _by_split(
+    runs: dict[str, dict], bench: Benchmark, metrics: Sequence[str], splits: dict[str, set[str]]
+) -> list[dict]:
+    """Each system's figures on each split (rows: system, split, queries, metrics)."""
+    rows = []
+    for system, run in runs.items():
+        for split, ids in splits.items():
+            qrels = {q: docs for q, docs in bench.qrels.items() if q in ids}
+            ranked = {q: [d for d, _ in run.get(q, ())] for q in qrels}
+            values = evaluate(ranked, qrels, metrics) if qrels else {}
+            rows.append({"system": system, "split": split, "queries": len(qrels), **values})
+    return rows

@@ -17,6 +17,13 @@ record was drawn from, and the text of a record is public taxonomy wording.
 Workers are drawn 40% from the vacancies' occupations, 30% from other occupations in the same
 minor groups (near misses that earn grade 1 or 2) and 30% from any occupation.
 ``truth.tsv`` names the occupation behind every record; no system reads it.
+
+With real titles (``real_titles``: ESCO occupation URI to the job-board titles labelled with it,
+the JobBERT validation titles' test split) the set is worded as people write: each vacancy's
+title is a real title of its occupation and it asks for 3 skills in other words (a lexicon phrase
+or an alternative label); each worker's experience is a KBJI Indonesian title, another real
+title or an ESCO label of the occupation, a third each where there is one; half the orders are
+overseas through a licensed agency of ``agencies.jsonl``, which must be imported first.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from sepadan.features.lexicon import Lexicon
 from sepadan.features.taxonomy import Occupation, Taxonomy
 
 SEED = 20261123
+AGENCIES = ("P3MI-2026-0101", "P3MI-2026-0102", "P3MI-2026-0103", "P3MI-2026-0104")
+COUNTRIES = ("MY", "TW", "HK", "SA")
 REGIONS = ("35.08", "18.71", "53.01", "63.06", "32.12", "33.74", "52.03", "35.07")
 
 
@@ -49,6 +58,9 @@ class RankingSetConfig:
     indonesian_skill: float = 0.5
     kbji_title: float = 0.7
     second_job: float = 0.2
+    real_titles: bool = False  # vacancy titles and some experience from real job-board titles
+    vacancy_skills: int = 6
+    overseas: float = 0.0  # share of orders abroad through a licensed agency
 
 
 @dataclass(slots=True)
@@ -59,6 +71,7 @@ class RankingSet:
     qrels: dict[str, dict[str, int]]
     config: RankingSetConfig
     stats: dict[str, Any] = field(default_factory=dict)
+    agencies: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, out_dir: Path) -> dict[str, Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +82,9 @@ class RankingSet:
             "truth": out_dir / "truth.tsv",
             "manifest": out_dir / "manifest.json",
         }
-        for kind in ("vacancies", "workers"):
+        if self.agencies:
+            paths["agencies"] = out_dir / "agencies.jsonl"
+        for kind in ("vacancies", "workers", *(("agencies",) if self.agencies else ())):
             lines = [json.dumps(r, ensure_ascii=False) for r in getattr(self, kind)]
             paths[kind].write_text("\n".join(lines) + "\n", encoding="utf-8")
         write_qrels(paths["qrels"], self.qrels)
@@ -99,11 +114,22 @@ def grade(a: Occupation, b: Occupation) -> int:
     return 1 if a.isco[:3] == b.isco[:3] else 0
 
 
+def real_wording(**sizes: int) -> RankingSetConfig:
+    """The real-wording set's settings: real titles, 3 skills per order, half the orders abroad."""
+    return RankingSetConfig(**sizes, real_titles=True, vacancy_skills=3, overseas=0.5)
+
+
 def make_ranking_set(
-    taxonomy: Taxonomy, lexicon: Lexicon, config: RankingSetConfig | None = None
+    taxonomy: Taxonomy,
+    lexicon: Lexicon,
+    config: RankingSetConfig | None = None,
+    *,
+    real_titles: dict[str, list[str]] | None = None,
 ) -> RankingSet:
-    """Build the set in memory; the same taxonomy, lexicon and config give the same set."""
+    """Build the set in memory; the same taxonomy, lexicon, config (and titles) give the same set."""
     config = config or RankingSetConfig()
+    if config.real_titles and not real_titles:
+        raise ValueError("a real-wording set needs real titles (JobBERT titles.csv)")
     rng = random.Random(config.seed)
     pool = [
         taxonomy.occupations[u]
@@ -111,10 +137,11 @@ def make_ranking_set(
         if len(taxonomy.occupations[u].essential) >= config.min_essential
         and not taxonomy.occupations[u].isco.startswith("0")
     ]
-    if len(pool) < config.n_vacancies:
-        raise ValueError(f"only {len(pool)} occupations qualify; ask for fewer vacancies")
-    chosen = rng.sample(pool, config.n_vacancies)
-    writer = _Writer(taxonomy, lexicon, rng, config)
+    titled = [o for o in pool if real_titles.get(o.uri)] if config.real_titles else pool
+    if len(titled) < config.n_vacancies:
+        raise ValueError(f"only {len(titled)} occupations qualify; ask for fewer vacancies")
+    chosen = rng.sample(titled, config.n_vacancies)
+    writer = _Writer(taxonomy, lexicon, rng, config, real_titles or {})
     vacancies = [writer.vacancy(f"V-{i:04d}", occ) for i, occ in enumerate(chosen, start=1)]
     worker_occs = _worker_occupations(rng, pool, chosen, config)
     workers = [writer.worker(f"W-{i:06d}", occ, pool) for i, occ in enumerate(worker_occs, start=1)]
@@ -122,7 +149,8 @@ def make_ranking_set(
     truth |= {w["id"]: occ for w, occ in zip(workers, worker_occs, strict=True)}
     qrels = _qrels(vacancies, workers, truth)
     stats = _stats(qrels, len(vacancies), len(workers), writer.wordings)
-    return RankingSet(vacancies, workers, truth, qrels, config, stats)
+    stats["overseas_orders"] = sum(1 for v in vacancies if v["scheme"] != "domestic")
+    return RankingSet(vacancies, workers, truth, qrels, config, stats, writer.agencies_used())
 
 
 def _worker_occupations(
@@ -149,9 +177,16 @@ class _Writer:
     """Writes records in the data contract's format from occupations."""
 
     def __init__(
-        self, taxonomy: Taxonomy, lexicon: Lexicon, rng: random.Random, config: RankingSetConfig
+        self,
+        taxonomy: Taxonomy,
+        lexicon: Lexicon,
+        rng: random.Random,
+        config: RankingSetConfig,
+        real_titles: dict[str, list[str]],
     ) -> None:
         self.taxonomy, self.rng, self.config = taxonomy, rng, config
+        self.real_titles = {u: sorted(set(t)) for u, t in real_titles.items()}
+        self.licences: set[str] = set()
         self.indonesian: dict[str, list[str]] = defaultdict(list)
         for phrase in lexicon.phrases:
             for uri in lexicon.skills_for(phrase):
@@ -163,20 +198,30 @@ class _Writer:
         self.wordings: dict[str, int] = defaultdict(int)
 
     def vacancy(self, vid: str, occ: Occupation) -> dict[str, Any]:
-        rng = self.rng
-        required = rng.sample(occ.essential, min(6, len(occ.essential)))
-        preferred = rng.sample(occ.optional, min(4, len(occ.optional)))
+        rng, real = self.rng, self.config.real_titles
+        required = rng.sample(occ.essential, min(self.config.vacancy_skills, len(occ.essential)))
+        preferred = [] if real else rng.sample(occ.optional, min(4, len(occ.optional)))
+        where: dict[str, Any] = {"country": "ID", "region": rng.choice(REGIONS), "scheme": "domestic"}
+        if rng.random() < self.config.overseas:
+            licence = rng.choice(AGENCIES)
+            self.licences.add(licence)
+            where = {"country": rng.choice(COUNTRIES), "region": None, "scheme": "P2P",
+                     "agency_licence": licence}
+        word = self._wording if real else self._label
         return {
             "id": vid,
-            "title": occ.label,
-            "country": "ID",
-            "region": rng.choice(REGIONS),
-            "scheme": "domestic",
+            "title": rng.choice(self.real_titles[occ.uri]).strip() if real else occ.label,
+            **where,
             "open": True,
             "positions": rng.randint(1, 20),
-            "skills_required": [self._label(u) for u in required],
+            "skills_required": [word(u) for u in required],
             "skills_preferred": [self._label(u) for u in preferred],
         }
+
+    def agencies_used(self) -> list[dict[str, Any]]:
+        """The licence register for the overseas orders: each agency active until 2030."""
+        return [{"licence": lic, "name": f"PT Penempatan {i}", "status": "active",
+                 "valid_until": "2030-12-31"} for i, lic in enumerate(sorted(self.licences), 1)]
 
     def worker(self, wid: str, occ: Occupation, pool: Sequence[Occupation]) -> dict[str, Any]:
         rng = self.rng
@@ -199,10 +244,26 @@ class _Writer:
 
     def _job(self, occ: Occupation) -> dict[str, Any]:
         titles = self.kbji.get(occ.isco[:4])
+        if self.config.real_titles:
+            return self._real_job(occ, titles)
         if titles and self.rng.random() < self.config.kbji_title:
             title, kind = self.rng.choice(sorted(titles)), "kbji_title"
         else:
             title, kind = self._other_label(occ.label, occ.alt_labels), "occupation_alt_label"
+        self.wordings[kind] += 1
+        return {"occupation": title, "years": self.rng.randint(1, 8), "country": "ID"}
+
+    def _real_job(self, occ: Occupation, kbji: list[str] | None) -> dict[str, Any]:
+        """A KBJI title, another real title or an ESCO label, a third each where there is one."""
+        kinds = [k for k, ok in (("kbji_title", kbji), ("real_title", self.real_titles.get(occ.uri)),
+                                 ("occupation_label", True)) if ok]
+        kind = self.rng.choice(kinds)
+        if kind == "kbji_title":
+            title = self.rng.choice(sorted(kbji or ()))
+        elif kind == "real_title":
+            title = self.rng.choice(self.real_titles[occ.uri]).strip()
+        else:
+            title = self._other_label(occ.label, occ.alt_labels)
         self.wordings[kind] += 1
         return {"occupation": title, "years": self.rng.randint(1, 8), "country": "ID"}
 

@@ -3,6 +3,11 @@
 Order of evidence: a code given as such (4-digit ISCO/KBJI or an ESCO URI), the Indonesian title
 lexicon, KBJI 2014 titles, ESCO labels, then the nearest ESCO occupation label by embedding above a
 threshold. ISCO's hierarchy gives partial credit: same unit group 1, minor group 0.6, sub-major 0.3.
+
+Titles are first read by :class:`~sepadan.features.titles.TitleReader` ("Operator Pengeluaran
+(Production Operator) - URGENT" is ``production operator``): the lookups try the title as written,
+without its noise, and each of its alternatives; the embedding scores the whole reading and its
+best alternative (:func:`~sepadan.features.titles.mix_variants`).
 """
 
 from __future__ import annotations
@@ -10,13 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from sepadan.features.encoder import CachedEncoder
 from sepadan.features.lexicon import Lexicon
 from sepadan.features.skills import LabelSpace
 from sepadan.features.taxonomy import Taxonomy
 from sepadan.features.text import normalise_text
+from sepadan.features.titles import TitleReader, load_title_words, mix_variants
 
 _ISCO = re.compile(r"^\d{4}$")
+WHOLE_WEIGHT = 0.5  # the whole reading against its best alternative (tuned on the dev split)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +50,11 @@ def isco_similarity(a: str | None, b: str | None) -> float:
 
 class OccupationNormaliser:
     def __init__(self, taxonomy: Taxonomy, lexicon: Lexicon, encoder: CachedEncoder | None, *,
-                 threshold: float = 0.55) -> None:
+                 threshold: float = 0.55, reader: TitleReader | None = None,
+                 whole_weight: float = WHOLE_WEIGHT) -> None:
         self.taxonomy, self.lexicon, self.threshold = taxonomy, lexicon, threshold
+        self.reader = reader or TitleReader(load_title_words(), lexicon)
+        self.whole_weight = whole_weight
         uris = sorted(taxonomy.occupations)
         labels = [taxonomy.occupations[u].label for u in uris]
         self.space = LabelSpace(uris, labels, encoder) if encoder is not None else None
@@ -56,7 +68,9 @@ class OccupationNormaliser:
                 return coded
         key = normalise_text(text)
         if key not in self._memo:
-            self._memo[key] = self._exact(text, key) or self._embedded(text, key)
+            reading = self.reader.read(text)
+            found = (self._exact(text, k) for k in reading.lookup_keys)
+            self._memo[key] = next((m for m in found if m), None) or self._embedded(text, key)
         return self._memo[key]
 
     def isco_label(self, isco: str | None) -> str | None:
@@ -85,8 +99,9 @@ class OccupationNormaliser:
     def _embedded(self, text: str, key: str) -> OccupationMatch:
         if self.space is None or not key:
             return OccupationMatch(text, None, None, text, "free", 0.0)
-        scores, top = self.space.nearest(self.encoder.encode([self.lexicon.translate(key)]), k=1)
-        score, idx = float(scores[0, 0]), int(top[0, 0])
+        scores = self._scores([text])[0]
+        idx = int(np.argmax(scores))
+        score = float(scores[idx])
         if score < self.threshold:
             return OccupationMatch(text, None, None, text, "free", score)
         occ = self.taxonomy.occupations[self.space.uris[idx]]
@@ -95,6 +110,17 @@ class OccupationNormaliser:
     def rank(self, texts: list[str], k: int = 10) -> list[list[tuple[str, float]]]:
         if self.space is None:
             raise ValueError("ranking needs an encoder")
-        queries = self.encoder.encode([self.lexicon.translate(normalise_text(t)) for t in texts])
-        scores, top = self.space.nearest(queries, k=k)
-        return [[(self.space.uris[i], float(s)) for s, i in zip(rs, ri)] for rs, ri in zip(scores, top)]
+        scores = self._scores(texts)
+        k = min(k, scores.shape[1])
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        return [[(self.space.uris[i], float(row[i])) for i in ids] for row, ids in zip(scores, top)]
+
+    def _scores(self, texts: list[str]) -> np.ndarray:
+        """Cosine of each title's readings to every preferred label, mixed (one row per title)."""
+        readings = [self.reader.read(t).variants or (self.lexicon.translate(normalise_text(t)),)
+                    for t in texts]
+        vectors = self.encoder.encode(list(dict.fromkeys(v for r in readings for v in r)))
+        row = {v: i for i, v in enumerate(dict.fromkeys(v for r in readings for v in r))}
+        scores = vectors @ self.space.matrix.T
+        return np.stack([mix_variants(scores[[row[v] for v in r]], self.whole_weight)
+                         for r in readings])
