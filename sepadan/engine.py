@@ -260,12 +260,12 @@ class Engine:
         if stored is None or stored.profiles is None or not stored.manifest.fingerprint.startswith(
                 self._inputs_digest + ":"):
             return [None] * len(records)
-        lines = profile_codec.read_lines(stored.profiles)
+        lines, load = profile_codec.read_lines(stored.profiles), profile_codec.Loader()
         out = []
         for r in records:
             held = lines.get(r.id)
             ok = held is not None and (state.fresh or held[0] == profile_codec.record_digest(r))
-            out.append(profile_codec.load(r, held[1]) if ok else None)
+            out.append(load(r, held[1]) if ok else None)
         return out
 
     def _profiles(self, label: str, records: list[Any], kept: list[Any], fn: Callable[[Any], Any] | None

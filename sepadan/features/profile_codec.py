@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from sepadan.features.occupations import OccupationMatch
 from sepadan.features.profiles import Requirement, VacancyProfile, WorkerProfile
 from sepadan.features.skills import Concept
@@ -36,8 +38,8 @@ def record_digest(record: Worker | Vacancy) -> str:
 def dump_lines(records: Iterable[Worker | Vacancy], profiles: Iterable[Profile]) -> Iterator[str]:
     """One JSON line per record: its id, digest and profile."""
     for record, profile in zip(records, profiles, strict=True):
-        yield json.dumps({"id": record.id, "digest": record_digest(record), "profile": _dump(record, profile)},
-                         ensure_ascii=False, separators=(",", ":"))
+        yield orjson.dumps({"id": record.id, "digest": record_digest(record),
+                            "profile": _dump(record, profile)}).decode()
 
 
 def read_lines(lines: Iterable[str]) -> dict[str, tuple[str, Any]]:
@@ -45,20 +47,52 @@ def read_lines(lines: Iterable[str]) -> dict[str, tuple[str, Any]]:
     out = {}
     for line in lines:
         if line.strip():
-            item = json.loads(line)
+            item = orjson.loads(line)
             out[item["id"]] = (item["digest"], item["profile"])
     return out
 
 
+class Loader:
+    """Profiles from stored payloads; equal concepts and occupations are one shared object (a
+    million workers hold a few thousand distinct ones)."""
+
+    def __init__(self) -> None:
+        self._concepts: dict[tuple, Concept] = {}
+        self._occupations: dict[tuple, OccupationMatch] = {}
+
+    def __call__(self, record: Worker | Vacancy, payload: Any) -> Profile:
+        """The profile of this record (training references bound to the record's own)."""
+        concept, occupation = self._concept, self._occupation
+        if isinstance(record, Worker):
+            skills, trained, jobs = payload
+            return WorkerProfile(record.id, tuple(concept(c) for c in skills),
+                                 tuple((concept(c), record.trainings[i]) for c, i in trained),
+                                 tuple((occupation(m), y) for m, y in jobs))
+        required, preferred, occ = payload
+        return VacancyProfile(record.id, self._requirements(required), self._requirements(preferred),
+                              occupation(occ))
+
+    def _concept(self, c: list[Any]) -> Concept:
+        key = tuple(c)
+        held = self._concepts.get(key)
+        if held is None:
+            held = self._concepts[key] = Concept(*c)
+        return held
+
+    def _occupation(self, m: list[Any]) -> OccupationMatch:
+        key = tuple(m)
+        held = self._occupations.get(key)
+        if held is None:
+            held = self._occupations[key] = OccupationMatch(*m)
+        return held
+
+    def _requirements(self, items: list[Any]) -> tuple[Requirement, ...]:
+        return tuple(Requirement(phrase, tuple(self._concept(c) for c in concepts)) for phrase, concepts in items)
+
+
 def load(record: Worker | Vacancy, payload: Any) -> Profile:
-    """The profile of this record from its stored payload (training references bound to the record's own)."""
-    if isinstance(record, Worker):
-        skills, trained, jobs = payload
-        return WorkerProfile(record.id, tuple(Concept(*c) for c in skills),
-                             tuple((Concept(*c), record.trainings[i]) for c, i in trained),
-                             tuple((OccupationMatch(*m), y) for m, y in jobs))
-    required, preferred, occupation = payload
-    return VacancyProfile(record.id, _requirements(required), _requirements(preferred), OccupationMatch(*occupation))
+    """The profile of one record from its stored payload."""
+    return Loader()(record, payload)
 
 
 def _dump(record: Worker | Vacancy, p: Profile) -> Any:
@@ -77,10 +111,6 @@ def _training_index(w: Worker, done: Any) -> int:
         if t is done:
             return i
     return w.trainings.index(done)
-
-
-def _requirements(items: list[Any]) -> tuple[Requirement, ...]:
-    return tuple(Requirement(phrase, tuple(Concept(*c) for c in concepts)) for phrase, concepts in items)
 
 
 def _concept(c: Concept) -> list[Any]:
