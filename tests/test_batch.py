@@ -39,14 +39,15 @@ def shard_problem(draw):
     ids = np.array(draw(st.permutations(range(1000, 1000 + 3 * n)))[:n], dtype=np.int64)
     cuts = sorted(draw(st.lists(st.integers(0, n), max_size=5)))
     k = draw(st.integers(1, n + 3))
-    return vectors, ids, queries, [0, *cuts, n], k
+    small = draw(st.sampled_from([0, 4_000_000]))  # FAISS's exact search, or one NumPy product
+    return vectors, ids, queries, [0, *cuts, n], k, small
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(shard_problem())
 def test_merged_top_k_over_shards_is_the_single_index_top_k(problem):
-    vectors, ids, queries, bounds, k = problem
-    parts = [shard_topk(vectors[a:b], ids[a:b], queries, k) for a, b in zip(bounds, bounds[1:])]
+    vectors, ids, queries, bounds, k, small = problem
+    parts = [shard_topk(vectors[a:b], ids[a:b], queries, k, small=small) for a, b in zip(bounds, bounds[1:])]
     scores, got = merge_topk(parts, k)
     ref_scores, ref = shard_topk(vectors, ids, queries, k)
     assert (got == ref).all() and np.array_equal(scores[got >= 0], ref_scores[ref >= 0])
@@ -70,6 +71,49 @@ def test_shards_are_contiguous_id_ranges_of_near_equal_size():
     assert got == [["W-0001", "W-0002"], ["W-0003", "W-0005", "W-0007"], ["W-0008", "W-0009"]]
     assert [(s.first_id, s.last_id) for s in shards] == [("W-0001", "W-0002"), ("W-0003", "W-0007"),
                                                          ("W-0008", "W-0009")]
+
+
+def _dense_market(seed=3, n=3000, m=200, dim=16):
+    from sepadan.batch.vectors import VectorShard
+
+    rng = np.random.default_rng(seed)
+    def unit(x):
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    workers, orders = unit(rng.normal(size=(n, dim))), unit(rng.normal(size=(m, dim)))
+    wids, oids = rng.permutation(10 * n)[:n].astype(np.int64), np.arange(m, dtype=np.int64) + 7
+    cuts = [0, 900, 1000, n]
+    shards = [VectorShard(wids[a:b], workers[a:b]) for a, b in zip(cuts, cuts[1:])]
+    return VectorShard(oids, orders), shards, VectorShard(wids, workers)
+
+
+def _dense_run(runner, root, run_id, faults=None):
+    from sepadan.batch.dense import DenseOptions, dense_candidates
+    from sepadan.batch.job import Stages
+    from sepadan.batch.publish import RunDir
+
+    orders, shards, _ = _dense_market()
+    job = Stages(None, runner, RunDir(root, run_id), BatchOptions(faults=faults or {}), None)
+    dense_candidates(job, orders, shards, DenseOptions(shortlist_k=7, recommend_k=5, orders_per_partition=64,
+                                                       workers_per_partition=700))
+    return job
+
+
+def test_dense_candidates_over_shards_equal_one_exact_search(tmp_path):
+    from sepadan.batch.vectors import read_topk
+
+    _dense_run(LocalRunner(), tmp_path, "d")
+    orders, shards, everyone = _dense_market()
+    want = shard_topk(everyone.vectors, everyone.ids, orders.vectors, 7, small=0)
+    got = merge_topk([read_topk(f, orders.ids, 7) for f in sorted((tmp_path / "d" / "shortlist-topk").glob("*.parquet"))],
+                     7)
+    assert (got[1] == want[1]).all()
+    rec = [r for r in _rows(tmp_path / "d", "recommend-topk")]
+    assert len(rec) == 3000 * 5
+    exact = shard_topk(orders.vectors, orders.ids, everyone.vectors, 5)[1]
+    by_worker = {}
+    for r in sorted(rec, key=lambda r: (r["query"], r["rank"])):
+        by_worker.setdefault(r["query"], []).append(r["id"])
+    assert all(by_worker[w] == exact[i].tolist() for i, w in enumerate(everyone.ids))
 
 
 # ------------------------------------------------------------------------------ local runs
@@ -269,6 +313,19 @@ def test_ray_and_local_runs_give_identical_shortlists_and_recommendations(ray_se
                                         "errors": ["attempt 1: InjectedFailure: injected failure of "
                                                    "shortlist-shards/s01-o00001, attempt 1"]}]
     assert sorted(_rows(ray.path, "allocation"), key=str) == sorted(_rows(local.path, "allocation"), key=str)
+
+
+def test_dense_candidates_on_ray_equal_the_local_ones(ray_session, tmp_path):
+    from sepadan.batch import RayRunner
+
+    runner = RayRunner(workers=2)
+    _dense_run(runner, tmp_path, "ray", faults={"s01-w00000": 1})
+    runner.close()
+    _dense_run(LocalRunner(), tmp_path, "local")
+    for stage in ("shortlist-topk", "recommend-topk"):
+        a = sorted(tuple(r.values()) for r in _rows(tmp_path / "ray", stage))
+        assert a == sorted(tuple(r.values()) for r in _rows(tmp_path / "local", stage)) and a, stage
+    assert (tmp_path / "ray" / "recommend-topk" / "s01-w00000.failures").exists()
 
 
 def test_phrases_encoded_by_ray_actors_equal_the_models_own(ray_session, real_market, real_encoder):

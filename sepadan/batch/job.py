@@ -64,6 +64,7 @@ class StageReport:
     seconds: float  # wall time of this attempt
     work_seconds: float  # sum of the partitions' own times (every attempt)
     retried: tuple[dict[str, Any], ...] = ()
+    peak_mb: float = 0.0  # the largest peak resident memory of a worker process that ran a partition
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,10 @@ class BatchResult:
     stages: tuple[StageReport, ...]
 
 
-class _Job:
+class Stages:
+    """Runs stages of one run through a runner (or the driver), skipping finished partitions and
+    reporting each stage."""
+
     def __init__(self, engine: Any, runner: Any, run: RunDir, options: BatchOptions, progress: Progress | None):
         self.engine, self.runner, self.run, self.options, self.progress = engine, runner, run, options, progress
         self.reports: list[StageReport] = []
@@ -104,7 +108,7 @@ class _Job:
             sum(d.rows for d in every), round(time.perf_counter() - started, 3),
             round(sum(d.seconds for d in every), 3),
             tuple({"partition": d.key, "attempts": d.attempts, "errors": list(d.errors)} for d in every
-                  if d.attempts > 1)))
+                  if d.attempts > 1), max((d.peak_mb for d in every), default=0.0)))
         return every
 
     def timed(self, name: str, fn: Callable[[], Any]) -> Any:
@@ -175,7 +179,7 @@ def run_batch(engine: Any, *, runner: Any, options: BatchOptions | None = None, 
 
     options = options or BatchOptions()
     run = _open_run(engine, options, run_id, resume)
-    job = _Job(engine, runner, run, options, progress)
+    job = Stages(engine, runner, run, options, progress)
     started = time.perf_counter()
     encode = phrase_stage.encode_stage(engine, job, options)
     before = engine.encoder.encoded
@@ -218,7 +222,7 @@ def _provinces(matcher: Any) -> list[str]:
     return sorted({w.region.split(".")[0] for w in matcher.workers.records if w.region})
 
 
-def _manifest(engine: Any, job: _Job, options: BatchOptions, shards: list[Any], encode: dict[str, Any],
+def _manifest(engine: Any, job: Stages, options: BatchOptions, shards: list[Any], encode: dict[str, Any],
               seconds: float) -> dict[str, Any]:
     return {
         "version": MANIFEST_VERSION, "run_id": job.run.run_id, "runner": job.runner.name,

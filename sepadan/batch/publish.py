@@ -35,6 +35,7 @@ class Done:
     seconds: float
     attempts: int
     errors: tuple[str, ...] = ()
+    peak_mb: float = 0.0  # the worker process's peak resident memory when it finished the partition
 
 
 def sha256_of(path: Path) -> str:
@@ -43,6 +44,15 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def peak_mb() -> float:
+    """This process's peak resident set so far, in MB (Linux and macOS)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -101,7 +111,7 @@ class RunDir:
         pq.write_table(table, tmp)
         os.replace(tmp, final)
         done = Done(key, str(final.relative_to(self.path)), table.num_rows, sha256_of(final), round(seconds, 4),
-                    attempts, errors)
+                    attempts, errors, peak_mb())
         write_atomic(final.with_suffix(".done"), json.dumps(asdict(done)).encode())
         return done
 

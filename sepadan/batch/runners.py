@@ -109,7 +109,8 @@ class RayRunner:
         out = []
         for row in mapped.iter_rows():
             done = Done(str(row["key"]), str(row["file"]), int(row["rows"]), str(row["sha256"]),
-                        float(row["seconds"]), int(row["attempts"]), tuple(json.loads(str(row["errors"]))))
+                        float(row["seconds"]), int(row["attempts"]), tuple(json.loads(str(row["errors"]))),
+                        float(row["peak_mb"]))
             out.append(done)
             if tick:
                 tick(done)

@@ -32,11 +32,27 @@ def exact_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray,
     return out_s, out_i
 
 
-def shard_topk(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of one shard by exact inner product; ``ids`` are the rows' global ids."""
-    queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-    return exact_topk(queries @ np.asarray(vectors, dtype=np.float32).T, ids, k)
+def shard_topk(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, *,
+               small: int = 4_000_000) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of one shard by exact inner product; ``ids`` are the rows' global ids.
+
+    Up to ``small`` query-row pairs by one NumPy product; above, by FAISS's exact search (BLAS
+    products and a heap, no copy of the shard) for the top k+1, re-ordered by id among equal scores;
+    a row whose k-th and (k+1)-th scores are equal (a tie that may run past k) is redone exactly."""
+    queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(queries) * len(vectors) <= small or k + 1 > len(vectors):
+        return exact_topk(queries @ vectors.T, ids, k)
+    import faiss
+
+    scores, pos = faiss.knn(queries, vectors, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
+    found = ids[np.maximum(pos, 0)]
+    order = np.lexsort((found, -scores.astype(np.float64)), axis=-1)[:, :k]
+    out_s, out_i = np.take_along_axis(scores, order, axis=1), np.take_along_axis(found, order, axis=1)
+    for row in np.flatnonzero(scores[:, k - 1] == scores[:, k]):
+        out_s[row], out_i[row] = (a[0] for a in exact_topk(queries[row] @ vectors.T, ids, k))
+    return out_s.astype(np.float32), out_i
 
 
 def merge_topk(parts: Sequence[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:

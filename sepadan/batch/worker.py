@@ -26,7 +26,6 @@ class InjectedFailure(RuntimeError):
     """A failure asked for by ``faults`` (tests and drills of the retry path)."""
 
 
-SUMMARY = ("key", "file", "rows", "sha256", "seconds", "attempts", "errors")
 
 
 class PartitionWorker:
@@ -71,4 +70,5 @@ def summary_columns(done: list[Done]) -> dict[str, np.ndarray]:
             "sha256": np.array([d.sha256 for d in done], dtype=object),
             "seconds": np.array([d.seconds for d in done], dtype=np.float64),
             "attempts": np.array([d.attempts for d in done], dtype=np.int64),
-            "errors": np.array([json.dumps(list(d.errors)) for d in done], dtype=object)}
+            "errors": np.array([json.dumps(list(d.errors)) for d in done], dtype=object),
+            "peak_mb": np.array([d.peak_mb for d in done], dtype=np.float64)}
