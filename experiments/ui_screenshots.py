@@ -5,7 +5,8 @@
 Imports the bundled demo data into a temporary home, serves the app on a free local port, signs in
 with a fresh officer key of East Java (region 35) in Debian's chromium (Playwright), and saves the
 top of each page: job orders, the shortlist of V-0042 in Indonesian and in English, a comparison,
-worker W-000123 and the outcomes (and the sign-in page).
+worker W-000123 and the outcomes (and the sign-in page); then, as an admin, the import page with an
+error table, the API keys and the model versions (the demo outcomes trained once).
 """
 
 from __future__ import annotations
@@ -72,9 +73,44 @@ def main() -> int:
                 for name, path in pages.items():
                     page.goto(base + path)
                     _save(page, f"{name}-{width}")
+            _admin_pages(browser, base, engine, Path(tmp))
             browser.close()
         server.should_exit = True
     return 0
+
+
+def _admin_pages(browser, base: str, engine, tmp: Path) -> None:  # noqa: ANN001 - Playwright, Engine
+    """The import page with an error table (a workers file whose second row has gender X), the keys
+    list and the model versions (the demo outcomes trained once, as `sepadan train` does), as an admin."""
+    from sepadan.ingest.importer import load_records
+    from sepadan.models.registry import Registry
+    from sepadan.models.training import TrainingConfig, train_and_register
+    from sepadan.store.keys import create_key
+
+    registry = Registry.for_home(engine.settings.home, engine.settings.mlflow_tracking_uri)
+    train_and_register(engine.matcher, load_records(engine.store, "outcomes"), registry, engine.scorer.transparent,
+                       TrainingConfig(cv_folds=0, bootstrap_rounds=500), params={"embedding_model": engine.encoder.name})
+    _, token = create_key(engine.store, "admin", label="Admin Disnaker")
+    bad = tmp / "pekerja-baru.csv"
+    bad.write_text("id,name,gender,region,skills\nW-900001,Ani,F,35.08,menjahit\nW-900002,Budi,X,35.08,memasak\n",
+                   encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base + "/signin")
+    page.get_by_label("Kunci API").fill(token)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/job-orders")
+    for width, height in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(base + "/import")
+        page.get_by_label("Berkas (Pekerja)").set_input_files(str(bad))
+        page.locator("section.import-kind", has=page.get_by_label("Berkas (Pekerja)")).get_by_role("button").click()
+        page.wait_for_load_state()
+        _save(page, f"import-errors-{width}")
+        for name, path in (("admin-keys", "/admin/keys"), ("admin-models", "/admin/models"),
+                           ("admin-model", f"/admin/models/{registry.versions()[0].version}")):
+            page.goto(base + path)
+            _save(page, f"{name}-{width}")
+    page.close()
 
 
 def _save(page, name: str) -> None:  # noqa: ANN001 - a Playwright page
