@@ -21,8 +21,8 @@ from sepadan.matching.index import ExactIndex, FaissIndex, build_index, exact_se
 from sepadan.matching.persist import load_index, read_manifest, save_index
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ["exact", "flat", "hnsw", "ivf"]
-ANN = ["hnsw", "ivf"]
+KINDS = ["exact", "flat", "hnsw", "hnsw_sq8", "ivf"]
+ANN = ["hnsw", "hnsw_sq8", "ivf"]
 DIM = 32
 
 

@@ -93,12 +93,20 @@ class ExactIndex:
 
 
 class FaissIndex:
-    """A FAISS index (flat, HNSW or IVF) plus the raw vectors for exact filtered search."""
+    """A FAISS index (flat, HNSW, HNSW over 8-bit codes, or IVF) plus the float32 rows for exact
+    filtered search and re-ranking. Where the FAISS index keeps the rows itself (flat, HNSW), the
+    rows are a view of its storage, not a second copy (1.5 GB at a million 384-d rows)."""
 
-    def __init__(self, index: object, vectors: np.ndarray, *, kind: str, exact_filter_max: int = 20_000,
+    RERANK = {"hnsw_sq8": 4}  # candidates per result re-scored on the float32 rows
+
+    def __init__(self, index: object, vectors: np.ndarray | None, *, kind: str, exact_filter_max: int = 20_000,
                  ef_search: int = 128, nprobe: int = 32) -> None:
         self.index, self.kind = index, kind
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        shared = _stored_rows(index)
+        if shared is not None and (vectors is None or shared.shape == np.shape(vectors)):
+            self.vectors = shared
+        else:
+            self.vectors = _contiguous(np.asarray(vectors))
         self.exact_filter_max, self.ef_search, self.nprobe = exact_filter_max, ef_search, nprobe
 
     @property
@@ -112,11 +120,26 @@ class FaissIndex:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if allowed is not None and self._plan_exact(len(allowed)):
             return exact_search(self.vectors, queries, k, allowed)
-        scores, ids = self._ann(queries, k, allowed, bitmap)
+        rerank = self.RERANK.get(self.kind, 1)
+        scores, ids = self._ann(queries, k * rerank, allowed, bitmap)
+        if rerank > 1:
+            scores, ids = self._rescore(queries, ids, k)
         if allowed is not None and (ids[:, :min(k, len(allowed))] < 0).any():
             log.debug("filtered ANN came back short; falling back to exact search")
             return exact_search(self.vectors, queries, k, allowed)
         return scores, ids
+
+    def _rescore(self, queries: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores of the ANN's candidates on the float32 rows; the best k, ties by position."""
+        scores_out = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids_out = np.full((len(queries), k), -1, dtype=np.int64)
+        for qi, (query, found) in enumerate(zip(queries, ids)):
+            found = found[found >= 0]
+            if len(found):
+                exact = subset_scores(self.vectors, query, found)
+                order = np.lexsort((found, -exact))[:k]
+                scores_out[qi, :len(order)], ids_out[qi, :len(order)] = exact[order], found[order]
+        return scores_out, ids_out
 
     def _plan_exact(self, n_allowed: int) -> bool:
         return n_allowed <= self.exact_filter_max or n_allowed < 0.05 * self.size
@@ -144,7 +167,7 @@ class FaissIndex:
     def _params(self, k: int, selector: object | None) -> object:
         import faiss
 
-        if self.kind == "hnsw":
+        if self.kind in ("hnsw", "hnsw_sq8"):
             return faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search, 2 * k))
         if self.kind == "ivf":
             return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
@@ -152,18 +175,31 @@ class FaissIndex:
 
 
 def build_index(vectors: np.ndarray, *, kind: str = "auto", exact_max: int = 50_000, ann: str = "hnsw",
-                hnsw_m: int = 32, ef_search: int = 128, exact_filter_max: int = 20_000) -> VectorIndex:
+                hnsw_m: int = 32, ef_search: int = 128, exact_filter_max: int = 20_000,
+                ef_construction: int = 200) -> VectorIndex:
     """Exact at or below ``exact_max`` rows, HNSW or IVF above it (or the kind asked for)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if kind == "auto":
         kind = "exact" if len(vectors) <= exact_max else ann
     if kind == "exact":
         return ExactIndex(vectors)
-    index = _faiss_index(kind, vectors, hnsw_m=hnsw_m)
+    index = _faiss_index(kind, vectors, hnsw_m=hnsw_m, ef_construction=ef_construction)
     return FaissIndex(index, vectors, kind=kind, exact_filter_max=exact_filter_max, ef_search=ef_search)
 
 
-def _faiss_index(kind: str, vectors: np.ndarray, *, hnsw_m: int) -> object:
+def _stored_rows(index: object) -> np.ndarray | None:
+    """A float32 view of the rows a flat or HNSW-flat FAISS index holds (None for other kinds)."""
+    import faiss
+
+    flat = getattr(index, "storage", index)
+    flat = faiss.downcast_index(flat) if flat is not None else None
+    if not isinstance(flat, faiss.IndexFlat) or flat.ntotal == 0:
+        return None
+    view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d)
+    return np.asarray(view, dtype=np.float32).reshape(flat.ntotal, flat.d)
+
+
+def _faiss_index(kind: str, vectors: np.ndarray, *, hnsw_m: int, ef_construction: int = 200) -> object:
     import faiss
 
     dim = vectors.shape[1]
@@ -171,13 +207,17 @@ def _faiss_index(kind: str, vectors: np.ndarray, *, hnsw_m: int) -> object:
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 200
+        index.hnsw.efConstruction = ef_construction
+    elif kind == "hnsw_sq8":
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+        index.train(vectors[:: max(1, len(vectors) // 100_000)])
     elif kind == "ivf":
         nlist = max(1, min(4096, int(4 * np.sqrt(len(vectors))), len(vectors) // 39))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.train(vectors)
     else:
-        raise ValueError(f"unknown index kind '{kind}' (exact, flat, hnsw, ivf)")
+        raise ValueError(f"unknown index kind '{kind}' (exact, flat, hnsw, hnsw_sq8, ivf)")
     if len(vectors):
         index.add(vectors)
     return index

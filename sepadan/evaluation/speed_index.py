@@ -1,0 +1,272 @@
+"""Vector search at scale on varied vectors: every index kind at every share of eligible rows,
+recall against exact ids, and the peers in the same run (issue 15, items 2, 4, 6).
+
+Worker vectors come from ESCO-derived text, not the demo's few phrases: each worker is an ESCO
+occupation written as its label and 3-7 of its essential or optional skills' labels, embedded by
+the real model (each distinct label once) and averaged with the profile weights, so a million
+workers hold a few hundred thousand distinct vectors. Queries are other occupations' texts
+(a vacancy's title and required skills) embedded the same way.
+
+For each share of allowed rows (drawn at random) and each index kind, one query at a time:
+
+- recall@k against the exact top-k *ids* (ties with the k-th score are counted apart, as
+  ``ties``: the share of missed ids whose score equals the k-th exact score);
+- time per query, against two peers measured in the same loop: FAISS ``IndexFlatIP`` over the
+  full set (ignores the filter: what a search costs with no filtering at all) and ``IndexFlatIP``
+  built over the allowed rows alone (the cost floor of exact filtered search);
+- the planner's choice (exact or ANN) for that count of allowed rows.
+
+A result where most queries come back with nothing is refused (an error), not reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+SHARES = (0.001, 0.01, 0.05, 0.1, 0.5, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class VariedSet:
+    vectors: np.ndarray  # (n, dim) float32, L2-normalised
+    queries: np.ndarray  # (q, dim)
+    distinct_phrases: int
+    distinct_vectors: int
+    texts: list[str] | None  # worker texts for BM25 (None when not kept)
+    query_texts: list[str]
+
+
+def varied_vectors(taxonomy: Any, encoder: Any, n: int, *, queries: int = 200, seed: int = 7,
+                   keep_texts: bool = False) -> VariedSet:
+    """``n`` worker vectors and ``queries`` query vectors from ESCO occupations and their skills."""
+    from scipy import sparse
+
+    rng = random.Random(seed)
+    occupations = [o for o in taxonomy.occupations.values() if len(o.essential) + len(o.optional) >= 3]
+    skills = taxonomy.skills
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    texts: list[str] = []
+    for i in range(n):
+        occ = rng.choice(occupations)
+        pool = [u for u in (*occ.essential, *occ.optional) if u in skills]
+        chosen = rng.sample(pool, min(len(pool), rng.randint(3, 7)))
+        phrases = [(occ.label, 1.5)] + [(skills[u].label, 1.0) for u in chosen]
+        for text, weight in phrases:
+            rows.append(i)
+            cols.append(vocab.setdefault(text, len(vocab)))
+            vals.append(weight)
+        if keep_texts:
+            texts.append("; ".join(t for t, _ in phrases))
+    qtexts, qrows, qcols, qvals = [], [], [], []
+    for i in range(queries):
+        occ = rng.choice(occupations)
+        pool = [u for u in occ.essential if u in skills] or [u for u in occ.optional if u in skills]
+        phrases = [(occ.label, 1.5)] + [(skills[u].label, 1.0) for u in pool[:6]]
+        for text, weight in phrases:
+            qrows.append(i)
+            qcols.append(vocab.setdefault(text, len(vocab)))
+            qvals.append(weight)
+        qtexts.append("; ".join(t for t, _ in phrases))
+    log.info("varied vectors: %d workers, %d distinct phrases to embed", n, len(vocab))
+    table = encoder.encode(list(vocab))
+    weights = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)), dtype=np.float32)
+    vectors = _unit(np.asarray(weights @ table, dtype=np.float32))
+    qweights = sparse.csr_matrix((qvals, (qrows, qcols)), shape=(queries, len(vocab)), dtype=np.float32)
+    qvectors = _unit(np.asarray(qweights @ table, dtype=np.float32))
+    distinct = len(np.unique(vectors[: min(n, 200_000)].round(5), axis=0)) if n else 0
+    return VariedSet(vectors, qvectors, len(vocab), distinct, texts if keep_texts else None, qtexts)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """An index kind as :func:`sepadan.matching.index.build_index` builds it."""
+
+    name: str
+    kind: str
+    options: dict[str, Any]
+
+
+def build_kinds(vectors: np.ndarray, specs: list[KindSpec], *, peak: Callable[[], float | None]
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Each index, with its build time and resident memory after the build."""
+    from sepadan.matching.index import build_index
+
+    built, rows = {}, []
+    for spec in specs:
+        started = time.perf_counter()
+        built[spec.name] = build_index(vectors, kind=spec.kind, **spec.options)
+        seconds = time.perf_counter() - started
+        rows.append({"workers": len(vectors), "index": spec.name, "build_s": round(seconds, 1),
+                     "index_bytes_per_row": round(index_bytes(built[spec.name]) / max(len(vectors), 1), 1),
+                     "rss_gb_after": peak()})
+        log.info("built %s over %d rows in %.1fs", spec.name, len(vectors), seconds)
+    return built, rows
+
+
+def index_bytes(index: Any) -> int:
+    """Bytes the FAISS structure holds (codes and graph), without the float32 rows kept beside it."""
+    raw = getattr(index, "index", None)
+    if raw is None:
+        return 0
+    import faiss
+
+    writer = faiss.VectorIOWriter()
+    faiss.write_index(raw, writer)
+    return int(writer.data.size())
+
+
+def selectivity_table(built: dict[str, Any], vectors: np.ndarray, queries: np.ndarray, *, k: int = 10,
+                      shares: tuple[float, ...] = SHARES, seed: int = 11, max_queries: int = 200,
+                      exact_budget_s: float = 60.0) -> list[dict[str, Any]]:
+    """Recall and time per query for every index at every share, with the two flat peers."""
+    import faiss
+
+    rng = np.random.default_rng(seed)
+    n, out = len(vectors), []
+    full = faiss.IndexFlatIP(vectors.shape[1])
+    full.add(vectors)
+    for share in shares:
+        m = max(1, round(share * n))
+        allowed = None if m >= n else np.sort(rng.choice(n, m, replace=False)).astype(np.int64)
+        nq = _queries_within(max_queries, n if allowed is None else m, exact_budget_s)
+        qs = queries[:nq]
+        truth_s, truth_i = _truth(vectors, qs, k, allowed)
+        sub = faiss.IndexFlatIP(vectors.shape[1])
+        sub.add(vectors if allowed is None else vectors[allowed])
+        peer_sub = _per_query(lambda q: sub.search(q, k), qs)
+        peer_full = _per_query(lambda q: full.search(q, k), qs)
+        for name, index in built.items():
+            got_s, got_i, ms = _search_all(index, qs, k, allowed)
+            empty = int((got_i[:, 0] < 0).sum())
+            if empty > nq // 2 and m >= k:
+                raise RuntimeError(f"{name} at {share:.1%} allowed: {empty} of {nq} queries returned nothing")
+            rec, ties = _recall(got_s, got_i, truth_s, truth_i)
+            out.append({"workers": n, "allowed": f"{share:.1%}", "allowed_rows": m, "index": name,
+                        "plan": _plan(index, allowed), "queries": nq, f"recall@{k} (ids)": round(rec, 4),
+                        "missed ids tied with the k-th": round(ties, 4), "ms/query": round(ms, 3),
+                        "flat over allowed rows ms": round(peer_sub, 3), "flat over all rows ms": round(peer_full, 3),
+                        "x flat over allowed": round(ms / max(peer_sub, 1e-6), 2),
+                        "empty results": empty})
+        log.info("%d rows, %.1f%% allowed: done", n, share * 100)
+    return out
+
+
+def _queries_within(max_queries: int, rows: int, budget_s: float) -> int:
+    """Fewer queries where one exact query costs much (a million rows, everyone allowed)."""
+    per_query = rows * 384 * 4 / 4e9  # about 4 GB/s of rows read
+    return int(max(30, min(max_queries, budget_s / max(per_query * 4, 1e-9))))
+
+
+def _truth(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    from sepadan.matching.index import exact_search
+
+    return exact_search(vectors, queries, k, allowed)
+
+
+def _per_query(fn: Callable[[np.ndarray], Any], queries: np.ndarray) -> float:
+    fn(queries[:1])
+    started = time.perf_counter()
+    for i in range(len(queries)):
+        fn(queries[i:i + 1])
+    return (time.perf_counter() - started) * 1000 / len(queries)
+
+
+def _search_all(index: Any, queries: np.ndarray, k: int, allowed: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+    bits = None
+    if allowed is not None:
+        keep = np.zeros(index.size, dtype=bool)
+        keep[allowed] = True
+        bits = np.packbits(keep, bitorder="little")  # the matcher holds this bitmap cached per vacancy
+    scores, ids = [], []
+    index.search(queries[:1], k, allowed=allowed, bitmap=bits)
+    started = time.perf_counter()
+    for i in range(len(queries)):
+        s, j = index.search(queries[i:i + 1], k, allowed=allowed, bitmap=bits)
+        scores.append(s)
+        ids.append(j)
+    ms = (time.perf_counter() - started) * 1000 / len(queries)
+    return np.concatenate(scores), np.concatenate(ids), ms
+
+
+def _recall(got_s: np.ndarray, got_i: np.ndarray, truth_s: np.ndarray, truth_i: np.ndarray
+            ) -> tuple[float, float]:
+    """Recall against the exact ids, and the share of missed ids tied with the k-th exact score."""
+    hits, missed, tied = [], 0, 0
+    for gs, gi, ts, ti in zip(got_s, got_i, truth_s, truth_i):
+        want = ti[ti >= 0]
+        if not len(want):
+            continue
+        found = set(gi[gi >= 0].tolist())
+        hits.append(sum(1 for t in want if t in found) / len(want))
+        kth = ts[len(want) - 1]
+        for t, s in zip(ti[: len(want)], ts[: len(want)]):
+            if t not in found:
+                missed += 1
+                tied += bool(abs(s - kth) <= 1e-6)
+    return (float(np.mean(hits)) if hits else 1.0), (tied / missed if missed else 0.0)
+
+
+def _plan(index: Any, allowed: np.ndarray | None) -> str:
+    if index.kind == "exact":
+        return "exact index"
+    if allowed is None:
+        return "ANN"
+    plan = getattr(index, "_plan_exact", None)
+    return "exact (planned)" if plan and plan(len(allowed)) else "ANN + filter"
+
+
+def bm25_peer(texts: list[str], query_texts: list[str], *, k: int = 30) -> dict[str, float]:
+    """BM25 over the workers' text (bm25s): build time and ms per query, one at a time."""
+    from sepadan.evaluation.baselines import BM25Ranker
+
+    started = time.perf_counter()
+    bm25 = BM25Ranker().fit(texts)
+    build = time.perf_counter() - started
+    ms = _per_query_texts(lambda t: bm25.search([t], k), query_texts[:100])
+    return {"bm25_build_s": round(build, 1), "bm25_ms_per_query": round(ms, 3)}
+
+
+def _per_query_texts(fn: Callable[[str], Any], texts: list[str]) -> float:
+    fn(texts[0])
+    started = time.perf_counter()
+    for t in texts:
+        fn(t)
+    return (time.perf_counter() - started) * 1000 / len(texts)
+
+
+def machine() -> dict[str, Any]:
+    """Machine, commit and load average: every speed figure carries them."""
+    import platform
+    import subprocess
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                            cwd=os.path.dirname(__file__)).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                           text=True, cwd=os.path.dirname(__file__)).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "commit": commit, "tree_dirty": bool(dirty),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
