@@ -202,6 +202,10 @@ def test_the_manifest_lists_every_file_with_rows_and_sha256_and_current_names_th
     for f in manifest["files"]:
         path = result.path / f["file"]
         assert sha256_of(path) == f["sha256"]
+    import pandas as pd
+
+    assert len(pd.read_parquet(result.path / "shortlists")) == sum(
+        f["rows"] for f in manifest["files"] if f["file"].startswith("shortlists/"))
     gaps = _rows(result.path, "gaps")
     assert {r["region"] for r in gaps} == {"national", "35"} and all(r["positions"] > 0 for r in gaps)
 
@@ -214,7 +218,7 @@ def test_a_run_failing_for_good_is_not_published_and_resumes_without_redoing_fin
         run_batch(engine, runner=LocalRunner(), options=broken, run_id="night")
     root = engine.settings.home / "batch"
     assert current_run(root) == "before" and not (root / "night" / "manifest.json").exists()
-    marker = root / "night" / "shortlists" / "o00000.done"
+    marker = root / "night" / "_status" / "shortlists" / "o00000.done"
     stamp = marker.stat().st_mtime_ns
     resumed = run_batch(engine, runner=LocalRunner(), options=BatchOptions(shards=2, **SMALL), resume=True)
     assert resumed.run_id == "night" and current_run(root) == "night"
@@ -325,7 +329,7 @@ def test_dense_candidates_on_ray_equal_the_local_ones(ray_session, tmp_path):
     for stage in ("shortlist-topk", "recommend-topk"):
         a = sorted(tuple(r.values()) for r in _rows(tmp_path / "ray", stage))
         assert a == sorted(tuple(r.values()) for r in _rows(tmp_path / "local", stage)) and a, stage
-    assert (tmp_path / "ray" / "recommend-topk" / "s01-w00000.failures").exists()
+    assert (tmp_path / "ray" / "_status" / "recommend-topk" / "s01-w00000.failures").exists()
 
 
 def test_phrases_encoded_by_ray_actors_equal_the_models_own(ray_session, real_market, real_encoder):

@@ -2,12 +2,15 @@
 
 Layout under ``<home>/batch``::
 
-    <run-id>/run.json                   what the run was asked (written at the start)
-    <run-id>/<stage>/<key>.parquet      one partition's rows (written to a temporary name, renamed)
-    <run-id>/<stage>/<key>.done         its marker: rows, sha256, seconds, attempts (written last)
-    <run-id>/<stage>/<key>.failures     one JSON line per failed attempt (retried ones included)
-    <run-id>/manifest.json              files, row counts, sha256, stage timings, retries
-    CURRENT                             the published run id, switched by rename
+    <run-id>/run.json                     what the run was asked (written at the start)
+    <run-id>/<stage>/<key>.parquet        one partition's rows (written to a temporary name, renamed)
+    <run-id>/_status/<stage>/<key>.done   its marker: rows, sha256, seconds, attempts (written last)
+    <run-id>/_status/<stage>/<key>.failures  one JSON line per failed attempt (retried ones included)
+    <run-id>/manifest.json                files, row counts, sha256, stage timings, retries
+    CURRENT                               the published run id, switched by rename
+
+A stage folder holds only its Parquet files (temporary names start with a dot), so
+``pandas.read_parquet(folder)`` reads a stage whole.
 
 A partition counts as done only through its marker, so a run killed mid-write redoes that
 partition and no other; CURRENT names a run only after its manifest is complete.
@@ -79,8 +82,11 @@ class RunDir:
     def part_file(self, stage: str, key: str) -> Path:
         return self.stage_dir(stage) / f"{key}.parquet"
 
+    def status_dir(self, stage: str) -> Path:
+        return self.path / "_status" / stage
+
     def done(self, stage: str, key: str) -> Done | None:
-        marker = self.stage_dir(stage) / f"{key}.done"
+        marker = self.status_dir(stage) / f"{key}.done"
         if not marker.exists():
             return None
         data = json.loads(marker.read_text(encoding="utf-8"))
@@ -89,13 +95,13 @@ class RunDir:
         return Done(**{**data, "errors": tuple(data.get("errors", ()))})
 
     def failures(self, stage: str, key: str) -> list[str]:
-        path = self.stage_dir(stage) / f"{key}.failures"
+        path = self.status_dir(stage) / f"{key}.failures"
         if not path.exists():
             return []
         return [json.loads(line)["error"] for line in path.read_text(encoding="utf-8").splitlines() if line]
 
     def record_failure(self, stage: str, key: str, error: str) -> None:
-        path = self.stage_dir(stage) / f"{key}.failures"
+        path = self.status_dir(stage) / f"{key}.failures"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps({"error": error[:2000]}) + "\n")
@@ -112,7 +118,7 @@ class RunDir:
         os.replace(tmp, final)
         done = Done(key, str(final.relative_to(self.path)), table.num_rows, sha256_of(final), round(seconds, 4),
                     attempts, errors, peak_mb())
-        write_atomic(final.with_suffix(".done"), json.dumps(asdict(done)).encode())
+        write_atomic(self.status_dir(stage) / f"{key}.done", json.dumps(asdict(done)).encode())
         return done
 
     def write_json(self, name: str, data: dict[str, Any]) -> Path:
