@@ -231,6 +231,41 @@ def test_a_run_failing_for_good_is_not_published_and_resumes_without_redoing_fin
         assert _lists(resumed.path, stage) == _lists(first.path, stage)
 
 
+KILLED_CHILD = """
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import FakeEncoder, TODAY, make_settings
+from sepadan.batch import BatchOptions, LocalRunner, run_batch
+from sepadan.engine import Engine
+engine = Engine(make_settings({home!r}), encoder=FakeEncoder(), today=TODAY)
+run_batch(engine, runner=LocalRunner(), run_id="killed",
+          options=BatchOptions(shards=2, faults={{"s00-w00001": -1}}, **{small!r}))
+"""
+
+
+def test_a_run_killed_mid_write_resumes_and_its_half_written_partition_is_never_visible(tmp_path):
+    import subprocess
+    import sys
+
+    engine = _engine(tmp_path, FakeEncoder(), n_workers=200, n_vacancies=30)
+    home = engine.settings.home
+    script = KILLED_CHILD.format(tests=str(Path(__file__).parent), home=str(home), small=SMALL)
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert child.returncode == -9, child.stderr[-2000:]
+    run = home / "batch" / "killed"
+    assert current_run(home / "batch") is None and not (run / "manifest.json").exists()
+    assert list((run / "recommendations").glob(".s00-w00001.parquet.*.tmp"))  # the write it died in
+    assert not (run / "recommendations" / "s00-w00001.parquet").exists()
+    resumed = run_batch(engine, runner=LocalRunner(), run_id="killed", options=BatchOptions(shards=2, **SMALL))
+    stages = {s.name: s for s in resumed.stages}
+    recs = stages["recommendations"]
+    assert stages["shortlists"].computed == 0 and stages["shortlists"].skipped == stages["shortlists"].partitions
+    assert recs.skipped == 1 and recs.computed == recs.partitions - 1  # s00-w00000 was done before the kill
+    assert current_run(home / "batch") == "killed" and not list(run.glob("**/.*.tmp"))
+    fresh = run_batch(engine, runner=LocalRunner(), run_id="clean", options=BatchOptions(shards=2, **SMALL))
+    assert _lists(resumed.path, "recommendations") == _lists(fresh.path, "recommendations")
+
+
 def test_a_partition_failing_once_is_retried_and_recorded(tmp_path):
     engine = _engine(tmp_path, FakeEncoder(), n_workers=120, n_vacancies=30)
     result = run_batch(engine, runner=LocalRunner(), run_id="r",

@@ -163,7 +163,8 @@ def _open_run(engine: Any, options: BatchOptions, run_id: str | None, resume: bo
         if started["inputs"] != digest:
             raise SepadanError(f"run {run.run_id} was started on other records, day, model or options; "
                                "start a new run id")
-        log.info("resuming run %s", run.run_id)
+        log.info("resuming run %s (%d half-written files of the last attempt removed)", run.run_id,
+                 run.clear_temporaries())
     else:
         run.write_json("run.json", {"run_id": run.run_id, "inputs": digest, "today": engine.today.isoformat(),
                                     "options": options.params(), "started": time.time()})

@@ -23,6 +23,7 @@ import json
 import os
 import uuid
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,7 @@ class RunDir:
             handle.write(json.dumps({"error": error[:2000]}) + "\n")
 
     def write_part(self, stage: str, key: str, table: Any, *, seconds: float, attempts: int,
-                   errors: tuple[str, ...]) -> Done:
+                   errors: tuple[str, ...], before_rename: Callable[[], None] | None = None) -> Done:
         """The partition's Parquet file, then its done marker (both atomic)."""
         import pyarrow.parquet as pq
 
@@ -115,11 +116,20 @@ class RunDir:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
         pq.write_table(table, tmp)
+        if before_rename:
+            before_rename()
         os.replace(tmp, final)
         done = Done(key, str(final.relative_to(self.path)), table.num_rows, sha256_of(final), round(seconds, 4),
                     attempts, errors, peak_mb())
         write_atomic(self.status_dir(stage) / f"{key}.done", json.dumps(asdict(done)).encode())
         return done
+
+    def clear_temporaries(self) -> int:
+        """Remove what a killed writer left half-written (temporary names only; never a partition)."""
+        stale = list(self.path.glob("**/.*.tmp"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
 
     def write_json(self, name: str, data: dict[str, Any]) -> Path:
         path = self.path / name

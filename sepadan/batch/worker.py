@@ -8,6 +8,8 @@ atomically. What it returns is a small summary row per partition, for the manife
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 import traceback
 from collections.abc import Mapping
@@ -26,12 +28,16 @@ class InjectedFailure(RuntimeError):
     """A failure asked for by ``faults`` (tests and drills of the retry path)."""
 
 
+KILL = -1  # a fault count meaning: SIGKILL this process while the partition is being written
+
+
 
 
 class PartitionWorker:
     """Callable on a batch of partition rows (Ray Data ``map_batches``) or on one partition."""
 
     def __init__(self, stage: Any, root: str, run_id: str, faults: Mapping[str, int] | None = None) -> None:
+        """``faults``: partition key -> how many attempts fail (tests, drills), or KILL."""
         self.stage, self.run = stage, RunDir(Path(root), run_id)
         self.faults = dict(faults or {})
         started = time.perf_counter()
@@ -48,8 +54,9 @@ class PartitionWorker:
         failures = self.run.failures(part.stage, part.key)
         attempt = len(failures) + 1
         started = time.perf_counter()
+        fault = self.faults.get(part.key, 0)
         try:
-            if attempt <= self.faults.get(part.key, 0):
+            if attempt <= fault:
                 raise InjectedFailure(f"injected failure of {part.stage}/{part.key}, attempt {attempt}")
             rows = self.stage.run(self.state, part)
         except Exception as exc:
@@ -58,7 +65,13 @@ class PartitionWorker:
             log.debug("%s", traceback.format_exc())
             raise
         return self.run.write_part(part.stage, part.key, rows, seconds=time.perf_counter() - started,
-                                   attempts=attempt, errors=tuple(failures))
+                                   attempts=attempt, errors=tuple(failures),
+                                   before_rename=_kill if fault == KILL else None)
+
+
+def _kill() -> None:
+    """Die at once, mid-write (the partition's rows under a temporary name, not renamed, no marker)."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def summary_columns(done: list[Done]) -> dict[str, np.ndarray]:
