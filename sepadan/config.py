@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sepadan.features.encoder import DEFAULT_MODEL_SHA256  # noqa: F401 (the default model's digest)
+from sepadan.features.encoders import DEFAULT_ENCODER, ENCODERS, parse_encoder
 
 
 class Settings(BaseSettings):
@@ -17,6 +18,8 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".sepadan"), description="data directory (store, indexes, keys)")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
+    encoder: str = Field(default=DEFAULT_ENCODER, description="phrase encoder: " + ", ".join(ENCODERS)
+                         + ", or several joined with '+' (README, Choosing the encoder)")
     model_path: Path | None = Field(default=None, description="local sentence-transformers folder")
     model_sha256: str | None = Field(default=None, description="expected model.safetensors sha256")
     data_dir: Path | None = Field(default=None, description="taxonomy and lexicon folder")
@@ -40,6 +43,11 @@ class Settings(BaseSettings):
     api_upload_max_bytes: int = Field(default=20_000_000, ge=1024, description="largest uploaded file")
     api_refresh_seconds: float = Field(default=5.0, gt=0, description="how often the API checks for writes by other processes")
     test_hold_dir: Path | None = Field(default=None, description="tests only: requests with the header X-Sepadan-Test-Hold wait for a file 'release' in this folder")
+
+    @field_validator("encoder")
+    @classmethod
+    def _known_encoder(cls, value: str) -> str:
+        return "+".join(parse_encoder(value))
 
     @property
     def url(self) -> str:

