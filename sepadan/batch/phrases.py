@@ -92,12 +92,21 @@ def encode_stage(engine: Any, job: Any, options: Any) -> dict[str, Any]:
 
 
 def _model(engine: Any, runner: Any) -> Any:
-    from sepadan.features.encoder import SentenceEncoder
+    """What the encoder workers use: in this process, the engine's own model; elsewhere, where to
+    load the same checked weights (never the loaded model itself)."""
+    from sepadan.features.encoder import DEFAULT_MODEL_SHA256, SentenceEncoder, default_model_path
+    from sepadan.features.lazy_model import LazyEncoder
 
     raw = engine.encoder.encoder
-    if runner.name != "local" and isinstance(raw, SentenceEncoder):
-        return ModelSpec(str(raw.path), raw.sha256)  # each worker loads the same, checked weights
-    return raw
+    if runner.name == "local":
+        return raw
+    if isinstance(raw, SentenceEncoder):
+        return ModelSpec(str(raw.path), raw.sha256)
+    if isinstance(raw, LazyEncoder):  # the settings' model, not loaded here unless it must be
+        s = engine.settings
+        return ModelSpec(str(s.model_path or default_model_path()),
+                         s.model_sha256 or (DEFAULT_MODEL_SHA256 if s.model_path is None else None))
+    return raw  # an encoder a caller gave (it must pickle)
 
 
 def _vectors(path: Any) -> dict[str, Any]:
