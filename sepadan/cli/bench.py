@@ -158,6 +158,7 @@ def skills(
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
     allow_empty: AllowEmpty = False,
+    note: Note = None,
     home: Home = None,
 ) -> None:
     """Skill normalisation: rank all ESCO skills per sentence; RP@5, RP@10, MRR against peers."""
@@ -174,6 +175,7 @@ def skills(
         results_dir,
         track=track,
         run_out=run_out,
+        notes=note,
         allow_empty=allow_empty,
     )
 
@@ -184,7 +186,8 @@ def titles(
         Path,
         typer.Option(
             "--data",
-            help="a JobBERT-format file (title, conceptUri) or a KBJI 2014 file (6-digit titles)",
+            help="a JobBERT-format file (title, conceptUri), a KBJI 2014 file (6-digit titles) "
+            "or a TalentCLEF task A folder (queries, corpus_elements, qrels.tsv)",
         ),
     ],
     sample: Annotated[
@@ -196,6 +199,7 @@ def titles(
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
     allow_empty: AllowEmpty = False,
+    note: Note = None,
     home: Home = None,
 ) -> None:
     """Occupation normalisation: rank all ESCO occupations per title; MRR, accuracy@1/5/10."""
@@ -205,19 +209,33 @@ def titles(
     ctx = _context(settings)
     result = _titles(ctx, _exists(data), name=name, sample=sample, seed=seed)
     _finish(
-        result, settings, results_dir, track=track, run_out=run_out, allow_empty=allow_empty
+        result,
+        settings,
+        results_dir,
+        track=track,
+        run_out=run_out,
+        notes=note,
+        allow_empty=allow_empty,
     )
 
 
 def _titles(ctx: Any, data: Path, *, name: str | None, sample: int | None, seed: int) -> Any:
-    from sepadan.evaluation.datasets import load_jobbert, load_kbji_titles
-    from sepadan.evaluation.quality import run_titles
+    from sepadan.evaluation.datasets import (
+        load_jobbert,
+        load_kbji_titles,
+        load_talentclef,
+        split_benchmark,
+    )
+    from sepadan.evaluation.quality import run_title_pairs, run_titles
 
+    if data.is_dir():
+        bench, corpus = load_talentclef(data, name=name)
+        return run_title_pairs(bench.sample(sample, seed=seed), corpus, ctx)
     if _is_kbji(data):
         bench = load_kbji_titles(data, ctx.taxonomy, name=name or "kbji2014")
         return run_titles(bench.sample(sample, seed=seed), ctx, use_kbji_table=False)
     bench = load_jobbert(data, name=name or _stem(data))
-    return run_titles(bench.sample(sample, seed=seed), ctx)
+    return run_titles(bench.sample(sample, seed=seed), ctx, examples=split_benchmark(bench, "dev"))
 
 
 def _is_kbji(path: Path) -> bool:
@@ -255,6 +273,7 @@ def ranking(
     results_dir: ResultsDir = RESULTS,
     track: Track = True,
     allow_empty: AllowEmpty = False,
+    note: Note = None,
     home: Home = None,
 ) -> None:
     """Worker-to-vacancy ranking: NDCG@10, Recall@50 for sepadan, BM25, TF-IDF and embeddings."""
@@ -274,7 +293,13 @@ def ranking(
         today=_date(today),
     )
     _finish(
-        result, settings, results_dir, track=track, run_out=run_out, allow_empty=allow_empty
+        result,
+        settings,
+        results_dir,
+        track=track,
+        run_out=run_out,
+        notes=note,
+        allow_empty=allow_empty,
     )
 
 

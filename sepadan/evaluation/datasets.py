@@ -136,6 +136,38 @@ def split_benchmark(bench: Benchmark, split: str) -> Benchmark:
                    qrels={q: bench.qrels[q] for q, _ in queries}, notes=(*bench.notes, note))
 
 
+def load_talentclef(folder: Path, *, name: str | None = None) -> tuple[Benchmark, list[tuple[str, str]]]:
+    """TalentCLEF 2025 task A (one language's folder): job-title queries (``queries``:
+    ``q_id, jobtitle``), the corpus of job titles (``corpus_elements``: ``c_id, jobtitle``) and
+    the judgements (``qrels.tsv``: ``q_id 0 c_id grade``). Returns the benchmark and the corpus."""
+    def rows(path: Path, key: str) -> list[tuple[str, str]]:
+        if not path.is_file():
+            raise ValueError(f"{folder}: not a TalentCLEF task A folder (no {path.name})")
+        with _open_text(path) as handle:
+            reader = csv.DictReader(handle, delimiter="\t")
+            if {key, "jobtitle"} - set(reader.fieldnames or ()):
+                raise ValueError(f"{path}: expected the columns {key}, jobtitle")
+            return [(r[key].strip(), r["jobtitle"].strip()) for r in reader]
+
+    queries = rows(folder / "queries", "q_id")
+    corpus = rows(folder / "corpus_elements", "c_id")
+    qrels: Qrels = {}
+    with _open_text(folder / "qrels.tsv") as handle:
+        for number, line in enumerate(handle, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 4 or not _is_int(parts[3]):
+                raise ValueError(f"{folder / 'qrels.tsv'}: line {number}: expected 'q_id 0 c_id grade'")
+            if int(parts[3]) > 0:
+                qrels.setdefault(parts[0], {})[parts[2]] = int(parts[3])
+    judged = tuple((q, t) for q, t in queries if q in qrels)
+    notes = (f"{len(judged)} of {len(queries)} queries judged; corpus of {len(corpus)} job titles",)
+    bench = Benchmark(name or f"talentclef-a-{folder.name}", judged,
+                      {q: qrels[q] for q, _ in judged}, notes)
+    return bench, corpus
+
+
 def load_real_titles(path: Path, *, split: str = "test") -> dict[str, list[str]]:
     """``{ESCO occupation URI: [job-board titles]}`` from a JobBERT-format file, one split's
     titles (``test`` by default: the dev split is where the title reader was tuned)."""

@@ -25,7 +25,7 @@ from sepadan.features.text import normalise_text
 from sepadan.features.titles import TitleReader, load_title_words, mix_variants
 
 _ISCO = re.compile(r"^\d{4}$")
-WHOLE_WEIGHT = 0.5  # the whole reading against its best alternative (tuned on the dev split)
+WHOLE_WEIGHT = 0.7  # the whole reading against its best alternative (tuned on the dev split)
 
 
 @dataclass(frozen=True, slots=True)

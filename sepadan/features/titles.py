@@ -40,6 +40,7 @@ _SPLIT = re.compile(
     r"|\b(?:cum|or|atau|aka|at|in|di|@)\b)\s*",
     re.IGNORECASE,
 )
+_EDGE = frozenset({"of", "for", "the", "a", "an", "and", "&", "with", "dan", "untuk", "yang"})
 _SALARY = re.compile(r"\b(?:rm|rp|idr|myr|sgd|usd)\s*\d[\d.,]*\s*k?\b", re.IGNORECASE)
 _NUMBER = re.compile(r"^(?:\d[\d.,]*[k+]?|\d+(?:st|nd|rd|th)|x+|#\S*)$")
 
@@ -125,6 +126,10 @@ class TitleReader:
             else:
                 kept.append((words, self.words.english.get(key) if key else None))
             i += used
+        while kept and kept[0][0] in _EDGE:
+            kept.pop(0)
+        while kept and kept[-1][0] in _EDGE:
+            kept.pop()
         indonesian = any(e is not None and e != w for w, e in kept)
         english = [e if e is not None else self._unknown(w, indonesian) for w, e in kept]
         if indonesian and len(kept) > 1 and kept[0][0] in self.words.heads:
