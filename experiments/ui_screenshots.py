@@ -6,7 +6,9 @@ Imports the bundled demo data into a temporary home, serves the app on a free lo
 with a fresh officer key of East Java (region 35) in Debian's chromium (Playwright), and saves the
 top of each page: job orders, the shortlist of V-0042 in Indonesian and in English, a comparison,
 worker W-000123 and the outcomes (and the sign-in page); then, as an admin, the import page with an
-error table, the API keys and the model versions (the demo outcomes trained once).
+error table, the API keys and the model versions (the demo outcomes trained once); then, as a
+planner, demand against supply in East Java and the training plan within Rp 50 juta (Indonesian and
+English).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def main() -> int:
                     page.goto(base + path)
                     _save(page, f"{name}-{width}")
             _admin_pages(browser, base, engine, Path(tmp))
+            _planner_pages(browser, base, engine)
             browser.close()
         server.should_exit = True
     return 0
@@ -108,6 +111,26 @@ def _admin_pages(browser, base: str, engine, tmp: Path) -> None:  # noqa: ANN001
         _save(page, f"import-errors-{width}")
         for name, path in (("admin-keys", "/admin/keys"), ("admin-models", "/admin/models"),
                            ("admin-model", f"/admin/models/{registry.versions()[0].version}")):
+            page.goto(base + path)
+            _save(page, f"{name}-{width}")
+    page.close()
+
+
+def _planner_pages(browser, base: str, engine) -> None:  # noqa: ANN001 - Playwright, Engine
+    """The planner's overview of region 35 and its training plan within Rp 50.000.000, as a planner."""
+    from sepadan.store.keys import create_key
+
+    _, token = create_key(engine.store, "planner", label="Perencana pelatihan Jawa Timur")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base + "/signin?next=/planner")
+    page.get_by_label("Kunci API").fill(token)
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/planner")
+    for width, height in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        for name, path in (("planner", "/planner?region=35&lang=id"),
+                           ("planner-plan", "/planner/plan?region=35&budget=50000000"),
+                           ("planner-plan-en", "/planner/plan?region=35&budget=50000000&lang=en")):
             page.goto(base + path)
             _save(page, f"{name}-{width}")
     page.close()
