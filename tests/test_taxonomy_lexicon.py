@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sepadan.features.lexicon import LEXICON_DIR, Lexicon, load_lexicon
@@ -439,6 +439,7 @@ def test_normalise_text_is_idempotent(text: str) -> None:
     assert normalise_text(once) == once
 
 
+@settings(deadline=None)  # it loads the lexicon (and its Indonesian labels) each time; no timing asserted
 @given(st.text(alphabet=st.sampled_from("abcdeiklmnoprstuy -/AKLM"), max_size=40))
 def test_translate_output_is_normalised(text: str) -> None:
     lexicon = load_lexicon(load_taxonomy())

@@ -81,7 +81,7 @@ def test_officer_journey(server, browser, shots):
     page.get_by_role("link", name="V1", exact=True).click()
     page.wait_for_url("**/job-orders/V1")
     assert page.locator("h3", has_text="Alasan").first.is_visible()
-    assert page.get_by_text("menguasai merawat lansia").first.is_visible()
+    assert page.get_by_text("bisa merawat lansia").first.is_visible()
     assert page.get_by_text(NAMES["W1"]).first.is_visible()
     shot(page, shots, "job-order-1280")
 

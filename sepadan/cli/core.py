@@ -38,6 +38,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="sepadan: link-and-match for Indonesian labour migration.")
 log = logging.getLogger("sepadan.cli")
 DEMO_VACANCY, DEMO_WORKER = "V-0042", "W-000123"
+Wide = Annotated[bool, typer.Option("--wide", help="every reason and gap in a full table (default: a compact view, two lines a result)")]
 
 
 @app.callback()
@@ -88,8 +89,8 @@ def _print_index_status(engine: Any) -> None:
 def shortlist(vacancy_id: str, k: K = 30, region: Annotated[Optional[str], typer.Option(help="Kemendagri code, e.g. 35 or 35.08")] = None,
               include_ineligible: Annotated[bool, typer.Option("--include-ineligible", help="also show who fails a rule, and why")] = False,
               exclusive: Annotated[bool, typer.Option("--exclusive", help="leave out workers the latest allocation proposes elsewhere; show how many other orders each one is proposed to")] = False,
-              lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, today: Today = None,
-              home: Home = None) -> None:
+              lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, wide: Wide = False,
+              today: Today = None, home: Home = None) -> None:
     """Rank the eligible workers for a job order, with reasons and gaps."""
     from sepadan.allocation_store import exclusive_shortlist, mark_json
     from sepadan.matching.output import match_list_json
@@ -102,7 +103,7 @@ def shortlist(vacancy_id: str, k: K = 30, region: Annotated[Optional[str], typer
         body = mark_json(body, ex) if ex is not None else body
         header = engine.describe_vacancy(vacancy_id)
     _emit(body, as_json, as_csv, title=f"{vacancy_id}: {header['title']} ({header['country'] or '-'})",
-          id_key="worker_id", extra=("region", "proposed_elsewhere") if exclusive else ("region",))
+          id_key="worker_id", extra=("region", "proposed_elsewhere") if exclusive else ("region",), wide=wide)
 
 
 @app.command()
@@ -110,8 +111,8 @@ def recommend(worker_id: str, k: K = 10,
               scope: Annotated[str, typer.Option(help="overseas, domestic or all")] = "all",
               country: Annotated[Optional[str], typer.Option(help="ISO country code, e.g. JP")] = None,
               include_flagged: Annotated[bool, typer.Option("--include-flagged", help="officers: also show vacancies of unlicensed agencies, flagged")] = False,
-              lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, today: Today = None,
-              home: Home = None) -> None:
+              lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, wide: Wide = False,
+              today: Today = None, home: Home = None) -> None:
     """Rank the vacancies a worker is eligible for (legal channels only), with reasons and gaps."""
     from sepadan.matching.output import match_list_json
 
@@ -120,7 +121,7 @@ def recommend(worker_id: str, k: K = 10,
                                       k=k, include_flagged=include_flagged)
         body = match_list_json(ml, lang=_lang(lang), describe=engine.describe_vacancy)
     _emit(body, as_json, as_csv, title=f"recommendations for {worker_id} ({scope})",
-          id_key="vacancy_id", extra=("title", "country"))
+          id_key="vacancy_id", extra=("title", "country"), wide=wide)
 
 
 @app.command()
@@ -162,7 +163,7 @@ def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson 
 
 
 @app.command()
-def demo(k: K = 10, lang: Lang = "id", home: Home = None,
+def demo(k: K = 10, lang: Lang = "id", home: Home = None, wide: Wide = False,
          regenerate: Annotated[bool, typer.Option("--regenerate", help="write the demo data again first")] = False) -> None:
     """Load the bundled demo data, build the indexes, and show a shortlist and recommendations."""
     from sepadan.demo_data import generate
@@ -184,11 +185,11 @@ def demo(k: K = 10, lang: Lang = "id", home: Home = None,
         body = match_list_json(ml, lang=lang, describe=engine.describe_worker)
         head = engine.describe_vacancy(DEMO_VACANCY)
         _emit(body, False, False, title=f"shortlist for {DEMO_VACANCY}: {head['title']} ({head['country']})",
-              id_key="worker_id", extra=("region",))
+              id_key="worker_id", extra=("region",), wide=wide)
         rec = engine.matcher.recommend(DEMO_WORKER, scope="all", k=k)
         body = match_list_json(rec, lang=lang, describe=engine.describe_vacancy)
         _emit(body, False, False, title=f"recommendations for worker {DEMO_WORKER}", id_key="vacancy_id",
-              extra=("title", "country"))
+              extra=("title", "country"), wide=wide)
         signin = _demo_signin(engine)
     out.print("next: sepadan explain W-000123 V-0042 | sepadan shortlist V-0042 --json | sepadan --help")
     out.print("web app: run `sepadan serve`, then open "
@@ -217,13 +218,15 @@ def demo_data(folder: Annotated[Path, typer.Argument(help="where to write the JS
 
 
 def _emit(body: dict[str, Any], as_json: bool, as_csv: bool, *, title: str, id_key: str,
-          extra: tuple[str, ...]) -> None:
+          extra: tuple[str, ...], wide: bool = False) -> None:
+    from sepadan.cli.render import print_results
+
     if as_json:
         out.print_json(json.dumps(body, ensure_ascii=False, default=str))
     elif as_csv:
         sys.stdout.write(_csv(body["results"], id_key, extra))
     else:
-        _table(body, title, id_key, extra)
+        print_results(out, body, title=title, id_key=id_key, extra=extra, wide=wide)
 
 
 def _csv(results: list[dict[str, Any]], id_key: str, extra: tuple[str, ...]) -> str:
@@ -236,24 +239,6 @@ def _csv(results: list[dict[str, Any]], id_key: str, extra: tuple[str, ...]) -> 
                          *(r["components"].get(c, "") for c in comps), r.get("eligible", True),
                          " | ".join(r["reasons"]), " | ".join(r["gaps"]), " | ".join(r.get("failed", []))])
     return buffer.getvalue()
-
-
-def _table(body: dict[str, Any], title: str, id_key: str, extra: tuple[str, ...]) -> None:
-    table = Table(title=title, show_lines=True)
-    for col in ("#", id_key.removesuffix("_id"), *extra, "score", "why", "gaps"):
-        table.add_column(col, overflow="fold")
-    for r in body["results"]:
-        why = "; ".join(r["reasons"][:4])
-        if r.get("eligible") is False:
-            why = "NOT ELIGIBLE: " + "; ".join(r["failed"]) + ("; " + why if why else "")
-        table.add_row(str(r["rank"]), r[id_key], *(str(r.get(e) or "-") for e in extra), f"{r['score']:.3f}",
-                      why, "; ".join(r["gaps"][:4]) or "-")
-    for w in body.get("warnings", []):
-        out.print(f"[bold red]warning:[/] {w}")
-    out.print(table)
-    if not body["results"]:
-        out.print("no eligible results")
-    out.print(f"model: {body['model_version']}")
 
 
 from sepadan.cli.api import register as _register_api  # noqa: E402

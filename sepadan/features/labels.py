@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sepadan.features.taxonomy import Taxonomy, default_data_dir
+from sepadan.features.text import normalise_text
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Label:
     english: str
     indonesian: str
     source: str
-    kind: str  # skill | occupation
+    kind: str  # skill | knowledge | occupation (ESCO's skill type decides skill or knowledge)
 
 
 class Fallbacks:
@@ -74,6 +75,7 @@ class Labels:
     rows: Mapping[str, Label]
     unit_groups: Mapping[str, str] = field(default_factory=dict)
     fallbacks: Fallbacks = field(default=FALLBACKS, repr=False)
+    _keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # (normalised label, skill URI)
 
     def indonesian(self, uri: str | None) -> str | None:
         row = self.rows.get(uri or "")
@@ -98,13 +100,20 @@ class Labels:
             return self.display(match.uri, match.label, lang)
         return self.unit_groups.get(match.isco or "", match.label)
 
-    def skill_phrases(self) -> Iterator[tuple[str, str]]:
-        """(Indonesian label, skill URI) for every skill: what matching learns from the labels."""
-        return ((r.indonesian, r.uri) for r in self.rows.values() if r.kind == "skill")
+    def is_knowledge(self, uri: str | None) -> bool:
+        """Whether ESCO calls the concept knowledge (a subject one knows, not a task one does)."""
+        row = self.rows.get(uri or "")
+        return row is not None and row.kind == "knowledge"
+
+    def skill_phrases(self) -> tuple[tuple[str, str], ...]:
+        """(normalised Indonesian label, skill URI) for every skill: what matching learns from them."""
+        return self._keys
 
     def counts(self) -> dict[str, int]:
-        """Rows by kind and source, e.g. ``{"skill/reviewed-translation": 3100, ...}``."""
-        return dict(sorted(Counter(f"{r.kind}/{r.source}" for r in self.rows.values()).items()))
+        """Rows by kind and source, e.g. ``{"skill/reviewed-translation": 3100, ...}`` (knowledge
+        concepts count as skills here, as ESCO lists them)."""
+        kinds = Counter(f"{'occupation' if r.kind == 'occupation' else 'skill'}/{r.source}" for r in self.rows.values())
+        return dict(sorted(kinds.items()))
 
     def coverage(self, uris: Iterable[str]) -> tuple[int, int]:
         """(with an Indonesian label, total) over distinct concept URIs."""
@@ -125,15 +134,23 @@ def labels_path(data_dir: Path | None = None) -> Path:
 
 
 def load_labels(taxonomy: Taxonomy, data_dir: Path | None = None) -> Labels:
-    """Read and check ``<data_dir>/labels/esco_id.tsv``.
+    """Read and check ``<data_dir>/labels/esco_id.tsv`` (once per taxonomy and file version).
 
     Raises ``ValueError`` naming the file, the row (header = row 1) and the field for a wrong
     column count, an empty field, an unknown URI, an English label that is not the concept's
-    preferred label, an unknown source, a ``kbji2014`` label that is not a KBJI 2014 title, or a
-    URI listed twice; ``FileNotFoundError`` if the file is missing.
+    preferred label, an unknown source, a ``kbji2014`` label that is not a KBJI 2014 title of the
+    occupation's unit group, or a URI listed twice; ``FileNotFoundError`` if the file is missing.
     """
     path = labels_path(data_dir)
-    kbji = {t.title for t in taxonomy.kbji}
+    if not path.is_file():
+        raise FileNotFoundError(f"labels file {path} is missing")
+    stat = path.stat()
+    return _load(taxonomy, path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(taxonomy: Taxonomy, path: Path, mtime_ns: int, size: int) -> Labels:
+    kbji = {(t.title, t.isco) for t in taxonomy.kbji}
     rows: dict[str, Label] = {}
     for number, cells in _rows(path):
         label = _label(path, number, cells, taxonomy, kbji)
@@ -141,7 +158,8 @@ def load_labels(taxonomy: Taxonomy, data_dir: Path | None = None) -> Labels:
             raise _error(path, number, "uri", f"{label.uri!r} is listed twice")
         rows[label.uri] = label
     groups = {t.isco: t.title for t in taxonomy.kbji if "." not in t.code}
-    labels = Labels(MappingProxyType(rows), MappingProxyType(groups))
+    keys = tuple((normalise_text(r.indonesian), r.uri) for r in rows.values() if r.kind != "occupation")
+    labels = Labels(MappingProxyType(rows), MappingProxyType(groups), _keys=keys)
     log.info("loaded %d Indonesian labels from %s: %s", len(rows), path,
              ", ".join(f"{k} {v}" for k, v in labels.counts().items()))
     return labels
@@ -173,7 +191,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         yield number, values
 
 
-def _label(path: Path, row: int, cells: dict[str, str], taxonomy: Taxonomy, kbji: set[str]) -> Label:
+def _label(path: Path, row: int, cells: dict[str, str], taxonomy: Taxonomy, kbji: set[tuple[str, str]]) -> Label:
     uri, english, source = cells["uri"], cells["label_en"], cells["source"]
     concept = taxonomy.skills.get(uri) or taxonomy.occupations.get(uri)
     if concept is None:
@@ -183,8 +201,9 @@ def _label(path: Path, row: int, cells: dict[str, str], taxonomy: Taxonomy, kbji
                                             f"({concept.label!r})")
     if source not in SOURCES:
         raise _error(path, row, "source", f"{source!r} is not one of {', '.join(SOURCES)}")
-    kind = "skill" if uri in taxonomy.skills else "occupation"
-    if source == "kbji2014" and (kind != "occupation" or cells["label_id"] not in kbji):
-        problem = "a kbji2014 label must be a KBJI 2014 title of an occupation"
+    skill = taxonomy.skills.get(uri)
+    kind = "occupation" if skill is None else "knowledge" if skill.kind == "knowledge" else "skill"
+    if source == "kbji2014" and (kind != "occupation" or (cells["label_id"], concept.isco) not in kbji):
+        problem = "a kbji2014 label must be a KBJI 2014 title in the occupation's ISCO-08 unit group"
         raise _error(path, row, "label_id", f"{cells['label_id']!r}: {problem}")
     return Label(uri, english, cells["label_id"], source, kind)

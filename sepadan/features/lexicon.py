@@ -166,8 +166,7 @@ def _add_labels(skills: dict[str, tuple[str, ...]], labels: Labels) -> int:
     """Each skill's Indonesian label as a phrase for it; hand-written phrases keep theirs, and a
     label shared by several skills names them all (up to ``MAX_SKILLS``). Returns phrases added."""
     hand = set(skills)
-    for text, uri in labels.skill_phrases():
-        key = normalise_text(text)
+    for key, uri in labels.skill_phrases():
         if key and key not in hand and uri not in skills.get(key, ()):
             skills[key] = (*skills.get(key, ()), uri)[:MAX_SKILLS]
     return len(skills) - len(hand)

@@ -50,8 +50,10 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                       "{doc} cannot be ready before the deadline (takes {days} days)"),
     "preference_country": ("pekerja tidak memilih negara {country}", "the worker did not choose {country}"),
     "preference_domestic": ("pekerja tidak mencari kerja dalam negeri", "the worker is not looking for domestic work"),
-    "skill_exact": ("menguasai {skill} (dari '{phrase}')", "has {skill} (from '{phrase}')"),
-    "skill_exact_as_written": ("menguasai {skill}", "has {skill}"),
+    "skill_exact": ("bisa {skill} (dari '{phrase}')", "has {skill} (from '{phrase}')"),
+    "skill_exact_as_written": ("bisa {skill}", "has {skill}"),
+    "knowledge_exact": ("memahami {skill} (dari '{phrase}')", "has {skill} (from '{phrase}')"),
+    "knowledge_exact_as_written": ("memahami {skill}", "has {skill}"),
     "skill_related": ("{skill} dekat dengan yang diminta: {need}", "{skill} is close to the required {need}"),
     "skill_missing": ("{skill}", "{skill}"),
     "preferred_missing": ("{skill} (diutamakan)", "{skill} (preferred)"),
@@ -69,9 +71,10 @@ def render(key: str, params: dict[str, Any], lang: str = "id", *, labels: Labels
     """One message in ``lang``; ESCO labels in Indonesian where ``labels`` (default: the shipped
     ones) has them."""
     if lang == "id" and any(uri in params for _, uri in LABEL_PARAMS):
-        params = _indonesian(params, labels or shipped_labels())
-        if key == "skill_exact" and normalise_text(params["skill"]) == normalise_text(params.get("phrase") or ""):
-            key = "skill_exact_as_written"
+        table = labels or shipped_labels()
+        if key == "skill_exact":
+            key = _exact_key(params, table)
+        params = _indonesian(params, table)
     template = TEMPLATES[key][0 if lang == "id" else 1]
     values = {k: ("-" if v is None else v) for k, v in params.items()}
     if "document" in values:
@@ -87,3 +90,12 @@ def _indonesian(params: dict[str, Any], labels: Labels) -> dict[str, Any]:
         if text in out and uri in out:
             out[text] = labels.display(out[uri], out[text])
     return out
+
+
+def _exact_key(params: dict[str, Any], labels: Labels) -> str:
+    """'bisa X' for a skill, 'memahami X' for knowledge; without '(dari ...)' when the worker wrote
+    the label itself."""
+    stem = "knowledge_exact" if labels.is_knowledge(params.get("skill_uri")) else "skill_exact"
+    shown = labels.indonesian(params.get("skill_uri")) or params["skill"]
+    same = normalise_text(shown) == normalise_text(params.get("phrase") or "")
+    return stem + "_as_written" if same else stem
