@@ -1,0 +1,155 @@
+"""Vector search on varied vectors at 100k and 1M rows: every index kind at every share of
+allowed rows, against FAISS flat peers and BM25 in the same run (issue 15, items 2, 4, 6).
+
+    python experiments/bench_index.py --sizes 100000,1000000 [--kinds exact,hnsw32-efc80,...]
+
+Each size runs in its own process (its memory is its own). Results are written after every size
+to experiments/results/speed-index.json, .md and .png (the real model embeds the phrases; its
+phrase cache is a SQLite file in the work folder, so a rerun does not encode them again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+KINDS = {
+    "exact": ("exact", {}),
+    "flat (FAISS with the filter inside)": ("flat", {"exact_filter_max": 0}),
+    "hnsw32-efc200 (before)": ("hnsw", {"hnsw_m": 32, "ef_construction": 200, "ef_search": 256}),
+    "hnsw32-efc80": ("hnsw", {"hnsw_m": 32, "ef_construction": 80, "ef_search": 256}),
+    "hnsw24-efc80": ("hnsw", {"hnsw_m": 24, "ef_construction": 80, "ef_search": 256}),
+    "hnsw32-sq8-efc80": ("hnsw_sq8", {"hnsw_m": 32, "ef_construction": 80, "ef_search": 256}),
+    "ivf": ("ivf", {}),
+}
+
+
+def measure(n: int, kinds: list[str], work: Path, planned: bool) -> dict[str, Any]:
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    from sepadan.evaluation.speed import Clock
+    from sepadan.evaluation.speed_index import KindSpec, bm25_peer, build_kinds, machine, selectivity_table, varied_vectors
+    from sepadan.features.encoder import CachedEncoder, open_model
+    from sepadan.features.taxonomy import load_taxonomy
+    from sepadan.store.db import Store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    out: dict[str, Any] = {"workers": n, "machine_start": machine()}
+    encoder = CachedEncoder(open_model(), Store.open(f"sqlite:///{(work / 'phrases.db').resolve()}"))
+    started = time.perf_counter()
+    data = varied_vectors(load_taxonomy(), encoder, n, keep_texts=True)
+    out |= {"vectors_s": round(time.perf_counter() - started, 1), "distinct_phrases": data.distinct_phrases,
+            "distinct_vectors_in_first_200k": data.distinct_vectors}
+    specs = []
+    for name in kinds:
+        kind, options = KINDS[name]
+        options = dict(options)
+        if not planned and kind != "exact":
+            options["exact_filter_max"] = 0
+        specs.append(KindSpec(name, kind, options))
+    Clock.reset_peak()
+    built, out["builds"] = build_kinds(data.vectors, specs, peak=Clock.peak_gb)
+    for index in built.values():
+        if not planned and hasattr(index, "_plan_exact"):
+            index._plan_exact = lambda n_allowed: False  # raw ANN with the filter inside, no planner
+    faiss.omp_set_num_threads(1)
+    with threadpool_limits(limits=1):
+        out["selectivity"] = selectivity_table(built, data.vectors, data.queries)
+        out |= bm25_peer(data.texts, data.query_texts)
+    out["peak_gb"] = Clock.peak_gb()
+    out["machine_end"] = machine()
+    return out
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/sepadan-bench-index"))
+    parser.add_argument("--raw", action="store_true", help="ANN kinds without the planner (the filter inside only)")
+    parser.add_argument("--out", default="speed-index")
+    opts = parser.parse_args(argv)
+    opts.work.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"sizes": [], "planned": not opts.raw}
+    for n in (int(s) for s in opts.sizes.split(",")):
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            result["sizes"].append(pool.submit(measure, n, opts.kinds.split(","), opts.work, not opts.raw).result())
+        write(result, opts.out)
+
+
+def write(result: dict[str, Any], stem: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
+    lines = ["# speed: vector search on varied vectors, every index kind at every share allowed", ""]
+    for s in result["sizes"]:
+        m0, m1 = s["machine_start"], s["machine_end"]
+        lines += [f"## {s['workers']:,} workers", "",
+                  f"{m0['cpu']}, {m0['cores']} cores, commit `{m0['commit']}`"
+                  f"{' (with uncommitted changes)' if m0['tree_dirty'] else ''}, load average {m0['load_average']} "
+                  f"at the start, {m1['load_average']} at the end (2 cores shared: above 1 the machine was busy). "
+                  f"Vectors from {s['distinct_phrases']:,} distinct ESCO phrases "
+                  f"({s['distinct_vectors_in_first_200k']:,} distinct vectors in the first 200k rows), "
+                  f"built in {s['vectors_s']} s; peak memory {s['peak_gb']} GB. BM25 peer (bm25s over the "
+                  f"same texts, top 30): build {s['bm25_build_s']} s, {s['bm25_ms_per_query']} ms a query.", "",
+                  "| index | build (s) | index bytes a row (FAISS part) | resident memory after build (GB) |",
+                  "|---|---|---|---|"]
+        lines += [f"| {b['index']} | {b['build_s']} | {b['index_bytes_per_row']} | {b['rss_gb_after']} |"
+                  for b in s["builds"]]
+        rows = s["selectivity"]
+        keys = list(rows[0])
+        lines += ["", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+        lines += ["| " + " | ".join(str(r[c]) for c in keys) + " |" for r in rows]
+        lines.append("")
+    lines += ["Recall is counted against the exact top-10 ids over the allowed rows; 'missed ids tied with "
+              "the k-th' is the share of the missed ids whose exact score equals the 10th (a different "
+              "but equally good answer). Queries one at a time, one thread; the flat peers run on the "
+              "same queries in the same loop. The share of allowed rows is drawn at random.", "",
+              f"![ms per query]({stem}.png)", ""]
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
+    chart(result, stem)
+
+
+def chart(result: dict[str, Any], stem: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = result["sizes"]
+    fig, axes = plt.subplots(2, len(sizes), figsize=(6 * len(sizes), 7), squeeze=False)
+    for col, s in enumerate(sizes):
+        rows = s["selectivity"]
+        names = list(dict.fromkeys(r["index"] for r in rows))
+        for name in names:
+            mine = [r for r in rows if r["index"] == name]
+            x = [r["allowed_rows"] / s["workers"] for r in mine]
+            axes[0][col].plot(x, [r["ms/query"] for r in mine], marker="o", label=name)
+            axes[1][col].plot(x, [r["recall@10 (ids)"] for r in mine], marker="o", label=name)
+        peer = [r for r in rows if r["index"] == names[0]]
+        axes[0][col].plot([r["allowed_rows"] / s["workers"] for r in peer], [r["flat over allowed rows ms"] for r in peer],
+                          "k--", label="peer: FAISS flat over the allowed rows alone")
+        axes[0][col].set(xscale="log", yscale="log", title=f"{s['workers']:,} rows: ms per query",
+                         xlabel="share of rows allowed")
+        axes[1][col].set(xscale="log", title=f"{s['workers']:,} rows: recall@10 (ids)", xlabel="share of rows allowed",
+                         ylim=(0, 1.02))
+        axes[1][col].axhline(0.95, color="tab:red", linestyle=":")
+        axes[0][col].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{stem}.png", dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main(sys.argv[1:])
