@@ -175,9 +175,6 @@ def run_batch(engine: Any, *, runner: Any, options: BatchOptions | None = None, 
               resume: bool = False, progress: Progress | None = None) -> BatchResult:
     """Run (or continue) one nightly run and publish it; raises if a stage fails for good (the run
     stays unpublished, to be continued with the same run id)."""
-    from sepadan.allocate import Request, open_orders
-    from sepadan.planning.gaps import positions
-
     options = options or BatchOptions()
     run = _open_run(engine, options, run_id, resume)
     job = Stages(engine, runner, run, options, progress)
@@ -187,36 +184,54 @@ def run_batch(engine: Any, *, runner: Any, options: BatchOptions | None = None, 
     matcher = job.timed("index", lambda: engine.build(force=options.rebuild))
     encode["encoded_by_build"] = engine.encoder.encoded - before
     vacancies, shards = job.timed("shards", lambda: shard_states(engine, options.shards))
-    vref, srefs = runner.share(vacancies), tuple(runner.share(s) for s in shards)
-    cpp = options.candidates_per_position
-    orders = tuple((v.id, max(options.k, positions(v) * cpp)) for v in open_orders(matcher, Request()))
-    chunks = partitions("shortlists", len(orders), options.orders_per_partition, prefix="o")
-    job.stage(ShortlistStage(vref, srefs, orders),
-              [Partition("shortlist-shards", f"s{s.shard.number:02d}-{c.key}", c.lo, c.hi, s.shard.number)
-               for s in shards for c in chunks])
-    job.stage(MergeStage(str(run.path), "shortlist-shards", len(shards), orders), chunks)
-    available = tuple(tuple(w.id for w in s.records if w.available is not False) for s in shards)
-    job.stage(RecommendStage(vref, srefs, available, options.recommendations),
-              [p for s in shards for p in partitions("recommendations", len(available[s.shard.number]),
-                                                     options.workers_per_partition, prefix="w",
-                                                     shard=s.shard.number)])
+    orders = _matching(job, runner.share(vacancies), tuple(runner.share(s) for s in shards), shards, matcher)
     if options.allocate:
-        request = Request(k=options.allocation_k, proposals_per_worker=options.proposals_per_worker,
-                          candidates_per_position=cpp)
-        job.stage(AllocationStage(engine, str(run.stage_dir("shortlists")), orders, request),
-                  [Partition("allocation", key, 0, 1) for key in ("proposals", "unfilled")], driver=True)
+        _allocation(job, orders)
     if options.gaps:
-        regions = options.gap_regions or (NATIONAL, *_provinces(matcher))
-        gaps = GapStage(engine, tuple(regions))
-        job.stage(gaps, [Partition("gaps", r.replace(".", "_"), i, i + 1) for i, r in enumerate(regions)],
-                  driver=True)
-        job.stage(GapStage(engine, tuple(regions), name="gap-summaries", cache=gaps.cache),
-                  [Partition("gap-summaries", "all", 0, len(regions))], driver=True)
+        _gaps(job, options.gap_regions or (NATIONAL, *_provinces(matcher)))
     manifest = _manifest(engine, job, options, shards, encode, time.perf_counter() - started)
     run.write_json("manifest.json", manifest)
     run.publish()
     log.info("batch run %s published: %s", run.run_id, run.path)
     return BatchResult(run.run_id, run.path, manifest, tuple(job.reports))
+
+
+def _matching(job: Stages, vref: Any, srefs: tuple[Any, ...], shards: list[Any], matcher: Any
+              ) -> tuple[tuple[str, int], ...]:
+    """Shortlists per shard, merged; recommendations per shard. Returns the orders and their k."""
+    from sepadan.allocate import Request, open_orders
+    from sepadan.planning.gaps import positions
+
+    o = job.options
+    orders = tuple((v.id, max(o.k, positions(v) * o.candidates_per_position))
+                   for v in open_orders(matcher, Request()))
+    chunks = partitions("shortlists", len(orders), o.orders_per_partition, prefix="o")
+    job.stage(ShortlistStage(vref, srefs, orders),
+              [Partition("shortlist-shards", f"s{s.shard.number:02d}-{c.key}", c.lo, c.hi, s.shard.number)
+               for s in shards for c in chunks])
+    job.stage(MergeStage(str(job.run.path), "shortlist-shards", len(shards), orders), chunks)
+    available = tuple(tuple(w.id for w in s.records if w.available is not False) for s in shards)
+    job.stage(RecommendStage(vref, srefs, available, o.recommendations),
+              [p for s in shards for p in partitions("recommendations", len(available[s.shard.number]),
+                                                     o.workers_per_partition, prefix="w", shard=s.shard.number)])
+    return orders
+
+
+def _allocation(job: Stages, orders: tuple[tuple[str, int], ...]) -> None:
+    from sepadan.allocate import Request
+
+    o = job.options
+    request = Request(k=o.allocation_k, proposals_per_worker=o.proposals_per_worker,
+                      candidates_per_position=o.candidates_per_position)
+    job.stage(AllocationStage(job.engine, str(job.run.stage_dir("shortlists")), orders, request),
+              [Partition("allocation", key, 0, 1) for key in ("proposals", "unfilled")], driver=True)
+
+
+def _gaps(job: Stages, regions: tuple[str, ...]) -> None:
+    gaps = GapStage(job.engine, tuple(regions))
+    job.stage(gaps, [Partition("gaps", r.replace(".", "_"), i, i + 1) for i, r in enumerate(regions)], driver=True)
+    job.stage(GapStage(job.engine, tuple(regions), name="gap-summaries", cache=gaps.cache),
+              [Partition("gap-summaries", "all", 0, len(regions))], driver=True)
 
 
 def _provinces(matcher: Any) -> list[str]:
