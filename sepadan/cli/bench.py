@@ -291,6 +291,7 @@ def ranking(
         agencies=_exists(agencies) if agencies else None,
         name=name,
         today=_date(today),
+        allow_empty=allow_empty,
     )
     _finish(
         result,

@@ -33,7 +33,7 @@ from sepadan.evaluation.baselines import (
 )
 from sepadan.evaluation.datasets import Benchmark, load_qrels, title_split
 from sepadan.evaluation.metrics import evaluate
-from sepadan.evaluation.results import Result, aim, empty_counts
+from sepadan.evaluation.results import Result, aim, check_empty, empty_counts
 from sepadan.features.encoder import CachedEncoder
 from sepadan.features.lexicon import Lexicon
 from sepadan.features.occupations import OccupationNormaliser
@@ -485,13 +485,15 @@ def run_ranking(
     home: Path | None = None,
     name: str = "ranking",
     today: date | None = None,
+    allow_empty: bool = True,
 ) -> Result:
     """Rank workers for each judged vacancy: sepadan and the baselines, one filter for all.
 
     ``agencies`` (the licence register) is imported first: without it every overseas order is
     through an unknown agency and no worker is eligible for it. ``result.empty`` counts the judged
     vacancies with no eligible worker (and those missing from the set) for
-    :func:`~sepadan.evaluation.results.check_empty`.
+    :func:`~sepadan.evaluation.results.check_empty`; with ``allow_empty=False`` a set over the
+    limit is refused as soon as the masks are known, before any system runs.
     """
     from sepadan.config import Settings
     from sepadan.engine import Engine
@@ -516,6 +518,12 @@ def run_ranking(
             for vid in judged
         }
         no_candidate = sum(1 for m in masks.values() if not m.any())
+        hint = ("is the licence register imported? overseas orders need --agencies"
+                if agencies is None else "check the vacancies' eligibility rules and the register")
+        if not allow_empty:
+            check_empty(Result(name=name, task="", dataset="", metrics=[], table={},
+                               queries=len(qrels), empty={"no_candidate": no_candidate + missing,
+                                                          "hint": hint}), allow=False)
         w_text = [worker_text(w) for w in w_records]
         v_text = {vid: vacancy_text(v_records[vpos[vid]]) for vid in judged}
         wids = [w.id for w in w_records]
@@ -561,9 +569,7 @@ def run_ranking(
         )
     result.queries = len(judged) + missing
     result.empty["no_candidate"] = no_candidate + missing
-    result.empty["hint"] = (
-        "is the licence register imported? overseas orders need --agencies" if agencies is None
-        else "check the vacancies' eligibility rules and the licence register")
+    result.empty["hint"] = hint
     ours = result.table[SEPADAN]["NDCG@10"]
     for peer, margin in (("BM25 (whole text)", 0.10), ("embedding (whole text)", 0.05)):
         theirs = result.table[peer]["NDCG@10"]
