@@ -315,14 +315,21 @@ def test_the_cli_runs_the_batch_and_prints_where_it_went(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ Ray
 @pytest.fixture(scope="module")
 def ray_session():
-    ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed")
     import logging
+    import os
+    import sys
+
+    fresh = "ray" not in sys.modules
+    if fresh:  # Ray's single-machine mode: every socket on 127.0.0.1
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed")
 
     try:
         ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level=logging.WARNING,
                  log_to_driver=False)
     except Exception as exc:  # pragma: no cover - depends on the machine
         pytest.skip(f"a local Ray cannot start here: {exc}")
+    assert not fresh or {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
     yield ray
     ray.shutdown()
 

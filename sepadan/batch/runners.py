@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -62,6 +64,11 @@ class RayRunner:
 
     def __init__(self, *, address: str | None = None, workers: int = 2, num_cpus: int | None = None,
                  cpus_per_worker: float = 1.0, object_store_memory: int | None = None) -> None:
+        """A Ray started here listens on 127.0.0.1 only: Ray's single-machine mode, chosen before Ray is
+        first imported in this process (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``; otherwise Ray binds the
+        machine's own address even when asked for 127.0.0.1)."""
+        if address is None and "ray" not in sys.modules:
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - the extra is part of the test set
@@ -73,7 +80,6 @@ class RayRunner:
         elif address:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         else:
-            # Ray maps 127.0.0.1 to this machine's own address; nothing is reachable from outside it
             ray.init(num_cpus=num_cpus or workers, include_dashboard=False, _node_ip_address="127.0.0.1",
                      object_store_memory=object_store_memory, logging_level=logging.WARNING,
                      log_to_driver=False)
