@@ -31,8 +31,6 @@ class InjectedFailure(RuntimeError):
 KILL = -1  # a fault count meaning: SIGKILL this process while the partition is being written
 
 
-
-
 class PartitionWorker:
     """Callable on a batch of partition rows (Ray Data ``map_batches``) or on one partition."""
 
