@@ -303,7 +303,8 @@ class Engine:
         records' profiles."""
         s = self.settings
         index = build_index(vectors, exact_max=s.index_exact_max, ann=s.index_ann, hnsw_m=s.hnsw_m,
-                            ef_search=s.hnsw_ef_search, exact_filter_max=s.exact_filter_max)
+                            ef_search=s.hnsw_ef_search, exact_filter_max=s.exact_filter_max,
+                            ef_construction=s.hnsw_ef_construction)
         return self._write(side, index, records, profiles, reason=reason, started=started)
 
     def _write(self, side: str, index: VectorIndex, records: list[Any], profiles: list[Any], *, reason: str,
