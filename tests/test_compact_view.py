@@ -84,3 +84,10 @@ def test_compact_lines_cut_to_any_width():
         assert all(len(line) <= width for line in lines)
         assert len(lines) == 2 + 2 + 1  # title, header, row 1 and its gap, row 2 (no gap)
     assert "NOT ELIGIBLE: age 50" in lines[-1] and "lacks: " + "g" * 10 in lines[3]
+
+
+def test_explain_still_prints_and_says_which_labels_stay_english(app, monkeypatch):
+    lines = _run(app, monkeypatch, "explain", "W-000005", "V1")
+    assert any(line.startswith("reasons: bisa merawat lansia") for line in lines), lines[-4:]
+    english = [line for line in lines if line.startswith("label tanpa terjemahan")]
+    assert all("bahasa Inggris" in line for line in english)

@@ -194,3 +194,15 @@ def test_demo_reasons_show_no_english_label_where_an_indonesian_one_exists(demo,
                 assert indonesian in text and params["skill"] not in text, (key, params, text)
                 checked += 1
     assert checked > 100
+
+
+def test_explain_lists_the_labels_it_shows_in_english(taxonomy):
+    from sepadan.matching.messages import labels_in_english
+
+    geriatrics, elderly = _uri(taxonomy, "geriatrics"), _uri(taxonomy, ELDERLY)
+    messages = [("skill_exact", {"skill": ELDERLY, "phrase": "x", "skill_uri": elderly}),
+                ("preferred_missing", {"skill": "geriatrics", "skill_uri": geriatrics}),
+                ("skill_missing", {"skill": "geriatrics", "skill_uri": geriatrics}),
+                ("skill_missing", {"skill": "free text", "skill_uri": None})]
+    assert labels_in_english(messages, Labels({})) == [ELDERLY, "geriatrics"]
+    assert labels_in_english(messages) == ([] if load_labels(taxonomy).indonesian(geriatrics) else ["geriatrics"])

@@ -128,7 +128,7 @@ def recommend(worker_id: str, k: K = 10,
 def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson = False,
             today: Today = None, home: Home = None) -> None:
     """Every rule, component, reason and gap for one worker and one vacancy."""
-    from sepadan.matching.messages import render
+    from sepadan.matching.messages import labels_in_english, render
     from sepadan.matching.output import match_json
     from sepadan.models.explain import explain_parts
 
@@ -142,6 +142,8 @@ def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson 
                 "checks": [{"rule": c.rule, "ok": c.ok, "hard": c.hard, "message": render(c.key, c.params, lang)}
                            for c in checks],
                 **explain_parts(engine.matcher, worker_id, vacancy_id)}
+        if lang == "id":  # ESCO labels with no Indonesian form yet, shown in English
+            body["labels_in_english"] = labels_in_english((*match.reasons, *match.gaps), engine.lexicon.labels)
     if as_json:
         out.print_json(json.dumps(body, ensure_ascii=False, default=str))
         return
@@ -160,6 +162,8 @@ def explain(worker_id: str, vacancy_id: str, lang: Lang = "id", as_json: AsJson 
     out.print(evidence + "components: " + ", ".join(f"{k} {v:.2f}" for k, v in body["components"].items()))
     out.print("reasons: " + "; ".join(body["reasons"]))
     out.print("gaps: " + ("; ".join(body["gaps"]) or "-"))
+    if body.get("labels_in_english"):
+        out.print("label tanpa terjemahan (ditampilkan dalam bahasa Inggris): " + "; ".join(body["labels_in_english"]))
 
 
 @app.command()

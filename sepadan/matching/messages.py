@@ -99,3 +99,12 @@ def _exact_key(params: dict[str, Any], labels: Labels) -> str:
     shown = labels.indonesian(params.get("skill_uri")) or params["skill"]
     same = normalise_text(shown) == normalise_text(params.get("phrase") or "")
     return stem + "_as_written" if same else stem
+
+
+def labels_in_english(messages: Any, labels: Labels | None = None) -> list[str]:
+    """The ESCO labels these (key, params) messages show in English in Indonesian text, for want of
+    an Indonesian label (distinct, in order)."""
+    table = labels or shipped_labels()
+    found = [params[text] for _, params in messages for text, uri in LABEL_PARAMS
+             if params.get(uri) and text in params and table.indonesian(params[uri]) is None]
+    return list(dict.fromkeys(found))
