@@ -49,12 +49,13 @@ class Lexicon:
     """Skill phrases (Indonesian and English) to ESCO skills, an Indonesian-English word
     glossary and Indonesian job titles to ISCO-08."""
 
-    phrases: tuple[str, ...]
+    phrases: tuple[str, ...]  # the hand-written skill phrases (the Indonesian labels are in ``keys``)
     _skills: Mapping[str, tuple[str, ...]] = field(repr=False)
     _words: Mapping[str, str] = field(repr=False)
     _titles: Mapping[str, tuple[str, str]] = field(repr=False)
     _longest: int = field(repr=False, default=1)
     labels: Labels = field(repr=False, default_factory=lambda: Labels({}))
+    keys: tuple[str, ...] = field(repr=False, default=())  # every skill key: phrases and labels
 
     def skills_for(self, phrase: str) -> tuple[str, ...]:
         """ESCO skill URIs for a known phrase (exact after normalising); () if unknown."""
@@ -66,7 +67,7 @@ class Lexicon:
         key = normalise_text(phrase)
         if len(key) < NEAR_MIN_CHARS:
             return (), 0.0
-        hit = process.extractOne(key, self.phrases, scorer=fuzz.ratio, score_cutoff=NEAR_SCORE)
+        hit = process.extractOne(key, self.keys or self.phrases, scorer=fuzz.ratio, score_cutoff=NEAR_SCORE)
         return (self._skills[hit[0]], round(hit[1] / 100, 3)) if hit else ((), 0.0)
 
     def translate(self, text: str) -> str:
@@ -133,6 +134,7 @@ def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None, *, with_label
     words = _load_words(folder / WORDS_FILE)
     titles = _load_titles(folder / TITLES_FILE, taxonomy)
     labels = _labels(taxonomy, data_dir) if with_labels else Labels({})
+    hand = tuple(sorted(skills))
     added = _add_labels(skills, labels)
     log.info(
         "loaded lexicon from %s: %d skill phrases (%d from Indonesian labels), %d glossary words, %d titles",
@@ -143,12 +145,13 @@ def load_lexicon(taxonomy: Taxonomy, data_dir: Path | None = None, *, with_label
         len(titles),
     )
     return Lexicon(
-        phrases=tuple(sorted(skills)),
+        phrases=hand,
         _skills=MappingProxyType(skills),
         _words=MappingProxyType(words),
         _titles=MappingProxyType(titles),
         _longest=max((len(k.split()) for k in words), default=1),
         labels=labels,
+        keys=tuple(sorted(skills)),
     )
 
 
