@@ -62,9 +62,15 @@ NOTES = [
     "shortlist: the queries are open vacancies through a licensed agency; the share of workers "
     "eligible for them (languages, age, documents, preferences) is in the ratios table",
     "recall: vacancy profile vectors with small noise as queries (200), eligible rows drawn at "
-    "random; a returned row counts when its score reaches the exact k-th score (ties count)",
+    "random; recall counts the exact top-k ids found, and apart from it the recall where a returned "
+    "row whose score reaches the exact k-th score counts (ties: the demo's few phrases give many "
+    "equal vectors, so this one is lenient); recall on varied vectors (ESCO-derived, hundreds of "
+    "thousands of distinct vectors) for every index kind is in speed-index.md",
+    "peers in the same run: FAISS flat over all workers, FAISS flat built over each query's "
+    "eligible workers alone (the floor of exact filtered search; its build not timed) and BM25",
 ]
 SHORTLIST = "sepadan shortlist (k=30: rules, retrieval, scoring, reasons)"
+SUBSET = "FAISS flat (exact) search, top 30, over the eligible workers alone"
 RECOMMEND = "sepadan recommend (k=10)"
 DENSE = "sepadan index search, top 30, eligible workers only"
 FLAT = "FAISS flat (exact) search, top 30, all workers"
@@ -108,6 +114,7 @@ class SpeedConfig:
     hnsw_m: int = 32
     ef_search: int = 128
     exact_filter_max: int = 20_000
+    ef_construction: int = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +371,7 @@ def _indexes(vectors: np.ndarray, config: SpeedConfig, out: dict[str, Any]) -> d
             hnsw_m=config.hnsw_m,
             ef_search=config.ef_search,
             exact_filter_max=config.exact_filter_max,
+            ef_construction=config.ef_construction,
         )
         out[f"{name}_build_s"] = round(time.perf_counter() - started, 2)
     out["index_kind"] = built["index"].kind
@@ -420,6 +428,23 @@ def _timed(fn: Callable[[], Any], repeat: Sequence[Any]) -> list[float]:
     return out
 
 
+def _subset_peer(vectors: np.ndarray, qvec: np.ndarray, masks: dict[int, np.ndarray], queries: list[int],
+                 k: int) -> list[float]:
+    """FAISS flat built over each query's eligible rows alone (the build is not timed), one query."""
+    import faiss
+
+    out = []
+    for i in queries:
+        sub = faiss.IndexFlatIP(vectors.shape[1])
+        if len(masks[i]):
+            sub.add(vectors[masks[i]])
+        started = time.perf_counter()
+        sub.search(qvec[i][None, :], k)
+        out.append((time.perf_counter() - started) * 1000)
+        del sub
+    return out
+
+
 def _pct(ms: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(float(np.percentile(ms, 50)), 2),
@@ -438,14 +463,8 @@ def _latency(
     vids = [matcher.vacancies.records[i].id for i in queries]
     wids = [w.id for w in random.Random(config.seed + 1).sample(records["workers"], len(queries))]
     qvec = profiled["v_vectors"]
-    masks = {
-        i: np.flatnonzero(
-            matcher.table.mask(
-                matcher.vacancies.records[i], matcher.vacancies.profiles[i], matcher.ctx
-            )
-        )
-        for i in queries
-    }
+    held = {i: matcher.masks.get(("vacancy", matcher.vacancies.records[i].id)) for i in queries}
+    masks = {i: a.rows for i, a in held.items()}  # the matcher's cached masks, as a shortlist reads them
     index, flat = built["index"], built["flat"]
     for warm in vids[:3]:
         matcher.shortlist(warm, k=config.k)
@@ -462,10 +481,12 @@ def _latency(
                 qvec[i][None, :],
                 config.k,
                 allowed=None if len(masks[i]) == index.size else masks[i],
+                bitmap=held[i].bits,
             ),
             queries,
         ),
         FLAT: _timed(lambda i: flat.index.search(qvec[i][None, :], config.k), queries),
+        SUBSET: _subset_peer(flat.vectors, qvec, masks, queries, config.k),
     }
     Clock.reset_peak()
     started = time.perf_counter()
@@ -504,13 +525,13 @@ def _recall(
                 rng.choice(len(vectors), max(1, round(share * len(vectors))), replace=False)
             )
         )
-        truth, _ = exact_search(vectors, queries, config.recall_k, allowed)
+        truth, truth_ids = exact_search(vectors, queries, config.recall_k, allowed)
         row = {
             "workers": len(vectors),
             "eligible": f"{share:.1%}",
             "eligible_rows": len(vectors) if allowed is None else len(allowed),
         }
-        row |= _search_recall(built, queries, truth, allowed, config)
+        row |= _search_recall(built, queries, truth, truth_ids, allowed, config)
         row["plan"] = _plan(built["index"], allowed)
         row["exact ms/query"] = _exact_ms(vectors, queries[:50], allowed, config)
         rows.append(row)
@@ -562,6 +583,7 @@ def _search_recall(
     built: dict[str, Any],
     queries: np.ndarray,
     truth: np.ndarray,
+    truth_ids: np.ndarray,
     allowed: np.ndarray | None,
     config: SpeedConfig,
 ) -> dict[str, float]:
@@ -574,7 +596,9 @@ def _search_recall(
     for label, search in searches.items():
         started = time.perf_counter()
         scores = np.concatenate([search(queries[i : i + 1])[0] for i in range(len(queries))])
-        out[f"{label} recall@{config.recall_k}"] = round(_recall_at(scores, truth), 4)
+        found = np.concatenate([search(queries[i : i + 1])[1] for i in range(len(queries))])
+        out[f"{label} recall@{config.recall_k}"] = round(_recall_ids(found, truth_ids), 4)
+        out[f"{label} recall@{config.recall_k} counting ties"] = round(_recall_at(scores, truth), 4)
         out[f"{label} ms/query"] = round((time.perf_counter() - started) * 1000 / len(queries), 2)
     return out
 
@@ -591,6 +615,16 @@ def _raw_hnsw(
     )
     scores, ids = index.index.search(query, config.recall_k, params=params)
     return np.where(ids < 0, -np.inf, scores).astype(np.float32), ids
+
+
+def _recall_ids(found: np.ndarray, truth: np.ndarray) -> float:
+    """The share of the exact top-k ids that were returned (no credit for a tie)."""
+    hits = []
+    for got, want in zip(found, truth):
+        want = want[want >= 0]
+        if len(want):
+            hits.append(len(set(got[got >= 0].tolist()) & set(want.tolist())) / len(want))
+    return float(np.mean(hits)) if hits else 1.0
 
 
 def _recall_at(found: np.ndarray, truth: np.ndarray) -> float:
@@ -619,7 +653,7 @@ def assemble(sizes: list[dict[str, Any]], config: SpeedConfig) -> Result:
         lat = s["latency"]
         latency += [
             {"workers": s["workers"], "operation": name, **lat[name]}
-            for name in (SHORTLIST, RECOMMEND, DENSE, FLAT, BM25)
+            for name in (SHORTLIST, RECOMMEND, DENSE, FLAT, SUBSET, BM25)
         ]
         ratios.append(
             {
@@ -688,7 +722,10 @@ def _summary(size: dict[str, Any], config: SpeedConfig) -> dict[str, Any]:
 def _ratios(lat: dict[str, Any]) -> dict[str, float]:
     flat, bm25 = lat[FLAT]["p50_ms"], lat[BM25]["p50_ms"]
     dense, short = lat[DENSE]["p50_ms"], lat[SHORTLIST]["p50_ms"]
+    subset = lat.get(SUBSET, {}).get("p50_ms")
     return {
+        "sepadan index search / flat over the eligible alone": round(dense / max(subset, 1e-6), 2)
+        if subset is not None else None,
         "flat search / sepadan index search": round(flat / max(dense, 1e-6), 2),
         "sepadan shortlist / flat search": round(short / max(flat, 1e-6), 2),
         "sepadan shortlist / BM25 retrieval": round(short / max(bm25, 1e-6), 2),
@@ -710,13 +747,13 @@ def _aims(sizes: list[dict[str, Any]], config: SpeedConfig) -> list[dict[str, An
     p99 = biggest["latency"][SHORTLIST]["p99_ms"]
     full = [r for r in biggest["recall"] if r["eligible"] == "100.0%"]
     worst = min((r[f"planned recall@{config.recall_k}"] for r in biggest["recall"]), default=None)
+    p50 = biggest["latency"][SHORTLIST]["p50_ms"]
+    at_scale = biggest["workers"] >= 1_000_000
     out = [
-        aim(
-            f"shortlist p99 at {n} workers (ms)",
-            p99,
-            "< 50 ms at 1,000,000 on 2 cores",
-            p99 < 50 if biggest["workers"] >= 1_000_000 else None,
-        )
+        aim(f"shortlist p99 at {n} workers (ms)", p99, "<= 20 ms at 1,000,000 on 2 cores",
+            p99 <= 20 if at_scale else None),
+        aim(f"shortlist p50 at {n} workers (ms)", p50, "<= 8 ms at 1,000,000 on 2 cores",
+            p50 <= 8 if at_scale else None),
     ]
     if full:
         value = full[0][f"planned recall@{config.recall_k}"]
