@@ -89,6 +89,23 @@ def _encoder_spec(settings: Any) -> Any:
     return EncoderSpec(settings.model_path, settings.model_sha256, f"sqlite:///{cache}")
 
 
+def _quality_encoder(settings: Any) -> Any:
+    """The encoder the settings name (``SEPADAN_ENCODER``, default minilm) behind the bench's
+    phrase cache (keyed by model, so encoders do not mix)."""
+    from sepadan.features.encoder import CachedEncoder, open_encoder
+    from sepadan.store.db import Store
+
+    spec = _encoder_spec(settings)
+    model = open_encoder(
+        settings.encoder,
+        model_path=settings.model_path,
+        sha256=settings.model_sha256,
+        cache_dir=settings.home / "models",
+    )
+    log.info("quality benchmarks with the encoder %s", settings.encoder)
+    return CachedEncoder(model, Store.open(spec.cache_url))
+
+
 def _context(settings: Any) -> Any:
     from sepadan.evaluation.quality import Context
     from sepadan.features.lexicon import load_lexicon
@@ -96,7 +113,7 @@ def _context(settings: Any) -> Any:
 
     taxonomy = load_taxonomy(settings.data_dir)
     return Context(
-        taxonomy, load_lexicon(taxonomy, settings.data_dir), _encoder_spec(settings).load
+        taxonomy, load_lexicon(taxonomy, settings.data_dir), lambda: _quality_encoder(settings)
     )
 
 
@@ -125,6 +142,8 @@ def _finish(
     from sepadan.evaluation.datasets import write_trec_run
 
     results.check_empty(result, allow=allow_empty)
+    result.params.setdefault("encoder", settings.encoder)
+    result.notes.append(f"encoder: {settings.encoder} (setting SEPADAN_ENCODER)")
     if (line := results.empty_line(result)) is not None:
         typer.echo(f"{result.name}: {line}", err=True)
     result.notes += notes or []
