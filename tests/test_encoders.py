@@ -172,3 +172,19 @@ def test_licences_written_down_match_the_packages():
     assert "MIT" in metadata("onnxruntime")["License"]
     assert "Apache-2.0" in UseEncoder.licence and "MIT" in E5Encoder.licence
     assert set(ENCODERS) == {"minilm", "minilm-onnx-int8", "use-m3", "e5-small"}
+
+
+def test_changing_the_setting_in_a_home_changes_the_name_the_cache_and_indexes_use(tmp_path):
+    """The phrase cache and the index manifests are keyed by the encoder's name, and the model card
+    (which lets a command skip loading the model) by the settings: a new encoder is never read
+    through another's vectors."""
+    home = tmp_path / "home"
+    first = Engine(make_settings(home, encoder="e5-small"))
+    name = first.encoder.name
+    first.encoder.encode(["merawat lansia"])
+    assert first.store.cached_vectors(name, ["merawat lansia"])
+    second = Engine(make_settings(home, encoder="use-m3"))
+    assert second.encoder.name.startswith("use-multilingual-v3@") and second.encoder.name != name
+    assert not second.store.cached_vectors(second.encoder.name, ["merawat lansia"])
+    again = Engine(make_settings(home, encoder="e5-small"))
+    assert again.encoder.name == name and again.store.cached_vectors(name, ["merawat lansia"])
