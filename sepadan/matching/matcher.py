@@ -15,7 +15,15 @@ import numpy as np
 
 from sepadan.errors import NotFound
 from sepadan.features.profiles import VacancyProfile, WorkerProfile
-from sepadan.matching.eligibility import Check, Context, check_pair, eligible, failed, vacancy_checks
+from sepadan.matching.eligibility import (
+    Check,
+    Context,
+    check_pair,
+    eligible,
+    failed,
+    vacancy_checks,
+    worker_checks,
+)
 from sepadan.matching.index import VectorIndex
 from sepadan.matching.masks import Allowed, MaskCache
 from sepadan.matching.retrieve import ConceptIndex, rrf
@@ -150,8 +158,11 @@ class Matcher:
                                     np.arange(self.table.n) if allowed is None else allowed.rows, k,
                                     bits=None if allowed is None else allowed.bits)
         vvec = self.vacancies.index.vectors[vpos]
-        matches = [self._match(self.workers.records[p], self.workers.profiles[p], v, vp,
-                               self.workers.index.vectors[p], vvec) for p in candidates]
+        vchecks = vacancy_checks(v, self.ctx)  # the same for every candidate
+        records, profiles, vectors = self.workers.records, self.workers.profiles, self.workers.index.vectors
+        matches = [self._match(records[p], profiles[p], v, vp, vectors[p], vvec,
+                               checks=[*vchecks, *worker_checks(records[p], profiles[p], v, vp, self.ctx)])
+                   for p in candidates]
         if not include_ineligible:
             matches = self._guard(matches)
         warnings = tuple((c.key, c.params) for c in vacancy_checks(v, self.ctx) if not c.ok)

@@ -58,6 +58,7 @@ class TransparentScorer:
         self.weights = weights or WEIGHTS
         self.similarity = similarity
         self._credits: dict[tuple[str, tuple[str, ...]], float] = {}
+        self._requirements: dict[int, tuple[Requirement, frozenset[str], frozenset[str], tuple[str, ...]]] = {}
 
     def score(self, pair: Pair, ctx: Context) -> Scored:
         comps, reasons, gaps = self.components(pair, ctx)
@@ -88,8 +89,9 @@ class TransparentScorer:
 
     def _skills(self, pair: Pair, reasons: list[Message], gaps: list[Message]) -> float | None:
         have = list(pair.wp.skills) + [c for c, _ in pair.wp.training_skills]
-        req = [self._cover(r, have, reasons, gaps, "skill_missing") for r in pair.vp.required]
-        pref = [self._cover(r, have, reasons, gaps, "preferred_missing") for r in pair.vp.preferred]
+        keys = tuple(c.key for c in have)
+        req = [self._cover(r, have, keys, reasons, gaps, "skill_missing") for r in pair.vp.required]
+        pref = [self._cover(r, have, keys, reasons, gaps, "preferred_missing") for r in pair.vp.preferred]
         if not req and not pref:
             return None
         if not pref:
@@ -98,35 +100,57 @@ class TransparentScorer:
             return sum(pref) / len(pref)
         return 0.75 * sum(req) / len(req) + 0.25 * sum(pref) / len(pref)
 
-    def _cover(self, r: Requirement, have: list[Concept], reasons: list[Message], gaps: list[Message],
-               missing_key: str) -> float:
-        wanted = {c.key for c in r.concepts} or {f"free:{r.phrase}"}
-        for c in have:
-            if c.key in wanted:
-                reasons.append(("skill_exact", {"skill": c.label, "phrase": c.phrase, "skill_uri": c.uri}))
-                return 1.0
-        best, best_concept = 0.0, None
-        for c in have:
+    def _cover(self, r: Requirement, have: list[Concept], keys: tuple[str, ...], reasons: list[Message],
+               gaps: list[Message], missing_key: str) -> float:
+        which, credit = self._covering(r, have, keys)
+        if which >= 0 and credit == 1.0 and keys[which] in self._keys(r)[1]:
+            c = have[which]
+            reasons.append(("skill_exact", {"skill": c.label, "phrase": c.phrase, "skill_uri": c.uri}))
+        elif which >= 0:
+            c = have[which]
+            reasons.append(("skill_related", {"skill": c.label, "need": _label(r), "skill_uri": c.uri,
+                                              "need_uri": _uri(r)}))
+        else:
+            gaps.append((missing_key, {"skill": _label(r), "skill_uri": _uri(r)}))
+        return credit
+
+    def _covering(self, r: Requirement, have: list[Concept], keys: tuple[str, ...]) -> tuple[int, float]:
+        """Which held concept covers a requirement (the first exact one, else the first with the
+        best partial credit; -1: none) and its credit."""
+        wanted = self._keys(r)[1]
+        for i, key in enumerate(keys):
+            if key in wanted:
+                return i, 1.0
+        best, which = 0.0, -1
+        for i, c in enumerate(have):
             credit = self._partial(c, r)
             if credit > best:
-                best, best_concept = credit, c
-        if best_concept is not None:
-            reasons.append(("skill_related", {"skill": best_concept.label, "need": _label(r),
-                                              "skill_uri": best_concept.uri, "need_uri": _uri(r)}))
-            return best
-        gaps.append((missing_key, {"skill": _label(r), "skill_uri": _uri(r)}))
-        return 0.0
+                best, which = credit, i
+        return which, best
 
     def _partial(self, c: Concept, r: Requirement) -> float:
         """Credit for a skill near a required one: through the ESCO hierarchy or by meaning
         (a function of the concepts alone, so each combination is worked out once)."""
-        key = (c.key, tuple(w.key for w in r.concepts))
+        key = (c.key, self._keys(r)[3])
         credit = self._credits.get(key)
         if credit is None:
             credit = self._credits[key] = self._partial_credit(c, r)
             if len(self._credits) > 1_000_000:
                 self._credits.clear()
         return credit
+
+    def _keys(self, r: Requirement) -> tuple[Requirement, frozenset[str], frozenset[str], tuple[str, ...]]:
+        """A requirement's concept keys (with the free-text fallback, without it, in order), worked out
+        once per requirement object: a shortlist scores hundreds of workers against the same few.
+        The entry holds the requirement, so its id is not reused while cached."""
+        held = self._requirements.get(id(r))
+        if held is None or held[0] is not r:
+            keys = tuple(w.key for w in r.concepts)
+            held = (r, frozenset(keys) or frozenset({f"free:{r.phrase}"}), frozenset(keys), keys)
+            if len(self._requirements) > 100_000:
+                self._requirements.clear()
+            self._requirements[id(r)] = held
+        return held
 
     def _partial_credit(self, c: Concept, r: Requirement) -> float:
         credit = RELATED_CREDIT if c.uri and any(
@@ -164,7 +188,7 @@ class TransparentScorer:
         return best
 
     def _relevance(self, c: Concept, r: Requirement) -> float:
-        return 1.0 if c.key in {w.key for w in r.concepts} else self._partial(c, r)
+        return 1.0 if c.key in self._keys(r)[2] else self._partial(c, r)
 
 
 def _language(checks: list[Check]) -> float:
