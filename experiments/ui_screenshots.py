@@ -106,7 +106,7 @@ def _admin_pages(browser, base: str, engine, tmp: Path) -> None:  # noqa: ANN001
         page.set_viewport_size({"width": width, "height": height})
         page.goto(base + "/import")
         page.get_by_label("Berkas (Pekerja)").set_input_files(str(bad))
-        page.locator("section.import-kind", has=page.get_by_label("Berkas (Pekerja)")).get_by_role("button").click()
+        page.get_by_role("button", name="Unggah dan impor").nth(2).click()  # agencies, trainings, workers
         page.wait_for_load_state()
         _save(page, f"import-errors-{width}")
         for name, path in (("admin-keys", "/admin/keys"), ("admin-models", "/admin/models"),
