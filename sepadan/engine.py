@@ -26,6 +26,7 @@ from sepadan.features.encoder import CachedEncoder, Encoder, default_model_path,
 from sepadan.features.lazy_model import LazyEncoder, model_key
 from sepadan.features.lexicon import Lexicon, load_lexicon
 from sepadan.features.occupations import OccupationNormaliser
+from sepadan.features.titles import TitleReader, load_title_words
 from sepadan.features.profiles import Profiler
 from sepadan.features.skills import SkillNormaliser
 from sepadan.features.taxonomy import Taxonomy, default_data_dir, load_taxonomy
@@ -44,7 +45,7 @@ from sepadan.store.pii import Vault, load_secret
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
-PROFILE_VERSION = "profile-1"
+PROFILE_VERSION = "profile-2"  # 2: titles read (features/titles.py), vacancy skills weigh in
 SIDES = {"workers": "workers", "vacancies": "vacancies"}
 
 
@@ -121,7 +122,8 @@ class Engine:
         s = self.settings
         skills = SkillNormaliser(self.taxonomy, self.lexicon, self.encoder, threshold=s.skill_threshold)
         occupations = OccupationNormaliser(self.taxonomy, self.lexicon, self.encoder,
-                                           threshold=s.occupation_threshold)
+                                           threshold=s.occupation_threshold,
+                                           reader=TitleReader(load_title_words(self.data_dir), self.lexicon))
         return Profiler(skills, occupations, self.encoder)
 
     def import_file(self, kind: str, path: Path, *, skip_invalid: bool = False,
@@ -210,7 +212,7 @@ class Engine:
         digest = hashlib.sha256(f"{PROFILE_VERSION}|{self.settings.skill_threshold}|"
                                 f"{self.settings.occupation_threshold}".encode())
         for path in sorted(self.data_dir.glob("*/*.ts*")):
-            if path.parent.name in ("esco", "kbji", "lexicon", "labels"):
+            if path.parent.name in ("esco", "kbji", "lexicon", "labels", "titles"):
                 digest.update(path.name.encode() + path.read_bytes())
         return digest.hexdigest()[:16]
 

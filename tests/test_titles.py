@@ -152,3 +152,14 @@ def test_known_answer_mixed_title_reaches_the_same_unit_group(taxonomy, lexicon,
     assert plain.isco is not None
     assert mixed.isco == plain.isco
     assert plain.isco[0] in "89"  # plant and machine operators / elementary occupations
+
+
+def test_the_orders_skills_choose_among_similar_titles(taxonomy, lexicon, fake_encoder):
+    """A vague title ("Executive") with the skills ESCO relates to one occupation lands there."""
+    normaliser = OccupationNormaliser(taxonomy, lexicon, fake_encoder, threshold=0.0)
+    target = max(taxonomy.occupations.values(), key=lambda o: (len(o.essential), o.uri))
+    without = normaliser.normalise("Executive")
+    with_skills = normaliser.normalise("Executive", skills=target.essential)
+    assert with_skills.uri == target.uri != without.uri
+    assert normaliser.skill_share(tuple(target.essential))[
+        sorted(taxonomy.occupations).index(target.uri)] == pytest.approx(1.0, abs=1e-4)

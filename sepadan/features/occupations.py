@@ -7,12 +7,15 @@ threshold. ISCO's hierarchy gives partial credit: same unit group 1, minor group
 Titles are first read by :class:`~sepadan.features.titles.TitleReader` ("Operator Pengeluaran
 (Production Operator) - URGENT" is ``production operator``): the lookups try the title as written,
 without its noise, and each of its alternatives; the embedding scores the whole reading and its
-best alternative (:func:`~sepadan.features.titles.mix_variants`).
+best alternative (:func:`~sepadan.features.titles.mix_variants`). Given the ESCO skills a job order
+asks for, the embedding step adds ``skill_weight`` x the share of those skills that ESCO relates
+to each occupation (essential or optional): "Executive" asking for bookkeeping is a bookkeeper.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +28,7 @@ from sepadan.features.text import normalise_text
 from sepadan.features.titles import TitleReader, load_title_words, mix_variants
 
 _ISCO = re.compile(r"^\d{4}$")
+SKILL_WEIGHT = 1.0  # per share of the order's skills ESCO relates to the occupation (dev set)
 WHOLE_WEIGHT = 0.7  # the whole reading against its best alternative (tuned on the dev split)
 
 
@@ -51,27 +55,46 @@ def isco_similarity(a: str | None, b: str | None) -> float:
 class OccupationNormaliser:
     def __init__(self, taxonomy: Taxonomy, lexicon: Lexicon, encoder: CachedEncoder | None, *,
                  threshold: float = 0.55, reader: TitleReader | None = None,
-                 whole_weight: float = WHOLE_WEIGHT) -> None:
+                 whole_weight: float = WHOLE_WEIGHT, skill_weight: float = SKILL_WEIGHT) -> None:
         self.taxonomy, self.lexicon, self.threshold = taxonomy, lexicon, threshold
         self.reader = reader or TitleReader(load_title_words(), lexicon)
-        self.whole_weight = whole_weight
+        self.whole_weight, self.skill_weight = whole_weight, skill_weight
         uris = sorted(taxonomy.occupations)
         labels = [taxonomy.occupations[u].label for u in uris]
         self.space = LabelSpace(uris, labels, encoder) if encoder is not None else None
         self.encoder = encoder
-        self._memo: dict[str, OccupationMatch] = {}
+        self._memo: dict[tuple[str, tuple[str, ...]], OccupationMatch] = {}
+        self._by_skill: dict[str, list[int]] | None = None
 
-    def normalise(self, text: str, *, code: str | None = None) -> OccupationMatch:
+    def normalise(self, text: str, *, code: str | None = None,
+                  skills: Iterable[str] = ()) -> OccupationMatch:
+        """The occupation of a title; ``skills`` (ESCO skill URIs the order asks for) weigh in
+        when the title is matched by embedding (exact lookups and codes come first)."""
         if code:
             coded = self._coded(text, code.strip())
             if coded:
                 return coded
         key = normalise_text(text)
-        if key not in self._memo:
+        wanted = tuple(sorted(set(skills))) if self.skill_weight else ()
+        if (key, wanted) not in self._memo:
             reading = self.reader.read(text)
             found = (self._exact(text, k) for k in reading.lookup_keys)
-            self._memo[key] = next((m for m in found if m), None) or self._embedded(text, key)
-        return self._memo[key]
+            self._memo[key, wanted] = next((m for m in found if m), None) or self._embedded(
+                text, key, wanted)
+        return self._memo[key, wanted]
+
+    def skill_share(self, skills: tuple[str, ...]) -> np.ndarray:
+        """For each occupation (``space.uris`` order), the share of ``skills`` ESCO relates to it."""
+        if self._by_skill is None:
+            self._by_skill = {}
+            for j, uri in enumerate(sorted(self.taxonomy.occupations)):
+                occ = self.taxonomy.occupations[uri]
+                for skill in {*occ.essential, *occ.optional}:
+                    self._by_skill.setdefault(skill, []).append(j)
+        out = np.zeros(len(self.taxonomy.occupations), dtype=np.float32)
+        for skill in skills:
+            out[self._by_skill.get(skill, [])] += 1.0 / len(skills)
+        return out
 
     def isco_label(self, isco: str | None) -> str | None:
         return self.taxonomy.isco_labels.get(isco) if isco else None
@@ -96,12 +119,13 @@ class OccupationNormaliser:
             return OccupationMatch(text, occ.isco, occ.uri, occ.label, "label", 1.0)
         return None
 
-    def _embedded(self, text: str, key: str) -> OccupationMatch:
+    def _embedded(self, text: str, key: str, skills: tuple[str, ...] = ()) -> OccupationMatch:
         if self.space is None or not key:
             return OccupationMatch(text, None, None, text, "free", 0.0)
-        scores = self._scores([text])[0]
+        cosine = self._scores([text])[0]
+        scores = cosine + self.skill_weight * self.skill_share(skills) if skills else cosine
         idx = int(np.argmax(scores))
-        score = float(scores[idx])
+        score = float(min(scores[idx], 1.0))
         if score < self.threshold:
             return OccupationMatch(text, None, None, text, "free", score)
         occ = self.taxonomy.occupations[self.space.uris[idx]]

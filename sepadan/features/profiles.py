@@ -66,10 +66,10 @@ class Profiler:
         return WorkerProfile(w.id, _dedupe(concepts), trained, jobs)
 
     def vacancy(self, v: Vacancy) -> VacancyProfile:
-        return VacancyProfile(
-            v.id, self._requirements(v.skills_required), self._requirements(v.skills_preferred),
-            self.occupations.normalise(v.title, code=v.occupation),
-        )
+        required, preferred = self._requirements(v.skills_required), self._requirements(v.skills_preferred)
+        skills = [c.uri for r in (*required, *preferred) for c in r.concepts if c.uri]
+        return VacancyProfile(v.id, required, preferred,
+                              self.occupations.normalise(v.title, code=v.occupation, skills=skills))
 
     def _requirements(self, texts: tuple[str, ...]) -> tuple[Requirement, ...]:
         out = []
