@@ -142,7 +142,7 @@ class LiveWrites:
         table = WorkerTable(workers.records, workers.profiles) if kind == "workers" else m.table
         new = Matcher(workers=workers, vacancies=vacancies, table=table, ctx=ctx, scorer=m.scorer,
                       candidates=m.candidates)
-        _carry_masks(new, m, kind, {r.id for r in upserted} | set(deleted))
+        _carry_masks(new, m, kind, {getattr(r, "id", None) for r in upserted} | set(deleted))
         e.swap(new)
 
     def _rebuild_soon(self) -> None:

@@ -200,3 +200,18 @@ def test_masks_updated_on_writes_equal_masks_from_scratch(live_engine, steps):
         for v in VACANCIES:  # and the shortlist keeps to the eligible
             for m in matcher.shortlist(v["id"], k=50).results:
                 assert m.eligible
+
+
+def test_an_agency_write_drops_every_vacancy_mask_and_keeps_regions(make_engine):
+    from sepadan.contract import AgencyIn
+
+    engine = make_engine({"agencies": AGENCIES, "vacancies": VACANCIES[:1],
+                          "workers": [_worker(i, 2, 0, False, True).model_dump(mode="json", exclude_none=True)
+                                      for i in range(4)]})
+    engine.build()
+    assert len(engine.matcher.masks.get(("vacancy", "V-JP")).rows) == 4
+    engine.matcher.masks.get(("region", "35"))
+    revoked = {**AGENCIES[0], "status": "revoked"}
+    engine.live.write("agencies", [AgencyIn.model_validate(revoked)])
+    assert set(engine.matcher.masks.keys()) == {("region", "35")}
+    assert len(engine.matcher.masks.get(("vacancy", "V-JP")).rows) == 0
