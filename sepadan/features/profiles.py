@@ -62,7 +62,8 @@ class Profiler:
     def worker(self, w: Worker) -> WorkerProfile:
         concepts = tuple(c for text in w.skills for c in self.skills.normalise(text))
         trained = tuple((c, t) for t in w.trainings for text in t.skills for c in self.skills.normalise(text))
-        jobs = tuple((self.occupations.normalise(e.occupation), e.years) for e in w.experience)
+        skills = [c.uri for c in concepts if c.uri]  # what the worker can do weighs in on each job
+        jobs = tuple((self.occupations.normalise(e.occupation, skills=skills), e.years) for e in w.experience)
         return WorkerProfile(w.id, _dedupe(concepts), trained, jobs)
 
     def vacancy(self, v: Vacancy) -> VacancyProfile:
