@@ -50,6 +50,16 @@ def run(tree: Path, home: Path, args: list[str]) -> dict:
             or "profiling " in log, "rebuilt_index": "rebuilding the" in log}
 
 
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def summary(rows: list[dict]) -> dict:
     walls = sorted(r["wall_s"] for r in rows)
     return {"runs": len(rows), "wall_p50_s": round(statistics.median(walls), 3),
@@ -95,7 +105,7 @@ def main(argv: list[str]) -> None:
                 for command, args in COMMANDS.items():
                     rows[name][command].append(run(tree, homes[name], args))
             print(f"run {i + 1}/{opts.runs}", file=sys.stderr)
-        result = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        result = {"machine": f"{_cpu()}, {os.cpu_count()} cores",
                   "commit": commit(ROOT), "load_average_start": load_start, "load_average_end": os.getloadavg(),
                   "python": platform.python_version(), "runs": rows,
                   "summary": {t: {c: summary(r) for c, r in by.items()} for t, by in rows.items()},
@@ -117,7 +127,8 @@ def write(result: dict) -> None:
              f"{result['machine']}, Python {result['python']}, load average "
              f"{[round(x, 2) for x in result['load_average_start']]} at the start and "
              f"{[round(x, 2) for x in result['load_average_end']]} at the end (2 cores shared with other "
-             "work: above 1 the machine was busy). Each run is a fresh process "
+             "work: above 2 processes waited for a core, and wall time grows with the load; CPU time "
+             "(user + system of the process) much less so). Each run is a fresh process "
              "(`python -m sepadan.cli -v ...`, the demo home from `sepadan demo`), runs interleaved.", "",
              "| tree | command | runs | wall p50 (s) | wall max (s) | CPU p50 (s) | target (s) | met (p50) "
              "| runs that loaded the model | runs that profiled | runs that rebuilt an index |",
@@ -153,7 +164,8 @@ def chart(result: dict) -> None:
     for ax, command in zip(axes, COMMANDS):
         names = list(result["runs"])
         data = [[r["wall_s"] for r in result["runs"][t][command]] for t in names]
-        ax.boxplot(data, labels=[n.replace("baseline ", "baseline\n") for n in names])
+        ax.boxplot(data)
+        ax.set_xticks(range(1, len(names) + 1), [n.replace("baseline ", "baseline\n") for n in names])
         ax.axhline(result["targets_s"][command], color="tab:red", linestyle="--", label="target")
         ax.set_title(f"sepadan {' '.join(COMMANDS[command])}")
         ax.set_ylabel("wall time (s)")
