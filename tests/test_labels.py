@@ -206,3 +206,16 @@ def test_explain_lists_the_labels_it_shows_in_english(taxonomy):
                 ("skill_missing", {"skill": "free text", "skill_uri": None})]
     assert labels_in_english(messages, Labels({})) == [ELDERLY, "geriatrics"]
     assert labels_in_english(messages) == ([] if load_labels(taxonomy).indonesian(geriatrics) else ["geriatrics"])
+
+
+def test_occupations_in_indonesian_by_label_or_kbji_unit_group(taxonomy, labels):
+    from sepadan.features.occupations import OccupationMatch
+
+    welder = taxonomy.occupations_by_label("welder")[0]
+    by_uri = OccupationMatch("welder", "7212", welder, "welder", "label", 1.0)
+    by_code = OccupationMatch("Caregiver", "5322", None, "Home-based personal care workers", "code", 1.0)
+    by_kbji = OccupationMatch("penjahit", "7533", None, "Penjahit", "kbji", 1.0)
+    assert labels.occupation(by_uri) == "Pekerja Pengelasan" and labels.occupation(by_uri, "en") == "welder"
+    assert labels.occupation(by_code) == "Pekerja Perawatan Pribadi Di Rumah"
+    assert labels.occupation(by_code, "en") == "Home-based personal care workers"
+    assert labels.occupation(by_kbji) == "Penjahit"
