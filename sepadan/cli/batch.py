@@ -8,6 +8,7 @@ stages and where the results went.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated, Optional
 
 import typer
@@ -46,6 +47,7 @@ def batch(
 
     options = BatchOptions(shards=shards, k=k, recommendations=recommendations, retries=retries, rebuild=rebuild,
                            allocate=not no_allocate, gaps=not no_gaps)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # the stages' progress is ours
     with _engine(home, today) as engine:
         chosen = make_runner(runner, address=address, workers=workers, num_cpus=num_cpus,
                              object_store_memory=object_store * 2**20 if object_store else None)
@@ -58,8 +60,8 @@ def batch(
         out.print_json(json.dumps(result.manifest, default=str))
         return
     table = Table(title=f"batch run {result.run_id} ({chosen.name})")
-    for col in ("stage", "where", "partitions", "done now", "skipped", "rows", "seconds", "retried"):
-        table.add_column(col, justify="left" if col in ("stage", "where") else "right")
+    for col in ("stage", "where", "parts", "new", "skip", "rows", "s", "retry"):
+        table.add_column(col, justify="left" if col in ("stage", "where") else "right", no_wrap=col == "stage")
     for s in result.stages:
         table.add_row(s.name, s.where, str(s.partitions), str(s.computed), str(s.skipped), f"{s.rows:,}",
                       f"{s.seconds:.1f}", str(len(s.retried)))
