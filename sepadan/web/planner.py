@@ -87,6 +87,10 @@ i18n.extend({
     "planner.budget.help": ("biaya kursus per peserta; kosong: tanpa batas; mis. 25.000.000",
                             "course cost per trainee; empty: no limit; e.g. 25,000,000"),
     "planner.build": ("Susun rencana", "Build the plan"),
+    "planner.build.slow": ("Menyusun rencana pertama kali untuk satu provinsi memakan belasan detik, untuk semua "
+                           "wilayah sampai dua menit; setelah itu hasilnya tersimpan sampai data berubah.",
+                           "The first plan for a province takes some seconds, for all regions up to two minutes; "
+                           "after that it is kept until the data change."),
     "planner.plan.for": ("Rencana pelatihan: {r}", "Training plan: {r}"),
     "planner.plan.change": ("Ubah wilayah atau periode", "Change region or period"),
     "planner.p.budget": ("Anggaran", "Budget"), "planner.p.no_budget": ("tanpa batas", "no limit"),
