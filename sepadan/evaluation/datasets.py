@@ -136,7 +136,9 @@ def split_benchmark(bench: Benchmark, split: str) -> Benchmark:
                    qrels={q: bench.qrels[q] for q, _ in queries}, notes=(*bench.notes, note))
 
 
-def load_talentclef(folder: Path, *, name: str | None = None) -> tuple[Benchmark, list[tuple[str, str]]]:
+def load_talentclef(
+    folder: Path, *, name: str | None = None
+) -> tuple[Benchmark, list[tuple[str, str]]]:
     """TalentCLEF 2025 task A (one language's folder): job-title queries (``queries``:
     ``q_id, jobtitle``), the corpus of job titles (``corpus_elements``: ``c_id, jobtitle``) and
     the judgements (``qrels.tsv``: ``q_id 0 c_id grade``). Returns the benchmark and the corpus."""
@@ -158,7 +160,9 @@ def load_talentclef(folder: Path, *, name: str | None = None) -> tuple[Benchmark
             if not parts:
                 continue
             if len(parts) != 4 or not _is_int(parts[3]):
-                raise ValueError(f"{folder / 'qrels.tsv'}: line {number}: expected 'q_id 0 c_id grade'")
+                raise ValueError(
+                    f"{folder / 'qrels.tsv'}: line {number}: expected 'q_id 0 c_id grade'"
+                )
             if int(parts[3]) > 0:
                 qrels.setdefault(parts[0], {})[parts[2]] = int(parts[3])
     judged = tuple((q, t) for q, t in queries if q in qrels)

@@ -149,7 +149,8 @@ class TitleRanker:
         sorted_codes = codes[self.order_]
         self.starts_ = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
         self.group_of_ = np.empty(len(codes), dtype=np.int64)
-        self.group_of_[self.order_] = np.cumsum(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) - 1
+        new_group = np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]
+        self.group_of_[self.order_] = np.cumsum(new_group) - 1
         return self
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
@@ -202,7 +203,9 @@ class ExampleRanker:
 class WithExamples:
     """A ranker's scores plus ``weight`` x the :class:`ExampleRanker`'s votes."""
 
-    def __init__(self, ranker: TitleRanker, examples: ExampleRanker, *, weight: float = 1.0) -> None:
+    def __init__(
+        self, ranker: TitleRanker, examples: ExampleRanker, *, weight: float = 1.0
+    ) -> None:
         self.ranker, self.examples, self.weight = ranker, examples, weight
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
@@ -385,7 +388,9 @@ def run_title_pairs(bench: Benchmark, corpus: list[tuple[str, str]], ctx: Contex
     ranker = TitleRanker(ctx, ctx.titles)
     systems = {
         "BM25 (titles)": lambda: _ranker_run(BM25Ranker().fit(texts), bench, ids),
-        "embedding (titles)": lambda: _ranker_run(EmbeddingRanker(ctx.encoder).fit(texts), bench, ids),
+        "embedding (titles)": lambda: _ranker_run(
+            EmbeddingRanker(ctx.encoder).fit(texts), bench, ids
+        ),
         SEPADAN: lambda: _ranker_run(
             _PairRanker(ctx, ranker.fit([[o.label, *o.alt_labels] for o in occs],
                                         [o.isco for o in occs])).fit(texts), bench, ids),

@@ -126,7 +126,7 @@ def make_ranking_set(
     *,
     real_titles: dict[str, list[str]] | None = None,
 ) -> RankingSet:
-    """Build the set in memory; the same taxonomy, lexicon, config (and titles) give the same set."""
+    """Build the set in memory; the same taxonomy, lexicon, config and titles give the same set."""
     config = config or RankingSetConfig()
     if config.real_titles and not real_titles:
         raise ValueError("a real-wording set needs real titles (JobBERT titles.csv)")
@@ -201,7 +201,9 @@ class _Writer:
         rng, real = self.rng, self.config.real_titles
         required = rng.sample(occ.essential, min(self.config.vacancy_skills, len(occ.essential)))
         preferred = [] if real else rng.sample(occ.optional, min(4, len(occ.optional)))
-        where: dict[str, Any] = {"country": "ID", "region": rng.choice(REGIONS), "scheme": "domestic"}
+        where: dict[str, Any] = {
+            "country": "ID", "region": rng.choice(REGIONS), "scheme": "domestic"
+        }
         if rng.random() < self.config.overseas:
             licence = rng.choice(AGENCIES)
             self.licences.add(licence)
@@ -255,8 +257,12 @@ class _Writer:
 
     def _real_job(self, occ: Occupation, kbji: list[str] | None) -> dict[str, Any]:
         """A KBJI title, another real title or an ESCO label, a third each where there is one."""
-        kinds = [k for k, ok in (("kbji_title", kbji), ("real_title", self.real_titles.get(occ.uri)),
-                                 ("occupation_label", True)) if ok]
+        options = (
+            ("kbji_title", kbji),
+            ("real_title", self.real_titles.get(occ.uri)),
+            ("occupation_label", True),
+        )
+        kinds = [k for k, ok in options if ok]
         kind = self.rng.choice(kinds)
         if kind == "kbji_title":
             title = self.rng.choice(sorted(kbji or ()))

@@ -84,7 +84,7 @@ class OccupationNormaliser:
         return self._memo[key, wanted]
 
     def skill_share(self, skills: tuple[str, ...]) -> np.ndarray:
-        """For each occupation (``space.uris`` order), the share of ``skills`` ESCO relates to it."""
+        """Per occupation (``space.uris`` order): the share of ``skills`` ESCO relates to it."""
         if self._by_skill is None:
             self._by_skill = {}
             for j, uri in enumerate(sorted(self.taxonomy.occupations)):
