@@ -26,10 +26,10 @@ from sepadan.features.encoder import CachedEncoder, Encoder, default_model_path,
 from sepadan.features.lazy_model import LazyEncoder, model_key
 from sepadan.features.lexicon import Lexicon, load_lexicon
 from sepadan.features.occupations import OccupationNormaliser
-from sepadan.features.titles import TitleReader, load_title_words
 from sepadan.features.profiles import Profiler
 from sepadan.features.skills import SkillNormaliser
 from sepadan.features.taxonomy import Taxonomy, default_data_dir, load_taxonomy
+from sepadan.features.titles import TitleReader, load_title_words
 from sepadan.ingest.importer import ImportReport, import_file, load_records
 from sepadan.matching.eligibility import Context
 from sepadan.matching.index import VectorIndex, build_index
