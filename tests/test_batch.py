@@ -337,14 +337,14 @@ def ray_session():
 @pytest.fixture(scope="module")
 def real_market(tmp_path_factory, real_encoder):
     """A small demo market on the real model, its phrase cache in the store."""
-    return _engine(tmp_path_factory.mktemp("ray"), real_encoder.encoder, n_workers=400, n_vacancies=120)
+    return _engine(tmp_path_factory.mktemp("ray"), real_encoder.encoder, n_workers=250, n_vacancies=80)
 
 
 def test_ray_and_local_runs_give_identical_shortlists_and_recommendations(ray_session, real_market):
     from sepadan.batch import RayRunner
 
     engine = real_market
-    options = BatchOptions(shards=2, orders_per_partition=40, workers_per_partition=100, gap_regions=("national",))
+    options = BatchOptions(shards=2, orders_per_partition=25, workers_per_partition=60, gap_regions=("national",))
     runner = RayRunner(workers=2)
     ray = run_batch(engine, runner=runner, run_id="ray", options=BatchOptions(
         **{**options.params(), "faults": {"s01-o00001": 1}}))
@@ -354,7 +354,7 @@ def test_ray_and_local_runs_give_identical_shortlists_and_recommendations(ray_se
     assert local.manifest["encode"]["phrases"] == 0  # the Ray run's encoders filled the phrase cache
     for stage in ("shortlists", "recommendations"):
         a, b = _lists(ray.path, stage), _lists(local.path, stage)
-        assert a == b and len(a) > 50, stage
+        assert a == b and len(a) > 30, stage
     assert ray.manifest["retried"] == [{"stage": "shortlist-shards", "partition": "s01-o00001", "attempts": 2,
                                         "errors": ["attempt 1: InjectedFailure: injected failure of "
                                                    "shortlist-shards/s01-o00001, attempt 1"]}]
