@@ -525,7 +525,7 @@ def _chart(rows: dict[str, dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    labels = [label for _, _, label, _ in QUALITY] + [label for _, label in INDONESIAN[:3]]
+    labels = [label for _, _, label, _ in QUALITY] + [label for _, label in INDONESIAN]
     kinds = list(rows)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(15, 5.5), gridspec_kw={"width_ratios": [3, 1]})
     width = 0.8 / max(len(kinds), 1)
