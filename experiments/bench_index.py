@@ -34,7 +34,8 @@ KINDS = {
 }
 
 
-def measure(n: int, kinds: list[str], work: Path, planned: bool) -> dict[str, Any]:
+def measure(n: int, kinds: list[str], work: Path, planned: bool, shares: tuple[float, ...] | None = None,
+            raw_too: bool = True) -> dict[str, Any]:
     import faiss
     from threadpoolctl import threadpool_limits
 
@@ -65,12 +66,13 @@ def measure(n: int, kinds: list[str], work: Path, planned: bool) -> dict[str, An
             index._plan_exact = lambda n_allowed: False  # raw ANN with the filter inside, no planner
     faiss.omp_set_num_threads(1)
     with threadpool_limits(limits=1):
-        out["selectivity"] = selectivity_table(built, data.vectors, data.queries)
-        if planned:  # the same ANN indexes once more without the planner: where filtered ANN loses
+        extra = {"shares": shares} if shares else {}
+        out["selectivity"] = selectivity_table(built, data.vectors, data.queries, **extra)
+        if planned and raw_too:  # the same ANN indexes once more without the planner: where filtered ANN loses
             raw = {name: index for name, index in built.items() if hasattr(index, "_plan_exact")}
             for index in raw.values():
                 index._plan_exact = lambda n_allowed: False
-            out["selectivity_raw"] = selectivity_table(raw, data.vectors, data.queries)
+            out["selectivity_raw"] = selectivity_table(raw, data.vectors, data.queries, **extra)
         out |= bm25_peer(data.texts, data.query_texts)
     out["peak_gb"] = Clock.peak_gb()
     out["machine_end"] = machine()
@@ -84,12 +86,16 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/sepadan-bench-index"))
     parser.add_argument("--raw", action="store_true", help="ANN kinds without the planner (the filter inside only)")
     parser.add_argument("--out", default="speed-index")
+    parser.add_argument("--shares", help="shares of allowed rows, comma-separated (default 0.1% to 100%)")
+    parser.add_argument("--no-raw", action="store_true", help="skip the pass without the planner")
     opts = parser.parse_args(argv)
     opts.work.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"sizes": [], "planned": not opts.raw}
     for n in (int(s) for s in opts.sizes.split(",")):
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-            result["sizes"].append(pool.submit(measure, n, opts.kinds.split(","), opts.work, not opts.raw).result())
+            shares = tuple(float(x) for x in opts.shares.split(",")) if opts.shares else None
+            result["sizes"].append(pool.submit(measure, n, opts.kinds.split(","), opts.work, not opts.raw, shares,
+                                               not opts.no_raw).result())
         write(result, opts.out)
 
 
