@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     api_json_max_bytes: int = Field(default=1_000_000, ge=1024, description="largest JSON request body")
     api_upload_max_bytes: int = Field(default=20_000_000, ge=1024, description="largest uploaded file")
     api_refresh_seconds: float = Field(default=5.0, gt=0, description="how often the API checks for writes by other processes")
+    web_planner_warm: bool = Field(default=True, description="after load (and after writes settle) work out the planner's national and province overviews in the background, behind any request")
     test_hold_dir: Path | None = Field(default=None, description="tests only: requests with the header X-Sepadan-Test-Hold wait for a file 'release' in this folder")
 
     @field_validator("encoder")
