@@ -8,7 +8,9 @@ can check (``data/demo/README.md`` states it with the figures it produced):
 2. **Eligible pool**: the workers every hard rule admits (:class:`sepadan.matching.table.WorkerTable`,
    each shown pair checked again with :func:`~sepadan.matching.eligibility.check_pair`), on
    profiles built without an embedding model (lexicon and ESCO labels only), so the generator
-   needs no model. A worker hired once is out of later pools.
+   needs no model. Rounds are run in the order they began; a worker hired before a round began
+   is out of its pool, and one hired in a round that began earlier but on or after this one began
+   withdraws if shown (placed elsewhere).
 3. **Officers' ranking**: the transparent scorer's components without the embedding part
    (profile cosine 0): skills, language, experience, training, readiness, preference; plus
    Gaussian noise (``officer_noise``) for what an officer reads in a file.
@@ -100,21 +102,25 @@ def simulate(rng: random.Random, rows: dict[str, list[dict]], *, today: date, sk
              ) -> tuple[list[dict], HiringReport]:
     """Outcome rows for the generated ``rows`` (agencies, trainings, workers, vacancies)."""
     market = _Market(rows, today, data_dir, frozenset(skip_workers))
-    report, hired, out = HiringReport(), set(), []
+    report, hired_on, out = HiringReport(), {}, []
     skip = frozenset(skip_vacancies)
+    rounds = []
     for vi, v in enumerate(market.vacancies):
         if v.id in skip or not market.recruiting(vi) or rng.random() >= params.share:
             continue
+        rounds.append((today - timedelta(days=rng.randint(30, 200)), vi))
+    for start, vi in sorted(rounds):  # in the order the rounds began, so "hired before" follows the dates
+        v = market.vacancies[vi]
         report.job_orders += 1
-        pool = [p for p in market.pool(vi) if p not in hired]
+        pool = [p for p in market.pool(vi) if not (p in hired_on and hired_on[p] < start)]
         report.pool_sizes.append(len(pool))
         shown = _shown(rng, market, vi, pool, params, report)
         if not v.overseas and rng.random() < params.walk_in_share:
-            walk_in = market.walk_in(rng, vi, hired)
+            walk_in = market.walk_in(rng, vi, set(hired_on))
             if walk_in is not None:
                 shown.append(walk_in)
                 report.exceptions += 1
-        out += _round(rng, market, vi, shown, hired, params, report)
+        out += _round(rng, market, vi, start, shown, hired_on, params, report)
     return out, report
 
 
@@ -130,27 +136,37 @@ def _shown(rng: random.Random, market: _Market, vi: int, pool: list[int], params
     return shown
 
 
-def _round(rng: random.Random, market: _Market, vi: int, shown: list[int], hired: set[int], params: Hiring,
-           report: HiringReport) -> list[dict]:
-    """One recruitment round: every shown worker's stages, the best hidden utility hired first."""
-    start = market.today - timedelta(days=rng.randint(30, 200))
+def _round(rng: random.Random, market: _Market, vi: int, start: date, shown: list[int], hired_on: dict[int, date],
+           params: Hiring, report: HiringReport) -> list[dict]:
+    """One recruitment round: every shown worker's stages, the best hidden utility hired first. A
+    shown worker hired in a round that began earlier (on or after this one began) withdraws."""
     utility = {wi: market.utility(wi, vi, params) + rng.gauss(0.0, params.noise) for wi in shown}
     positions = market.vacancies[vi].positions or 1
     rows = []
     for wi in sorted(shown, key=lambda w: (-utility[w], w)):
         day = start + timedelta(days=rng.randint(0, 10))
-        stages = _stages(rng, utility[wi], day, market.today, params, can_hire=positions > 0)
+        if wi in hired_on:
+            stages = _withdrawn(rng, day, market.today)
+        else:
+            stages = _stages(rng, utility[wi], day, market.today, params, can_hire=positions > 0)
         report.shown += 1
         report.interviewed += any(s == "interviewed" for s, _ in stages)
-        if any(s == "hired" for s, _ in stages):
+        hire = [d for s, d in stages if s == "hired"]
+        if hire:
             report.hired += 1
             report.hired_ranks.append(report.rank_of.get((vi, wi), 0))
             positions -= 1
-            hired.add(wi)
+            hired_on[wi] = hire[0]
         worker_id, vacancy_id = market.workers[wi].id, market.vacancies[vi].id
         rows += [{"worker_id": worker_id, "vacancy_id": vacancy_id, "stage": s, "date": d.isoformat()}
                  for s, d in stages]
     return rows
+
+
+def _withdrawn(rng: random.Random, day: date, today: date) -> list[tuple[str, date]]:
+    """``shortlisted`` on ``day``, then ``withdrew`` (placed elsewhere) before the interview."""
+    later = day + timedelta(days=rng.randint(*STEP_DAYS["interviewed"]))
+    return [("shortlisted", day)] + ([("withdrew", later)] if later < today else [])
 
 
 def _stages(rng: random.Random, u: float, day: date, today: date, params: Hiring, *,

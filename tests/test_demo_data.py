@@ -57,7 +57,7 @@ def _bytes(paths: dict[str, Path]) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return generate(tmp_path_factory.mktemp("demo"), seed=7, **SMALL)
+    return generate(tmp_path_factory.mktemp("demo"), seed=11, **SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def data(small: dict[str, Path]) -> dict[str, list[dict]]:
 
 
 def test_same_seed_gives_identical_files_and_another_seed_does_not(small, tmp_path):
-    again = generate(tmp_path / "again", seed=7, **SMALL)
+    again = generate(tmp_path / "again", seed=11, **SMALL)
     other = generate(tmp_path / "other", seed=8, **SMALL)
     assert _bytes(again) == _bytes(small)
     assert _bytes(other)["workers"] != _bytes(small)["workers"]
@@ -278,7 +278,7 @@ def test_outcomes_break_a_hard_rule_only_as_counted_walk_ins(small, data, engine
                for _, v, rules in exceptions), exceptions
     # a walk-in fails one rule on the generator's profiles (no embedding model); the engine may
     # find more relevant experience and admit one, never the other way round
-    assert 1 <= len(exceptions) <= hiring(SMALL, seed=7)["exceptions"]
+    assert 1 <= len(exceptions) <= hiring(SMALL, seed=11)["exceptions"]
     assert not {o["vacancy_id"] for o in data["outcomes"]} & set(T.FIXED_VACANCIES)
 
 
@@ -298,7 +298,7 @@ def hiring(counts: dict, *, seed: int) -> dict:
 
 
 def test_the_generator_reports_its_hiring_counts(data):
-    counts = hiring(SMALL, seed=7)
+    counts = hiring(SMALL, seed=11)
     pairs = {(r["worker_id"], r["vacancy_id"]) for r in data["outcomes"]}
     assert counts["shown"] == len(pairs)
     assert counts["hired"] == sum(r["stage"] == "hired" for r in data["outcomes"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -195,26 +195,67 @@ def test_no_feature_name_is_or_contains_a_protected_attribute():
     ]
 
 
-def test_features_do_not_change_with_gender_birth_date_or_region(engine):
+def _with_worker(m, pair, **changes):
+    other = replace(pair.worker, **changes)
+    return Pair(other, pair.wp, pair.vacancy, pair.vp, pair.cosine,
+                check_pair(other, pair.wp, pair.vacancy, pair.vp, m.ctx))
+
+
+def test_features_do_not_change_with_gender_or_birth_date_and_region_only_as_distance(engine):
     m = engine.matcher
-    pair = pair_for(m, "W-001", "V-00")
+    pair = pair_for(m, "W-001", "V-00")  # home 18.71, the job in 35.08: another province
     base = pair_features(pair, m.ctx, engine.scorer.transparent).values
     assert set(base) == set(FEATURES)
-    other = replace(
-        pair.worker,
-        gender="M" if pair.worker.gender == "F" else "F",
-        birth_date=date(1988, 7, 7),
-        region="92.71",
-    )
-    changed = Pair(
-        other,
-        pair.wp,
-        pair.vacancy,
-        pair.vp,
-        pair.cosine,
-        check_pair(other, pair.wp, pair.vacancy, pair.vp, m.ctx),
-    )
+    changed = _with_worker(m, pair, gender="M" if pair.worker.gender == "F" else "F", birth_date=date(1988, 7, 7))
     assert pair_features(changed, m.ctx, engine.scorer.transparent).values == base
+    # another home in another province: the same relation to the job, so the same features
+    moved = _with_worker(m, pair, region="92.71")
+    assert pair_features(moved, m.ctx, engine.scorer.transparent).values == base
+    # a home in the job's province: only home_distance changes
+    near = pair_features(_with_worker(m, pair, region="35.10"), m.ctx, engine.scorer.transparent).values
+    assert {k for k in base if near[k] != base[k]} == {"home_distance"}
+
+
+def test_home_distance_on_known_places():
+    from sepadan.models.features import home_distance
+    from sepadan.records import Vacancy
+
+    job = Vacancy(id="V", title="Penjahit", country="ID", region="35.08")
+    assert home_distance("35.08", job) == 0.0
+    assert home_distance("35.08.01", job) == 0.0  # a district of the job's regency
+    assert home_distance("35.10", job) == 0.5
+    assert home_distance("18.71", job) == 1.0
+    assert home_distance(None, job) == 0.5
+    assert home_distance("35.08", replace(job, region="35")) == 0.5  # a job known only by its province
+    assert home_distance("18.71", replace(job, country="TW", region=None)) == 0.0  # abroad: home separates nobody
+
+
+def test_training_recency_on_a_tiny_pair(engine):
+    from sepadan.models.features import training_recency
+    from sepadan.records import TrainingDone
+
+    m = engine.matcher
+    pair = pair_for(m, "W-001", "V-00")
+    today = m.ctx.today
+    sewing = pair.vp.required[0].concepts[0]
+    other = replace(sewing, uri="http://example.org/some-other-skill")
+
+    def taught(*courses):
+        return replace(pair, wp=replace(pair.wp, training_skills=tuple(courses)))
+
+    def course(days_ago):
+        return TrainingDone(title="Menjahit", completed=None if days_ago is None else today - timedelta(days=days_ago))
+
+    assert training_recency(pair, today) == 0.0  # no course at all
+    assert training_recency(taught((sewing, course(0))), today) == 1.0
+    assert training_recency(taught((sewing, course(round(1.5 * 365.25)))), today) == pytest.approx(0.5, abs=1e-3)
+    assert training_recency(taught((sewing, course(4 * 365))), today) == 0.0  # older than three years
+    assert training_recency(taught((sewing, course(None))), today) == 0.0  # no completion date
+    assert training_recency(taught((other, course(0))), today) == 0.0  # a skill the job does not ask for
+    both = taught((sewing, course(2 * 365)), (sewing, course(round(0.75 * 365.25))))
+    assert training_recency(both, today) == pytest.approx(0.75, abs=1e-3)  # the latest course counts
+    values = pair_features(taught((sewing, course(0))), m.ctx, engine.scorer.transparent).values
+    assert values["training_recency"] == 1.0
 
 
 def test_labels_take_each_pairs_furthest_stage():
@@ -582,6 +623,26 @@ def test_a_worker_who_gains_a_required_skill_or_a_language_level_never_scores_lo
         assert trained_scorer.score(changed, m.ctx).score >= before
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(worker=st.integers(0, N_WORKERS - 1), vacancy=st.integers(0, N_VACANCIES - 1),
+       days=st.lists(st.integers(0, 5 * 365), min_size=2, max_size=2))
+def test_a_job_closer_to_home_or_a_more_recent_course_never_scores_lower(engine, trained_scorer, worker, vacancy,
+                                                                          days):
+    from sepadan.records import TrainingDone
+
+    m = engine.matcher
+    pair = pair_for(m, f"W-{worker:03d}", f"V-{vacancy:02d}")
+    scores = [trained_scorer.score(_with_worker(m, pair, region=home), m.ctx).score
+              for home in ("92.71", "35.10", "35.08")]  # another province, the job's province, its regency
+    assert scores[0] <= scores[1] <= scores[2]
+    sewing = pair.vp.required[0].concepts[0]
+    older, newer = sorted(days, reverse=True)
+    by_age = [trained_scorer.score(replace(pair, wp=replace(pair.wp, training_skills=(
+        (sewing, TrainingDone(title="Menjahit", completed=m.ctx.today - timedelta(days=d))),))), m.ctx).score
+        for d in (older, newer)]
+    assert by_age[0] <= by_age[1]
+
+
 def test_the_explanation_adds_up_to_the_score_the_pair_was_ranked_by(engine, trained_scorer):
     from sepadan.matching.matcher import Matcher
     from sepadan.models.explain import explain_parts
@@ -648,3 +709,25 @@ def test_a_champion_that_cannot_be_loaded_stays_and_the_new_version_is_the_chall
     done = train_and_register(engine.matcher, _outcome_records(), registry, engine.scorer.transparent, CONFIG)
     assert not done.promoted and registry.champion_version() == 1
     assert "cannot be scored" in done.reason and registry.alias_version(CHALLENGER) == done.version.version
+
+
+def test_a_worker_placed_elsewhere_before_a_round_began_is_out_of_its_pool(engine):
+    from sepadan.models.offline import Placements, Pools, rank_shortlists
+
+    rows = [Outcome("W-001", "V-01", "shortlisted", date(2026, 1, 5)), Outcome("W-001", "V-01", "hired", date(2026, 2, 1)),
+            Outcome("W-003", "V-02", "shortlisted", date(2026, 1, 20)), Outcome("W-003", "V-02", "hired", date(2026, 3, 1)),
+            Outcome("W-005", "V-00", "shortlisted", date(2026, 2, 10)), Outcome("W-005", "V-00", "hired", date(2026, 4, 1))]
+    placements = Placements.of(rows)
+    # V-00's round began on 10 February: W-001 was hired on V-01 before it, W-003 (1 March) after
+    assert placements.placed_before("V-00") == {"W-001"}
+    assert placements.placed_before("V-01") == frozenset() and placements.placed_before("V-99") == frozenset()
+    m = engine.matcher
+    graded = labels(rows)
+    pools = Pools.build(m, ["V-00"], graded, relevant=3, placements=placements)
+    ids = {m.workers.records[p].id for p in pools.pools["V-00"]}
+    assert "W-001" not in ids and {"W-003", "W-005"} <= ids and pools.hired["V-00"] == {"W-005"}
+    assert pools.placed["V-00"] == {"W-001"}
+    ranked = rank_shortlists(m, engine.scorer.transparent, pools, k=10)["V-00"]
+    assert "W-001" not in ranked and len(ranked) == 10
+    everyone = Pools.build(m, ["V-00"], graded, relevant=3)
+    assert len(everyone.pools["V-00"]) == len(pools.pools["V-00"]) + 1

@@ -3,22 +3,27 @@
 A ranker sees only what :data:`FEATURES` names (the learned ranker reads :data:`RANKER_FEATURES`,
 those with a domain direction in :data:`DIRECTIONS`): the transparent scorer's components and score, and a
 few more numbers about the pair (profile cosine, language margin, relevant years and the years beyond
-the vacancy's minimum (up to five), required and
-preferred skills matched and missing). Nothing here reads a worker's gender, birth date, region,
-name or NIK, and no feature depends on an eligibility check that does (age, gender): the registered
-model's signature is this allow-list, and a test holds both to it.
+the vacancy's minimum (up to five), required and preferred skills matched and missing, how recent the
+latest training in a skill the job asks for is, and, for a job in Indonesia, how far it is from the
+worker's home). Nothing here reads a worker's gender, birth date, name or NIK, and no feature depends
+on an eligibility check that does (age, gender). The worker's region enters one feature only, and
+only as its relation to the job's place (:func:`home_distance`: same regency, same province,
+elsewhere, for a domestic job; never which region): the registered model's signature is this
+allow-list, and a test holds both to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
 from sepadan.matching.eligibility import Context, check_pair, relevant_years
 from sepadan.matching.matcher import Matcher
 from sepadan.matching.scorer import Message, Pair, TransparentScorer
+from sepadan.records import Vacancy
 
 COMPONENTS = ("skills", "semantic", "language", "experience", "training", "readiness", "preference")
 FEATURES: tuple[str, ...] = (
@@ -36,6 +41,8 @@ FEATURES: tuple[str, ...] = (
     "required_missing",
     "preferred_matched",
     "preferred_missing",
+    "training_recency",
+    "home_distance",
 )
 # The direction the domain gives each feature the ranker reads (+1: more never lowers the score;
 # -1: less never lowers it). Features that only describe the vacancy (which components apply, how
@@ -44,6 +51,7 @@ DIRECTIONS: dict[str, int] = {
     "transparent_score": 1, "skills": 1, "semantic": 1, "language": 1, "experience": 1, "training": 1,
     "readiness": 1, "preference": 1, "cosine": 1, "language_margin": 1, "relevant_years": 1, "experience_margin": 1,
     "required_matched": 1, "required_missing": -1, "preferred_matched": 1, "preferred_missing": -1,
+    "training_recency": 1, "home_distance": -1,
 }
 RANKER_FEATURES: tuple[str, ...] = tuple(n for n in FEATURES if n in DIRECTIONS)
 # Words that must never name a feature (checked token by token on the names, in tests and on load).
@@ -51,6 +59,10 @@ PROTECTED = frozenset({"gender", "sex", "religion", "marital", "married", "name"
                        "age", "region", "province", "regency", "ethnicity"})
 YEARS_CAP = 20.0
 MARGIN_YEARS_CAP = 5.0  # relevant years beyond the vacancy's minimum count up to this many
+# A course counts as recent for this many years (a BNSP competency certificate is valid for three).
+RECENT_TRAINING_YEARS = 3.0
+# home_distance of a domestic job: same regency, same province, another province; either place unknown.
+SAME_REGENCY, SAME_PROVINCE, ELSEWHERE, UNKNOWN_PLACE = 0.0, 0.5, 1.0, 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +94,38 @@ def pair_features(pair: Pair, ctx: Context, scorer: TransparentScorer) -> PairFe
     beyond = values["relevant_years"] - (pair.vacancy.experience_years_min or 0.0)
     values["experience_margin"] = min(MARGIN_YEARS_CAP, max(0.0, beyond))
     values.update(_skill_counts(pair, gaps))
+    values["training_recency"] = training_recency(pair, ctx.today)
+    values["home_distance"] = home_distance(pair.worker.region, pair.vacancy)
     return PairFeatures(values, transparent, {k: round(v, 3) for k, v in comps.items()},
                         tuple(reasons), tuple(gaps))
+
+
+def training_recency(pair: Pair, today: date) -> float:
+    """How recent the latest completed course teaching a skill the vacancy asks for (required or
+    preferred, the same ESCO concept) is: 1 finished today, falling linearly to 0 at
+    :data:`RECENT_TRAINING_YEARS`; 0 with no such course or no completion date."""
+    wanted = {c.key for r in (*pair.vp.required, *pair.vp.preferred) for c in r.concepts}
+    best = 0.0
+    for concept, training in pair.wp.training_skills:
+        if concept.key in wanted and training.completed is not None:
+            years = max(0.0, (today - training.completed).days / 365.25)
+            best = max(best, 1.0 - min(1.0, years / RECENT_TRAINING_YEARS))
+    return best
+
+
+def home_distance(home: str | None, vacancy: Vacancy) -> float:
+    """How far a domestic job is from the worker's home region: :data:`SAME_REGENCY` (0),
+    :data:`SAME_PROVINCE` (0.5) or :data:`ELSEWHERE` (1), :data:`UNKNOWN_PLACE` (0.5) when either
+    region is unknown; 0 for a job abroad (every candidate leaves home, so it separates nobody).
+    Regions are Kemendagri codes: the province is the first part, the regency the first two."""
+    if vacancy.overseas:
+        return 0.0
+    if not home or not vacancy.region:
+        return UNKNOWN_PLACE
+    mine, there = home.split("."), vacancy.region.split(".")
+    if mine[0] != there[0]:
+        return ELSEWHERE
+    return SAME_REGENCY if len(mine) > 1 and mine[:2] == there[:2] else SAME_PROVINCE
 
 
 def pair_for(matcher: Matcher, worker_id: str, vacancy_id: str) -> Pair:

@@ -12,7 +12,10 @@ ways, on each held-out vacancy's eligible shortlist:
   hire the logging policy ranked low (rarely shown) stands for the many like it who were not.
 
 Hires outside today's eligible pool (a vacancy since closed, a waived rule) cannot be in any
-eligible shortlist; they are counted (``hired_outside_pool``), not held against a ranker.
+eligible shortlist; they are counted (``hired_outside_pool``), not held against a ranker. A worker
+placed on another vacancy before a vacancy's round began (:class:`Placements`: hired there on a
+date before the first outcome on this one) was not a candidate for it, and is left out of its
+pool and of every ranked list over it, as an officer would skip a worker already placed.
 Differences between two systems come with a 90% paired bootstrap interval over vacancies.
 """
 
@@ -22,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -43,33 +47,75 @@ class Propensity:
 
 
 @dataclass(frozen=True, slots=True)
+class Placements:
+    """When each vacancy's round began (its first outcome's date) and when each worker was hired
+    where (the first dated stage of hired or beyond, per pair), from the outcome rows."""
+
+    began: dict[str, date]
+    hires: dict[str, tuple[tuple[date, str], ...]]  # worker -> ((date, vacancy), ...)
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Any], placed_stages: frozenset[str] = frozenset({"hired", "departed", "completed"})
+           ) -> Placements:
+        began: dict[str, date] = {}
+        first: dict[tuple[str, str], date] = {}
+        for o in outcomes:
+            if o.date is None:
+                continue
+            began[o.vacancy_id] = min(began.get(o.vacancy_id, o.date), o.date)
+            if o.stage in placed_stages:
+                key = (o.worker_id, o.vacancy_id)
+                first[key] = min(first.get(key, o.date), o.date)
+        hires: dict[str, list[tuple[date, str]]] = defaultdict(list)
+        for (w, v), d in first.items():
+            hires[w].append((d, v))
+        return cls(began, {w: tuple(sorted(h)) for w, h in hires.items()})
+
+    def placed_before(self, vacancy_id: str) -> frozenset[str]:
+        """The workers hired on another vacancy before ``vacancy_id``'s round began."""
+        began = self.began.get(vacancy_id)
+        if began is None:
+            return frozenset()
+        return frozenset(w for w, hires in self.hires.items()
+                         if any(d < began and v != vacancy_id for d, v in hires))
+
+
+@dataclass(frozen=True, slots=True)
 class Pools:
-    """Each vacancy's eligible pool (matcher positions) and hired workers, once for every system."""
+    """Each vacancy's eligible pool (matcher positions) and hired workers, once for every system;
+    ``placed``: per vacancy, the workers placed elsewhere before its round, out of its pool."""
 
     pools: dict[str, np.ndarray]
     hired: dict[str, frozenset[str]]
     outside: int  # hires (pairs) outside today's eligible pool
+    placed: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, matcher: Matcher, vacancy_ids: Iterable[str], graded: Mapping[tuple[str, str], int], *,
-              relevant: int) -> Pools:
+              relevant: int, placements: Placements | None = None) -> Pools:
         hired: dict[str, set[str]] = defaultdict(set)
         for (v, w), g in graded.items():
             if g >= relevant:
                 hired[v].add(w)
-        pools, inside, outside = {}, {}, 0
+        pools, inside, placed, outside = {}, {}, {}, 0
+        records = matcher.workers.records
         for vid in sorted(set(vacancy_ids)):
             vpos = matcher.vacancies.position(vid, "vacancy")
             v, vp = matcher.vacancies.records[vpos], matcher.vacancies.profiles[vpos]
             pool = np.flatnonzero(matcher.table.mask(v, vp, matcher.ctx))
+            gone = placements.placed_before(vid) if placements is not None else frozenset()
+            if gone:
+                gone = gone & {records[p].id for p in pool}
+                pool = np.array([p for p in pool if records[p].id not in gone], dtype=np.int64)
             if len(pool) == 0:
                 outside += len(hired.get(vid, ()))
                 continue
-            ids = {matcher.workers.records[p].id for p in pool}
+            ids = {records[p].id for p in pool}
             pools[vid] = pool
+            placed[vid] = gone
             inside[vid] = frozenset(hired.get(vid, set()) & ids)
             outside += len(hired.get(vid, set()) - ids)
-        return cls(pools, inside, outside)
+        return cls(pools, inside, outside, placed)
 
 
 @dataclass(slots=True)
@@ -82,10 +128,16 @@ class ShortlistEval:
 
 
 def rank_shortlists(matcher: Matcher, scorer: Scorer, pools: Pools, *, k: int) -> dict[str, list[str]]:
-    """Each vacancy's eligible shortlist (top ``k``) ranked by ``scorer``, as the service ranks it."""
+    """Each vacancy's eligible shortlist (top ``k``) ranked by ``scorer``, as the service ranks it,
+    less the workers placed elsewhere before the vacancy's round (the shortlist asks for as many more)."""
     m = Matcher(workers=matcher.workers, vacancies=matcher.vacancies, table=matcher.table, ctx=matcher.ctx,
                 scorer=scorer, candidates=matcher.candidates)
-    return {vid: [r.worker_id for r in m.shortlist(vid, k=k).results] for vid in pools.pools}
+    out = {}
+    for vid in pools.pools:
+        gone = pools.placed.get(vid, frozenset())
+        ranked = [r.worker_id for r in m.shortlist(vid, k=k + len(gone)).results if r.worker_id not in gone]
+        out[vid] = ranked[:k]
+    return out
 
 
 def logged_ranks(logging: Mapping[str, list[str]], pools: Pools) -> dict[tuple[str, str], int]:

@@ -24,7 +24,7 @@ from sepadan.errors import SepadanError
 from sepadan.matching.matcher import Matcher, Scorer
 from sepadan.matching.scorer import TransparentScorer
 from sepadan.models.fairness import hire_rates, worse
-from sepadan.models.offline import Pools, evaluate_shortlists, logged_ranks, paired_interval, rank_shortlists
+from sepadan.models.offline import Placements, Pools, evaluate_shortlists, logged_ranks, paired_interval, rank_shortlists
 from sepadan.models.registry import Registry
 from sepadan.models.serving import RankerScorer
 
@@ -66,12 +66,13 @@ def fairness_figures(figures: Mapping[str, float]) -> dict[str, float]:
 
 
 def compare(matcher: Matcher, result: Any, graded: Mapping[tuple[str, str], int], registry: Registry,
-            transparent: TransparentScorer, config: Any) -> Board:
-    """The new ranker, the transparent scorer and the champion on ``result``'s held-out vacancies."""
+            transparent: TransparentScorer, config: Any, *, placements: Placements | None = None) -> Board:
+    """The new ranker, the transparent scorer and the champion on ``result``'s held-out vacancies
+    (pools without the workers ``placements`` says were placed elsewhere before each round)."""
     from sepadan.models.training import PRIMARY, RELEVANT, Evaluation, evaluation, score_with
 
     held_ids = sorted(set(result.holdout.vacancy_ids))
-    pools = Pools.build(matcher, held_ids, graded, relevant=RELEVANT)
+    pools = Pools.build(matcher, held_ids, graded, relevant=RELEVANT, placements=placements)
     depth = max(*config.shortlist_ks, config.skew_k)
     logged = rank_shortlists(matcher, transparent, pools, k=max(config.logging_depth, depth))
     ranks = logged_ranks(logged, pools)

@@ -150,7 +150,7 @@ def build_dataset(matcher: Matcher, graded: Mapping[tuple[str, str], int],
 
 
 def with_unshown(matcher: Matcher, data: Dataset, graded: Mapping[tuple[str, str], int],
-                 transparent: TransparentScorer, config: TrainingConfig) -> Dataset:
+                 transparent: TransparentScorer, config: TrainingConfig, *, placements: Any = None) -> Dataset:
     """``data`` plus, for each of its vacancies, the eligible workers in the logging policy's top
     ``config.unshown`` (the transparent scorer's shortlist) that have no outcome, as grade 0; with
     ``config.ips`` every row weighs ``1 / propensity`` of its rank in that list (a judged worker
@@ -160,7 +160,7 @@ def with_unshown(matcher: Matcher, data: Dataset, graded: Mapping[tuple[str, str
     if config.unshown <= 0 and not config.ips:
         return data
     vids = sorted(set(data.vacancy_ids))
-    pools = Pools.build(matcher, vids, graded, relevant=RELEVANT)
+    pools = Pools.build(matcher, vids, graded, relevant=RELEVANT, placements=placements)
     depth = max(config.unshown, config.logging_depth if config.ips else 0)
     logged = rank_shortlists(matcher, transparent, pools, k=depth)
     keys = sorted((v, w) for v, ranked in logged.items() for w in ranked[: config.unshown] if (v, w) not in graded)
@@ -372,11 +372,14 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
     the promotion rule holds (:func:`sepadan.models.promotion.decide`); otherwise the version is the
     ``challenger``, and the reason is logged."""
     from sepadan.models import promotion
+    from sepadan.models.offline import Placements
 
-    graded = labels(outcomes)
+    outcomes = list(outcomes)
+    graded, placements = labels(outcomes), Placements.of(outcomes)
     data = build_dataset(matcher, graded, transparent)
-    result = train(data, config, augment=lambda part: with_unshown(matcher, part, graded, transparent, config))
-    board = promotion.compare(matcher, result, graded, registry, transparent, config)
+    result = train(data, config, augment=lambda part: with_unshown(matcher, part, graded, transparent, config,
+                                                                   placements=placements))
+    board = promotion.compare(matcher, result, graded, registry, transparent, config, placements=placements)
     decision = promotion.decide(board, config)
     data_figures = promotion.data_figures(matcher, graded, relevant=RELEVANT)
     promoted = decision.promote and promote
