@@ -9,7 +9,9 @@ With no sub-command it runs ``train``; ``models list|show|promote|rollback`` wor
 MLflow (experiment ``sepadan-ranker``, registered model ``sepadan-ranker``) at
 ``$MLFLOW_TRACKING_URI``, else ``sqlite:///HOME/mlflow.db`` with artifacts in ``HOME/mlartifacts``.
 ``--results DIR`` also writes ``DIR/ranker-demo.json`` (what ``sepadan train --json`` prints, with
-the machine, date and commit) and ``DIR/ranker-demo.md`` (the headline table).
+the machine, date and commit), ``DIR/ranker-demo.md`` (the headline table) and ``DIR/ranker-demo.png``
+(hires in the eligible top 10 and 30, naive and IPS, against transparent-1). The demo's figures are
+made with ``--today 2026-11-01``, the date the generator ran its hiring process on.
 
 The demo outcomes are synthetic (``sepadan/demo_hiring.py``): figures trained on them say how well
 the ranker recovers the generator's hidden preference, nothing about real placements.
@@ -35,7 +37,8 @@ ROWS = (("ndcg_at_10", "NDCG@10, judged candidates"), ("map", "MAP (hired)"),
         ("skew_at_10/age_band/max_abs", "max abs Skew@10 age band"), ("ndkl_at_10/age_band", "NDKL@10 age band"),
         ("skew_at_10/province/max_abs", "max abs Skew@10 province"), ("ndkl_at_10/province", "NDKL@10 province"))
 GAINS = (("ndcg_at_10", "NDCG@10"), ("shortlist_recall_at_10", "hires in top 10, naive"),
-         ("ips_recall_at_10", "hires in top 10, IPS"))
+         ("ips_recall_at_10", "hires in top 10, IPS"), ("shortlist_recall_at_30", "hires in top 30, naive"),
+         ("ips_recall_at_30", "hires in top 30, IPS"))
 
 
 def main(argv: list[str]) -> None:
@@ -67,7 +70,39 @@ def write(folder: Path, body: dict) -> None:
              "python": platform.python_version(), "commit": _commit()}
     (folder / "ranker-demo.json").write_text(json.dumps({**stamp, **body}, indent=2) + "\n", encoding="utf-8")
     (folder / "ranker-demo.md").write_text(markdown(body, stamp), encoding="utf-8")
+    chart(body).savefig(folder / "ranker-demo.png")
     sys.stdout.write(markdown(body, stamp))
+
+
+def chart(body: dict):
+    """Hires in the eligible top 10 and 30, naive and IPS, for the new version and transparent-1,
+    with the 90% interval of the difference at 10 written on the bars."""
+    from matplotlib.figure import Figure
+
+    keys = ("shortlist_recall_at_10", "ips_recall_at_10", "shortlist_recall_at_30", "ips_recall_at_30")
+    labels = ("top 10, naive", "top 10, IPS", "top 30, naive", "top 30, IPS")
+    fig = Figure(figsize=(8, 4.2), dpi=100)
+    ax = fig.add_subplot()
+    xs = range(len(keys))
+    for shift, (system, name, colour) in zip((-0.2, 0.2), (("ranker", body["version"], "#2a7ab9"),
+                                                           ("transparent", "transparent-1", "#9a9a9a"))):
+        values = [body[system].get(k, float("nan")) for k in keys]
+        ax.bar([x + shift for x in xs], values, width=0.4, label=name, color=colour)
+        for x, v in zip(xs, values):
+            ax.text(x + shift, v + 0.01, f"{v:.2f}", ha="center", fontsize=8)
+    d = body["difference"]
+    for x, key in zip(xs, keys):
+        if f"delta_{key}" in d:
+            ax.text(x, 0.03, f"diff {d[f'delta_{key}']:+.3f}\n[{d[f'delta_{key}_p05']:+.3f}, {d[f'delta_{key}_p95']:+.3f}]",
+                    ha="center", fontsize=7, color="white")
+    ax.axhline(0.5, color="#c0392b", linestyle="--", linewidth=1, label="target at top 10 (0.5)")
+    ax.set_xticks(list(xs), labels)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of a held-out vacancy's hires")
+    ax.set_title(f"{body['version']} vs transparent-1 on the demo outcomes (held-out vacancies)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 def markdown(body: dict, stamp: dict) -> str:

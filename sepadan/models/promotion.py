@@ -29,7 +29,7 @@ from sepadan.models.registry import Registry
 from sepadan.models.serving import RankerScorer
 
 log = logging.getLogger(__name__)
-COMPARED = ("shortlist_recall_at_10", "ips_recall_at_10")  # shortlist figures with an interval too
+COMPARED = ("shortlist_recall_at_10", "ips_recall_at_10", "shortlist_recall_at_30", "ips_recall_at_30")  # with intervals too
 
 
 @dataclass(frozen=True, slots=True)
