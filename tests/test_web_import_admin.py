@@ -272,22 +272,55 @@ def test_the_keys_page_lists_every_key_with_its_scope_and_never_a_token(web, adm
     assert 'href="/admin" aria-current="page"' in r.text
 
 
-def test_a_created_key_is_shown_once_on_the_answer_to_the_post_and_never_again(web, admin, caplog):
+def create_officer_key(client, label: str):
+    return client.post("/admin/keys", data={"csrf": client.csrf, "role": "officer", "regions": "35.08, 53",
+                                            "agency": "A2", "label": label})
+
+
+def test_a_created_key_is_shown_once_after_a_redirect_and_a_reload_never_shows_it(web, admin, caplog):
+    """Post/redirect/get: the POST answers 303 (no token anywhere in it), the page it leads to shows the
+    token once, a reload says it was already shown; the flash waits in the store sealed, not readable."""
+    from sqlalchemy import select
+
+    from sepadan.store.web_flashes import web_flashes
+
     with caplog.at_level(logging.DEBUG):
-        r = admin.post("/admin/keys", data={"csrf": admin.csrf, "role": "officer", "regions": "35.08, 53",
-                                            "agency": "A2", "label": "Petugas baru"})
-    assert r.status_code == 201 and "location" not in r.headers
-    assert r.headers["cache-control"] == "no-store"
-    tokens = set(TOKEN.findall(r.text))
+        r = create_officer_key(admin, "Petugas baru")
+        assert r.status_code == 303 and re.fullmatch(r"/admin/keys/[0-9a-f]+/created", r.headers["location"])
+        assert not TOKEN.search(r.text) and all(not TOKEN.search(v) for v in r.headers.values())
+        with web.api.engine.store.engine.connect() as conn:
+            kept = [dict(row) for row in conn.execute(select(web_flashes)).mappings()]
+        shown = admin.get(r.headers["location"])
+        again = admin.get(r.headers["location"])
+    assert len(kept) == 1 and not any(TOKEN.search(str(v)) for v in kept[0].values())  # sealed at rest
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+    tokens = set(TOKEN.findall(shown.text))
     assert len(tokens) == 1
     (token,) = tokens
     key = find_key(web.api.engine.store, token)
     assert (key.role, key.regions, key.agency, key.label) == ("officer", ("35.08", "53"), "A2", "Petugas baru")
-    assert token not in str(r.url) and all(token not in h for h in r.headers.values())
-    again = admin.get("/admin/keys")
-    assert token not in again.text and not TOKEN.search(again.text) and f"<code>{key.id}</code>" in again.text
+    assert r.headers["location"] == f"/admin/keys/{key.id}/created" and "Salin sekarang" in shown.text
+    assert again.status_code == 200 and not TOKEN.search(again.text)
+    assert f"Kunci {key.id} sudah ditampilkan sekali" in again.text
+    assert not TOKEN.search(admin.get("/admin/keys").text) and f"<code>{key.id}</code>" in again.text
     logged = " ".join(rec.getMessage() + repr(rec.args) for rec in caplog.records)
     assert token not in logged and "Petugas baru" not in logged and key.id in logged
+    with web.api.engine.store.engine.connect() as conn:
+        assert conn.execute(select(web_flashes)).first() is None  # taken: gone from the store
+
+
+def test_a_new_keys_token_is_for_the_session_that_made_it_and_expires_unseen(web, admin):
+    r = create_officer_key(admin, "Petugas kedua")
+    other = web.client("admin")  # the same admin key, another browser
+    seen = other.get(r.headers["location"])
+    assert seen.status_code == 200 and not TOKEN.search(seen.text) and "sudah ditampilkan" in seen.text
+    assert TOKEN.search(admin.get(r.headers["location"]).text)  # still there for the session that made it
+    late = create_officer_key(admin, "Petugas ketiga")
+    web.clock.advance(minutes=11)
+    expired = admin.get(late.headers["location"])
+    assert expired.status_code == 200 and not TOKEN.search(expired.text) and "sudah ditampilkan" in expired.text
+    assert admin.get("/admin/keys/ffffffff/created").status_code == 404
+    assert web.client("officer").get(r.headers["location"]).status_code == 403
 
 
 def test_a_key_with_a_bad_region_is_not_created(web, admin):

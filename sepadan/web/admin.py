@@ -2,9 +2,12 @@
 
 Each page calls the functions behind the API's admin routes (:mod:`sepadan.api.routes_admin`): the
 same policy (``list_keys``, ``create_key``, ... in POLICY), the same refusal of an admin key with a
-region or agency scope, the same registry calls. A new key's token is shown once, in the answer to
-the POST that made it (never in a URL, a redirect or a log line; pages are ``no-store``); a reload
-of the list does not show it again. Revoking asks for confirmation on a page of its own.
+region or agency scope, the same registry calls. A new key's token is shown once, by post/redirect/get:
+the POST creates the key, keeps the token as a one-time flash of the session in the store
+(:mod:`sepadan.store.web_flashes`: sealed with the session's cookie, shared by every server process)
+and answers 303 to ``/admin/keys/{id}/created``; that page takes the flash and shows the token; a
+reload (or any other session) finds it gone and says it was already shown. The token is never in a
+URL or a log line; pages are ``no-store``. Revoking asks for confirmation on a page of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,13 +27,15 @@ from sepadan.api.deps import EngineDep
 from sepadan.api.problems import ProblemError
 from sepadan.engine import Engine
 from sepadan.store.keys import ROLES, list_keys
+from sepadan.store.web_flashes import put_flash, take_flash
 from sepadan.web import i18n
-from sepadan.web.deps import CsrfForm, PageError, User, render, require
+from sepadan.web.deps import SESSION_COOKIE, CsrfForm, PageError, User, render, require, web_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 SYSTEMS = ("ranker", "transparent", "champion", "random")
 KeyIdQ = Annotated[str | None, Query(max_length=16, pattern=r"^[0-9a-f]+$")]
+FLASH_TTL = timedelta(minutes=10)  # a token not shown within this is never shown: revoke and create again
 
 i18n.extend({
     "admin.title": ("Admin", "Admin"), "admin.keys": ("Kunci API", "API keys"),
@@ -45,6 +51,10 @@ i18n.extend({
     "admin.created": ("Kunci {id} dibuat. Salin sekarang: kunci ini hanya ditampilkan sekali.",
                       "Key {id} created. Copy it now: it is shown only once."),
     "admin.token": ("Kunci API baru", "The new API key"),
+    "admin.shown": ("Kunci {id} sudah ditampilkan sekali dan tidak akan ditampilkan lagi. Bila belum "
+                    "tersalin, cabut kunci ini dan buat yang baru.",
+                    "Key {id} was already shown once and is never shown again. If it was not copied, "
+                    "revoke it and create another."),
     "admin.id": ("ID", "ID"), "admin.created_at": ("Dibuat", "Created"), "admin.revoked_at": ("Dicabut", "Revoked"),
     "admin.revoke": ("Cabut", "Revoke"), "admin.live": ("aktif", "live"),
     "admin.revoke_confirm": ("Cabut kunci {id}? Semua sesi web kunci ini langsung berakhir; panggilan API "
@@ -118,7 +128,8 @@ def keys(request: Request, user: Annotated[User, Depends(manager("list_keys"))],
 
 def _keys_page(request: Request, user: User, engine: Engine, *, status: int = 200, **context: Any) -> HTMLResponse:
     items = [api.key_json(k) for k in reversed(list_keys(engine.store))]  # newest first
-    base = {"items": items, "roles": ROLES, "created": None, "errors": None, "form": {}, "revoked": None}
+    base = {"items": items, "roles": ROLES, "created": None, "shown": None, "errors": None, "form": {},
+            "revoked": None}
     return render(request, "admin_keys.html", base | context, user=user, status=status)
 
 
@@ -135,8 +146,27 @@ def create_key(request: Request, form: CsrfForm, user: Annotated[User, Depends(m
         return _keys_page(request, user, engine, status=422, errors=errors, form=values)
     with _as_page():
         made, token = api.new_key(engine, user.key, body)
-    # the one place the token is shown: this answer (no-store), never a redirect or a URL
-    return _keys_page(request, user, engine, status=201, created={"key": api.key_json(made), "token": token})
+    put_flash(engine.store, request.cookies.get(SESSION_COOKIE, ""), _flash_name(made.id), token,
+              now=web_state(request).clock(), ttl=FLASH_TTL)
+    return RedirectResponse(f"/admin/keys/{made.id}/created", status_code=303)  # the key's id, not its token
+
+
+@router.get("/admin/keys/{id}/created", name="web_admin_key_created", response_class=HTMLResponse)
+def key_created(request: Request, id: str, user: Annotated[User, Depends(manager("create_key"))],
+                engine: EngineDep) -> Response:
+    """The new key's token, once: the first visit takes the session's flash, a reload says it was shown."""
+    key = next((k for k in list_keys(engine.store) if k.id == id), None)
+    if key is None:
+        raise PageError(404, "not_found")
+    token = take_flash(engine.store, request.cookies.get(SESSION_COOKIE, ""), _flash_name(id),
+                       now=web_state(request).clock())
+    if token is None:
+        return _keys_page(request, user, engine, shown=api.key_json(key))
+    return _keys_page(request, user, engine, created={"key": api.key_json(key), "token": token})
+
+
+def _flash_name(key_id: str) -> str:
+    return f"new_key:{key_id}"
 
 
 @router.get("/admin/keys/{id}/revoke", name="web_admin_revoke_confirm", response_class=HTMLResponse)
