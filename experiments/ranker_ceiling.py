@@ -18,7 +18,8 @@ profiles):
 
 beside the transparent scorer, each both over the matcher's retrieved candidates (what the service
 ranks: ANN and lexical retrieval, then scoring) and over the whole eligible pool (no retrieval), and
-the share of hires the retrieval step reaches at all. Writes ``OUT/ranker-ceiling.md`` and ``.json``.
+the share of hires the retrieval step reaches at all. Pools leave out the workers placed elsewhere
+before each round began, as ``sepadan train`` does (:class:`sepadan.models.offline.Placements`). Writes ``OUT/ranker-ceiling.md`` and ``.json``.
 The demo outcomes are synthetic: this says what the generator makes recoverable, nothing about real
 placements.
 """
@@ -48,6 +49,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ranker-ceiling.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     (args.out / "ranker-ceiling.md").write_text(markdown(body), encoding="utf-8")
+    chart(body).savefig(args.out / "ranker-ceiling.png")
     print(markdown(body))
 
 
@@ -57,16 +59,17 @@ def run(home: Path, today: date) -> dict:
     from sepadan.engine import Engine
     from sepadan.ingest.importer import load_records
     from sepadan.matching.scorer import Scored
-    from sepadan.models.offline import Pools, rank_shortlists
+    from sepadan.models.offline import Placements, Pools, rank_shortlists
     from sepadan.models.training import RELEVANT, TrainingConfig, holdout_mask, labels
 
     config, params = TrainingConfig(), Hiring()
     engine = Engine(Settings(home=home), today=today)
     matcher = engine.matcher
-    graded = labels(load_records(engine.store, "outcomes"))
+    outcomes = load_records(engine.store, "outcomes")
+    graded = labels(outcomes)
     vids = sorted({v for v, _ in graded})
     held = [v for v, m in zip(vids, holdout_mask(vids, config.holdout, config.seed)) if m]
-    pools = Pools.build(matcher, held, graded, relevant=RELEVANT)
+    pools = Pools.build(matcher, held, graded, relevant=RELEVANT, placements=Placements.of(outcomes))
     market = _Market(_demo_rows(), date(2026, 11, 1), None, frozenset())
     wpos = {w.id: i for i, w in enumerate(market.workers)}
     vpos = {v.id: i for i, v in enumerate(market.vacancies)}
@@ -96,7 +99,8 @@ def run(home: Path, today: date) -> dict:
     depth = max(KS)
     rows: dict[str, dict[str, float]] = {}
     transparent = engine.scorer.transparent
-    retrieved = {vid: _retrieved(matcher, vid, depth) for vid in pools.pools}  # what a shortlist scores
+    retrieved = {vid: [w for w in _retrieved(matcher, vid, depth + len(pools.placed.get(vid, ())))
+                       if w not in pools.placed.get(vid, ())] for vid in pools.pools}  # what a shortlist scores
     rows["retrieval reaches (any order)"] = {f"at_{k}": _share(retrieved, pools, None) for k in KS}
     rows["transparent-1, retrieved"] = _shares(rank_shortlists(matcher, transparent, pools, k=depth), pools)
     for name, fn in orders.items():
@@ -121,7 +125,7 @@ def _officer_ranks(market, pools, wpos, vpos) -> dict[str, dict[str, int]]:
     rng = random.Random(0)
     for vid in pools.pools:
         vi = vpos[vid]
-        pool = [wi for wi in market.pool(vi)]
+        pool = [wi for wi in market.pool(vi) if market.workers[wi].id not in pools.placed.get(vid, ())]
         keyed = sorted((-(market.relevance(wi, vi)), rng.random(), wi) for wi in pool)
         out[vid] = {market.workers[wi].id: r for r, (_, _, wi) in enumerate(keyed, start=1)}
     return out
@@ -146,7 +150,7 @@ def _expected_shown(market, pools, vpos, params) -> dict[str, dict[str, float]]:
     out, ties = {}, []
     for vid in pools.pools:
         vi = vpos[vid]
-        pool = market.pool(vi)
+        pool = [wi for wi in market.pool(vi) if market.workers[wi].id not in pools.placed.get(vid, ())]
         rel = np.array([market.relevance(wi, vi) for wi in pool])
         total = np.zeros(len(pool))
         for _ in range(DRAWS):
@@ -186,6 +190,29 @@ def _shares(ranked, pools) -> dict[str, float]:
 
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def chart(body: dict):
+    """Horizontal bars: each order's share of hires in the top 10 and 30, the 0.5 target marked."""
+    from matplotlib.figure import Figure
+
+    names = list(body["rows"])[::-1]
+    fig = Figure(figsize=(8, 0.45 * len(names) + 1.4), dpi=100)
+    ax = fig.add_subplot()
+    ys = np.arange(len(names))
+    for shift, k, colour in ((-0.2, "at_10", "#2a7ab9"), (0.2, "at_30", "#9ecae1")):
+        values = [body["rows"][n][k] for n in names]
+        ax.barh(ys + shift, values, height=0.4, color=colour, label=f"hires in top {k[3:]}")
+        for y, v in zip(ys, values):
+            ax.text(v + 0.01, y + shift, f"{v:.2f}", va="center", fontsize=7)
+    ax.axvline(0.5, color="#c0392b", linestyle="--", linewidth=1, label="target at top 10 (0.5)")
+    ax.set_yticks(ys, names, fontsize=8)
+    ax.set_xlim(0, 1.4)
+    ax.set_xlabel("share of a held-out vacancy's hires (naive)")
+    ax.set_title("Demo outcomes: what orders the generator knows would recover")
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 def markdown(body: dict) -> str:

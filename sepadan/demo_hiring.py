@@ -21,7 +21,7 @@ can check (``data/demo/README.md`` states it with the figures it produced):
    w_language * min(language margin, 2) / 2 + w_training * recency of the most recent relevant
    course (1 just finished, 0 at 3 years) + w_skills * share of required skills held -
    w_distance * distance`` (domestic jobs only: 0 same regency, 0.5 same province, 1 elsewhere;
-   the pair features never see a region, so this part cannot be recovered), plus Gaussian
+   the ranker's ``home_distance`` feature reads this relation, never a region), plus Gaussian
    noise ``noise`` per pair. Interviewed with probability ``sigmoid(slope * (u - interview_at))``;
    the interviewed, best ``u`` first, are hired with probability ``sigmoid(slope * (u - hire_at))``
    while positions remain; a hired worker departs with probability ``sigmoid(slope * u + 1)`` and
