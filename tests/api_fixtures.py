@@ -98,7 +98,8 @@ def make_api(root: Path, encoder: Any, *, data: dict[str, list[dict[str, Any]]] 
              **settings: Any) -> Api:
     """The market (or ``data``) imported under ``root``/home, an app over it, and the KEYS."""
     data = market() if data is None else data
-    settings = {"api_rate_limit": 0, "api_auth_failures": 0, **settings}  # limits: tests that ask for them
+    # limits and the planner's background warming: only for tests that ask for them
+    settings = {"api_rate_limit": 0, "api_auth_failures": 0, "web_planner_warm": False, **settings}
     engine = load_engine(root, data, encoder=encoder, **settings)
     app = create_app(make_settings(root / "home", **settings), engine=engine, background=False)
     tokens, key_ids = {}, {}

@@ -8,12 +8,17 @@ construction for region 35 (East Java): open job orders V1, V2 (Taiwan), VD (dom
 (Japan, JLPT N4); VR's agency is revoked (left out); supply W1, W2 (caregivers with JLPT N4) and W4
 (sews, no Japanese). W1 and W2 fill two of the four positions; T1 (Japanese N4) makes W4 eligible for
 VJ: a budget of Rp 2.000.000 fills three, Rp 1.999.999 still two.
+
+The answers are worked out in the background: the first request answers a page that says so and
+refreshes itself. The ``planner`` and ``english`` clients here wait for the computation on that page
+and ask again, as the page's refresh does; the tests of the background work use plain clients.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import threading
 from html.parser import HTMLParser
 
 import pytest
@@ -22,12 +27,14 @@ from openpyxl import load_workbook
 from web_fixtures import Clock, Web, csrf_of, web_market
 
 from sepadan.planning.demand import GapRow, Scope
+from sepadan.web import planner as planner_module
 from sepadan.web.deps import PageError
 from sepadan.web.planner import parse_choice
 from sepadan.web.planner_charts import demand_supply_svg
 
 XSS = "<script>alert(1)</script>"
 WORKER_ID = re.compile(r"\bW[1-4]\b")
+REFRESH = '<meta http-equiv="refresh"'
 
 
 def planner_market() -> dict:
@@ -49,17 +56,39 @@ def web(tmp_path_factory, fake_encoder):
     w.close()
 
 
+class Patient:
+    """A signed-in client that, shown the "being worked out" page, waits for the computation and asks
+    again (what the page's own refresh does in a browser)."""
+
+    def __init__(self, client, app) -> None:
+        self.client, self.app = client, app
+
+    def get(self, path, **options):
+        r = self.client.get(path, **options)
+        if r.status_code == 200 and REFRESH in r.text:
+            assert self.app.state.planner_jobs.settle(60)
+            r = self.client.get(path, **options)
+        return r
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def jobs_of(web):
+    return web.api.app.state.planner_jobs
+
+
 @pytest.fixture(scope="module")
 def planner(web):
     """A planner's session in Indonesian (``english`` is another one: ?lang=en sticks in a cookie)."""
-    client = web.client("planner")
-    client.csrf = csrf_of(client.get("/planner").text)
+    client = Patient(web.client("planner"), web.api.app)
+    client.client.csrf = csrf_of(client.get("/planner").text)
     return client
 
 
 @pytest.fixture(scope="module")
 def english(web):
-    return web.client("planner")
+    return Patient(web.client("planner"), web.api.app)
 
 
 class Page(HTMLParser):
@@ -124,7 +153,7 @@ def test_only_admins_and_planners_open_the_pages(web):
         assert r.status_code == 403
         assert 'href="/planner"' not in client.get("/job-orders").text  # no link to a page they cannot open
     for name in ("planner", "admin"):
-        assert web.client(name).get("/planner").status_code == 200
+        assert Patient(web.client(name), web.api.app).get("/planner").status_code == 200
     anonymous = web.anonymous()
     for path in pages:
         r = anonymous.get(path)
@@ -282,3 +311,116 @@ def test_english_toggle_and_page_sizes(planner, english):
         assert r.headers["cache-control"] == "no-store"
         for field in re.findall(r'<(?:input|select)[^>]*\bid="([^"]+)"', r.text):
             assert f'<label for="{field}">' in r.text, (path, field)
+
+
+# -- the work in the background ------------------------------------------------------------------
+
+def held(monkeypatch, name: str, *, fail: str | None = None):
+    """Replace ``planner.<name>`` (gaps_for or plan_for) by one whose computation waits for ``release``
+    (or raises ``fail``), and count the computations that ran."""
+    real, release, calls = getattr(planner_module, name), threading.Event(), []
+
+    def make(engine, state, choice, lang):
+        compute = real(engine, state, choice, lang)
+
+        def run():
+            calls.append(choice)
+            assert release.wait(60)
+            if fail:
+                raise ValueError(fail)
+            return compute()
+
+        return run
+
+    monkeypatch.setattr(planner_module, name, make)
+    return release, calls
+
+
+def test_the_first_request_says_what_is_being_worked_out(web, monkeypatch):
+    release, calls = held(monkeypatch, "gaps_for")
+    one, two = web.client("planner"), web.client("planner")
+    path = "/planner?region=35&from=2026-11-15"
+    first, other = one.get(path), two.get(path)
+    for r in (first, other):
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        assert '<meta http-equiv="refresh" content="2">' in r.text and 'role="status"' in r.text
+        assert "Sedang dihitung" in r.text and "35, per 2026-11-15" in r.text
+        assert re.search(r'role="status"[^>]*>[^<]*sejak 09:00:00', r.text)  # since when (the tests' clock)
+        assert "planner-gaps" not in r.text
+    release.set()
+    assert jobs_of(web).settle(60)
+    assert len(calls) == 1  # two planners, one computation
+    done = one.get(path)
+    assert done.status_code == 200 and REFRESH not in done.text and "planner-gaps" in done.text
+    assert two.get(path).text.count('<tr class="planner-status') == done.text.count('<tr class="planner-status')
+    assert len(calls) == 1  # kept: asked again, not worked out again
+
+
+def test_the_plan_form_leads_to_the_plans_progress(web, monkeypatch):
+    release, calls = held(monkeypatch, "plan_for")
+    client, other = web.client("planner"), web.client("planner")  # (each new client reloads the app: a new matcher)
+    client.csrf = csrf_of(Patient(client, web.api.app).get("/planner").text)
+    form = {"region": "35", "from": "2026-11-02", "budget": "2.000.000"}
+    assert client.post("/planner/plan", data=form).status_code == 403  # still needs its CSRF token
+    assert calls == []
+    r = client.post("/planner/plan", data=form | {"csrf": client.csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/planner/plan?region=35&from=2026-11-02&budget=2000000"
+    page = client.get(r.headers["location"])
+    assert page.status_code == 200 and 'role="status"' in page.text and REFRESH in page.text
+    assert "Rencana pelatihan: 35, per 2026-11-02, anggaran Rp 2.000.000" in page.text
+    english = other.get(r.headers["location"] + "&lang=en")  # another language: its own job
+    assert "Training plan: 35, as of 2026-11-02, budget IDR 2,000,000" in english.text
+    release.set()
+    assert jobs_of(web).settle(60)
+    assert len(calls) == 2
+    shown = client.get(r.headers["location"])
+    assert "2 tanpa pelatihan → 3 dengan rencana (+1)" in shown.text and REFRESH not in shown.text
+    book = load_workbook(io.BytesIO(client.get("/planner/plan.xlsx?region=35&from=2026-11-02&budget=2000000").content))
+    assert dict(book["summary"].iter_rows(min_row=2, values_only=True))["filled_with_plan"] == 3
+    assert len(calls) == 2  # the download holds the plan the page shows
+
+
+def test_a_failing_computation_shows_the_reason(web, monkeypatch):
+    release, calls = held(monkeypatch, "gaps_for", fail="the solver is not installed")
+    client = web.client("planner")
+    path = "/planner?region=53&to=2027-01-31"
+    assert client.get(path).status_code == 200
+    release.set()
+    assert jobs_of(web).settle(60)
+    failed = client.get(path)
+    assert failed.status_code == 500 and REFRESH not in failed.text
+    assert "Perhitungan gagal" in failed.text and 'role="alert"' in failed.text
+    assert "ValueError: the solver is not installed" in failed.text
+    assert 'href="/planner?region=53&amp;to=2027-01-31&amp;retry=1"' in failed.text
+    assert client.get(path).status_code == 500 and len(calls) == 1  # kept until asked to try again
+    monkeypatch.undo()
+    again = client.get(path + "&retry=1")  # being worked out again (or already shown: the data are tiny)
+    assert again.status_code == 200 and ('role="status"' in again.text or "planner-gaps" in again.text)
+    assert 'http-equiv="refresh" content="2">' not in again.text or f'href="{path.replace("&", "&amp;")}">' in again.text
+    assert jobs_of(web).settle(60)
+    shown = client.get(path)
+    assert shown.status_code == 200 and "planner-gaps" in shown.text and len(calls) == 1
+
+
+def test_each_role_lands_on_its_own_page(web):
+    from web_fixtures import sign_in
+
+    for name, home in (("planner", "/planner"), ("officer", "/job-orders"), ("admin", "/job-orders")):
+        r = sign_in(web.anonymous(), web.api.tokens[name])
+        assert r.status_code == 303 and r.headers["location"] == home, name
+
+
+def test_the_common_overviews_are_warmed_after_load(tmp_path, fake_encoder):
+    api = make_api(tmp_path, fake_encoder, data=planner_market(), web_planner_warm=True)
+    w = Web(api, Clock())
+    api.app.state.web.clock = w.clock
+    try:
+        client = w.client("planner")
+        assert api.app.state.planner_warmer.warmed.wait(60)
+        assert api.app.state.planner_jobs.settle(60)
+        for path in ("/planner", "/planner?region=35", "/planner?region=53"):
+            r = client.get(path)
+            assert r.status_code == 200 and REFRESH not in r.text and "planner-facts" in r.text, path
+        assert REFRESH in client.get("/planner?region=35.08").text  # a regency is not warmed
+    finally:
+        w.close()

@@ -19,16 +19,21 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from sepadan.store.keys import ApiKey
 from sepadan.store.web_sessions import close_session, open_session, redeem_link
 from sepadan.web.deps import (
-    SESSION_COOKIE, CsrfForm, PageError, SignInRequired, User, current_user, render, web_state,
+    SESSION_COOKIE, CsrfForm, PageError, SignInRequired, User, current_user, nav, render, web_state,
 )
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 SIGNIN_COOKIE = "sepadan_signin"
+LANDING = {"planner": "/planner", "officer": "/job-orders", "admin": "/job-orders"}  # the page each role works on
 
 
 def home_page(user: User) -> str:
-    return "/job-orders" if user.may("list_vacancies") else "/signin"
+    """Where a role lands after sign-in: its own page if the navigation offers it, else its first link."""
+    links = [path for _, path in nav(user)]
+    if LANDING.get(user.key.role) in links:
+        return LANDING[user.key.role]
+    return links[0] if links else "/signin"
 
 
 @router.get("/", name="web_home")

@@ -8,8 +8,11 @@ returns: the summary, the gap table and its charts. The plan form (CSRF-checked 
 ``/planner/plan``, which shows what :meth:`Engine.plan_region <sepadan.engine.Engine.plan_region>`
 returns for the typed budget (the optimiser ``sepadan plan`` runs), and offers the Excel workbook and
 the HTML report of :mod:`sepadan.planning.report` for the same region, period and budget. Both are
-worked out once per matcher and language (``AppState.derived``): the page and its downloads hold the
-same plan. The workbook leaves out the CLI's ``trainees`` sheet (worker ids).
+worked out in the background (:mod:`sepadan.web.planner_jobs`), once per matcher, choice and language:
+until the answer is there the page says what is being worked out and since when, and refreshes itself;
+the page and its downloads hold the same plan. After load the national overview and each province's
+overview are worked out ahead (setting ``web_planner_warm``). The workbook leaves out the CLI's
+``trainees`` sheet (worker ids).
 """
 
 from __future__ import annotations
@@ -17,15 +20,17 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from sepadan.api.deps import EngineDep, StateDep
@@ -36,9 +41,25 @@ from sepadan.planning.report import write_report, write_xlsx
 from sepadan.web import i18n
 from sepadan.web.deps import CsrfForm, LangDep, PageError, User, render, require
 from sepadan.web.planner_charts import DESTINATIONS, REQUIREMENTS, demand_supply_svg, number, pick
+from sepadan.web.planner_jobs import USER, WARM, Job, Jobs, warm_when_ready
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Per app: the planner's job pool, and (setting ``web_planner_warm``) the warming of the common answers."""
+    jobs = app_jobs(app)
+    jobs.open()
+    state = app.state.sepadan
+    warmer = getattr(app.state, "planner_warmer", None)
+    if state.engine.settings.web_planner_warm and (warmer is None or not warmer.is_alive()):
+        app.state.planner_warmer = warm_when_ready(state, jobs, lambda: warm(state.engine, state, jobs))
+    yield
+    jobs.close()
+
+
+router = APIRouter(include_in_schema=False, lifespan=_lifespan)
 REGION = re.compile(r"^\d{2}(\.\d{2}){0,3}$")
 MAX_BUDGET = 1e15  # IDR
 TIME_LIMIT = 30.0  # seconds the exact solver may take for a page (then its best plan and bound are shown)
@@ -87,10 +108,12 @@ i18n.extend({
     "planner.budget.help": ("biaya kursus per peserta; kosong: tanpa batas; mis. 25.000.000",
                             "course cost per trainee; empty: no limit; e.g. 25,000,000"),
     "planner.build": ("Susun rencana", "Build the plan"),
-    "planner.build.slow": ("Menyusun rencana pertama kali untuk satu provinsi memakan belasan detik, untuk semua "
-                           "wilayah sampai dua menit; setelah itu hasilnya tersimpan sampai data berubah.",
-                           "The first plan for a province takes some seconds, for all regions up to two minutes; "
-                           "after that it is kept until the data change."),
+    "planner.build.slow": ("Rencana disusun di latar belakang: halaman berikutnya menunjukkan kemajuannya (pertama "
+                           "kali beberapa detik untuk satu provinsi, sampai dua menit untuk semua wilayah); setelah "
+                           "itu hasilnya tersimpan sampai data berubah.",
+                           "The plan is worked out in the background: the next page shows how far it is (the first "
+                           "time some seconds for a province, up to two minutes for all regions); after that it is "
+                           "kept until the data change."),
     "planner.plan.for": ("Rencana pelatihan: {r}", "Training plan: {r}"),
     "planner.plan.change": ("Ubah wilayah atau periode", "Change region or period"),
     "planner.p.budget": ("Anggaran", "Budget"), "planner.p.no_budget": ("tanpa batas", "no limit"),
@@ -117,6 +140,25 @@ i18n.extend({
                      "pelatihan selesai sebelum batas waktu job order.",
                      "Assumptions: every trainee completes the course and is hired; one course per worker; a "
                      "course ends by the job order's deadline."),
+    "planner.wait.title": ("Sedang dihitung", "Being worked out"),
+    "planner.wait.gaps": ("Permintaan, pasokan dan tabel kesenjangan: {r}, per {d}",
+                          "Demand, supply and the gap table: {r}, as of {d}"),
+    "planner.wait.plan": ("Rencana pelatihan: {r}, per {d}, anggaran {b}", "Training plan: {r}, as of {d}, budget {b}"),
+    "planner.wait.running": ("Sedang dihitung sejak {t} ({s} detik).", "Being worked out since {t} ({s} seconds)."),
+    "planner.wait.queued": ("Menunggu giliran sejak {t} ({s} detik): {n} perhitungan lain lebih dulu.",
+                            "Waiting since {t} ({s} seconds): {n} other computations first."),
+    "planner.wait.refresh": ("Halaman ini memuat ulang sendiri setiap {n} detik dan menampilkan hasilnya begitu "
+                             "selesai. Hasilnya disimpan sampai data berubah, juga untuk perencana lain.",
+                             "This page reloads itself every {n} seconds and shows the result once it is ready. "
+                             "The result is kept until the data change, for other planners too."),
+    "planner.wait.typical": ("Pertama kali: beberapa detik untuk satu provinsi, sampai dua menit untuk rencana "
+                             "semua wilayah.", "The first time: some seconds for a province, up to two minutes "
+                             "for a plan of all regions."),
+    "planner.wait.reload": ("Muat ulang sekarang", "Reload now"),
+    "planner.failed": ("Perhitungan gagal", "The computation failed"),
+    "planner.failed.what": ("Dimulai {t}, gagal setelah {s} detik.", "Started {t}, failed after {s} seconds."),
+    "planner.failed.reason": ("Alasan", "Reason"),
+    "planner.failed.retry": ("Coba lagi", "Try again"),
     "planner.bad.region": ("kode wilayah Kemendagri seperti 35 atau 35.08", "a Kemendagri code such as 35 or 35.08"),
     "planner.bad.date": ("tanggal seperti 2026-11-01", "a date such as 2026-11-01"),
     "planner.bad.order": ("tidak boleh sebelum '{f}'", "may not be before '{f}'"),
@@ -188,24 +230,60 @@ def _iso(d: date | None) -> str:
     return d.isoformat() if d else ""
 
 
-# -- what the pages show: the engine's answers, once per matcher, choice and language -----------
+# -- what the pages show: the engine's answers, worked out in the background -------------------
 
-def gaps_for(engine: Engine, state: Any, choice: Choice, lang: str) -> tuple[Any, list[Any]]:
-    """``Engine.gap_report`` for the choice: (Summary, gap rows), as the API's demand_gaps works them out."""
-    key = ("web-planner-gaps", choice.region, choice.start, choice.end, lang)
-    return state.derived(key, lambda: engine.gap_report(choice.scope, lang=lang))
+_JOBS_LOCK = threading.Lock()
 
 
-def plan_for(engine: Engine, state: Any, choice: Choice, lang: str) -> Any:
-    """``Engine.plan_region`` for the choice and its budget: the RegionPlan the page and its downloads show."""
+def app_jobs(app: FastAPI) -> Jobs:
+    """The app's job pool (made on first use)."""
+    with _JOBS_LOCK:
+        jobs = getattr(app.state, "planner_jobs", None)
+        if jobs is None:
+            jobs = app.state.planner_jobs = Jobs(app.state.sepadan.engine, clock=lambda: app.state.web.clock())
+        return jobs
+
+
+def gaps_key(choice: Choice, lang: str) -> tuple:
+    return ("web-planner-gaps", choice.region, choice.start, choice.end, lang)
+
+
+def plan_key(choice: Choice, lang: str) -> tuple:
+    return ("web-planner-plan", choice.region, choice.start, choice.end, choice.budget, lang)
+
+
+def gaps_for(engine: Engine, state: Any, choice: Choice, lang: str) -> Callable[[], Any]:
+    """Work out ``Engine.gap_report`` for the choice: (Summary, gap rows), as the API's demand_gaps does."""
     def compute() -> Any:
         started = time.perf_counter()
+        region_choices(engine, state)  # the picker's regions, from the same planning view
+        answer = engine.gap_report(choice.scope, lang=lang)
+        log.info("gap report of region %s in %.1f s", choice.region or "all", time.perf_counter() - started)
+        return answer
+
+    return compute
+
+
+def plan_for(engine: Engine, state: Any, choice: Choice, lang: str) -> Callable[[], Any]:
+    """Work out ``Engine.plan_region`` for the choice and its budget: the RegionPlan the page and its downloads show."""
+    def compute() -> Any:
+        started = time.perf_counter()
+        region_choices(engine, state)
         rp = engine.plan_region(choice.scope, budget=choice.budget, time_limit=TIME_LIMIT, lang=lang)
         log.info("planned region %s (%d job orders, %d candidates) in %.1f s", choice.region or "all",
                  len(rp.job_orders), len(rp.problem.candidates), time.perf_counter() - started)
         return rp
 
-    return state.derived(("web-planner-plan", choice.region, choice.start, choice.end, choice.budget, lang), compute)
+    return compute
+
+
+def warm(engine: Engine, state: Any, jobs: Jobs, *, lang: str = i18n.DEFAULT) -> int:
+    """Queue the overviews planners open first (all regions, then each province), behind any request."""
+    provinces = sorted({w.region.split(".")[0] for w in engine.matcher.workers.records if w.region})
+    choices = [Choice()] + [Choice(region=p) for p in provinces]
+    for choice in choices:
+        jobs.get(gaps_key(choice, lang), gaps_for(engine, state, choice, lang), priority=WARM)
+    return len(choices)
 
 
 def region_choices(engine: Engine, state: Any) -> list[tuple[str, str]]:
@@ -249,12 +327,16 @@ def _context(engine: Engine, state: Any, choice: Choice, lang: str, summary: Any
 def overview(request: Request, user: Planner, engine: EngineDep, state: StateDep, lang: LangDep,
              rows: Rows = 50) -> Response:
     choice = parse_choice(request.query_params, lang)
-    summary, table = gaps_for(engine, state, choice, lang)
+    job = _job(request, gaps_key(choice, lang), gaps_for(engine, state, choice, lang))
+    if not job.done:
+        return _not_yet(request, user, engine, job, choice, lang)
+    summary, table = job.value
     return render(request, "planner.html", _context(engine, state, choice, lang, summary, table, rows), user=user)
 
 
 @router.post("/planner/plan", name="web_planner_plan_form")
 def plan_form(request: Request, form: CsrfForm, user: Planner, lang: LangDep) -> Response:
+    """The plan form: to the plan's page, which says how far the plan is until it shows it."""
     choice = parse_choice(form, lang, budget=True)
     return RedirectResponse(f"/planner/plan?{choice.query()}", status_code=303)
 
@@ -263,7 +345,10 @@ def plan_form(request: Request, form: CsrfForm, user: Planner, lang: LangDep) ->
 def plan_page(request: Request, user: Planner, engine: EngineDep, state: StateDep, lang: LangDep,
               rows: Rows = 50) -> Response:
     choice = parse_choice(request.query_params, lang, budget=True)
-    rp = plan_for(engine, state, choice, lang)
+    job = _job(request, plan_key(choice, lang), plan_for(engine, state, choice, lang))
+    if not job.done:
+        return _not_yet(request, user, engine, job, choice, lang, plan=True)
+    rp = job.value
     context = _context(engine, state, choice, lang, rp.summary, list(rp.rows), rows)
     figures = dict(summary_items(rp))
     context |= {"rp": rp, "plan": rp.plan, "figures": figures, "cohorts": cohort_rows(rp),
@@ -275,7 +360,7 @@ def plan_page(request: Request, user: Planner, engine: EngineDep, state: StateDe
 def workbook(request: Request, user: Planner, engine: EngineDep, state: StateDep, lang: LangDep) -> Response:
     """The workbook ``sepadan plan --xlsx`` writes, without the trainees sheet (worker ids)."""
     choice = parse_choice(request.query_params, lang, budget=True)
-    rp = plan_for(engine, state, choice, lang)
+    rp = _finished(request, plan_key(choice, lang), plan_for(engine, state, choice, lang))
     sheets = [s for s in region_sheets(rp, lang) if s.name != "trainees"]
     with tempfile.TemporaryDirectory(prefix="sepadan-plan-") as folder:
         data = write_xlsx(Path(folder) / "plan.xlsx", sheets).read_bytes()
@@ -286,11 +371,53 @@ def workbook(request: Request, user: Planner, engine: EngineDep, state: StateDep
 def report(request: Request, user: Planner, engine: EngineDep, state: StateDep, lang: LangDep) -> Response:
     """The HTML report ``sepadan plan --report`` writes (charts embedded), as one file to save."""
     choice = parse_choice(request.query_params, lang, budget=True)
-    rp = plan_for(engine, state, choice, lang)
+    rp = _finished(request, plan_key(choice, lang), plan_for(engine, state, choice, lang))
     with tempfile.TemporaryDirectory(prefix="sepadan-report-") as folder:
         data = write_report(Path(folder), rp, lang=lang).read_bytes()
     return _download(data, "text/html; charset=utf-8", f"{_stem(choice, rp)}.html",
                      csp="default-src 'none'; img-src data:; style-src 'unsafe-inline'")
+
+
+# -- while the answer is worked out ----------------------------------------------------------------
+
+def _job(request: Request, key: tuple, compute: Callable[[], Any]) -> Job:
+    jobs = app_jobs(request.app)
+    if request.query_params.get("retry"):
+        jobs.forget_failure(key)  # "try again" on the failure page
+    return jobs.get(key, compute, priority=USER)
+
+
+def _finished(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
+    """A download: the answer, waiting on the page's computation if it is still running."""
+    job = app_jobs(request.app).wait(key, compute)
+    if not job.done:
+        raise PageError(500, "planner.failed", job.reason)
+    return job.value
+
+
+def _not_yet(request: Request, user: User, engine: Engine, job: Job, choice: Choice, lang: str, *,
+             plan: bool = False) -> Response:
+    """The page said while the answer is worked out (it refreshes itself), or why it failed."""
+    t = i18n.translator(lang)
+    where = t("planner.region.all") if not choice.region else choice.region
+    as_of = choice.start or engine.matcher.ctx.today
+    what = (t("planner.wait.plan", r=where, d=as_of, b=t("planner.p.no_budget") if choice.budget is None
+              else money(choice.budget, lang)) if plan else t("planner.wait.gaps", r=where, d=as_of))
+    jobs = app_jobs(request.app)
+    now = jobs.now()
+    elapsed = max(0, int((now - job.since).total_seconds()))
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "retry"]
+    context = {"job": job, "what": what, "since": job.since.strftime("%H:%M:%S %Z").strip(), "elapsed": elapsed,
+               "ahead": jobs.waiting(job), "refresh": _refresh(elapsed),
+               "again": request.url.path + ("?" + urlencode(query) if query else ""),
+               "retry": request.url.path + "?" + urlencode(query + [("retry", "1")])}
+    status = 500 if job.state == "failed" else 200
+    return render(request, "planner_wait.html", context, user=user, status=status)
+
+
+def _refresh(elapsed: int) -> int:
+    """Seconds until the page asks again: soon at first, less often for a long computation."""
+    return 2 if elapsed < 10 else 5 if elapsed < 60 else 10
 
 
 def _stem(choice: Choice, rp: Any) -> str:
