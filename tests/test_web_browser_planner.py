@@ -1,8 +1,9 @@
 """A real browser (Debian's chromium, driven by Playwright) through the planner's journey: sign in,
 pick a region, read demand against supply and the charts, build a plan within a budget, download
 the Excel workbook and the HTML report and check that both open and hold the plan, switch to
-English, and stay within 375 px on a phone. Same setup as tests/test_web_browser.py; screenshots go
-to a temporary folder unless ``SEPADAN_UI_SHOTS`` names one.
+English, and stay within 375 px on a phone. The answers are worked out in the background: the first
+time, a page says so (a live region) and refreshes itself until the answer is there. Same setup as
+tests/test_web_browser.py; screenshots go to a temporary folder unless ``SEPADAN_UI_SHOTS`` names one.
 
 The market is the planner tests' (tests/test_web_planner.py): in region 35 the pool fills 2 of 4
 positions, and course T1 (Rp 2.000.000 per trainee) makes W4 eligible for VJ: a third.
@@ -76,6 +77,11 @@ def shot(page, folder: Path, name: str) -> None:
     assert path.stat().st_size > 1000
 
 
+def worked_out(page, label: str) -> None:
+    """Wait for the answer: the "being worked out" page refreshes itself until it is there."""
+    page.get_by_label(label, exact=True).wait_for(timeout=60_000)
+
+
 def test_planner_journey(server, browser, shots, tmp_path):
     web, base = server
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
@@ -85,10 +91,12 @@ def test_planner_journey(server, browser, shots, tmp_path):
     page.get_by_label("Kunci API").fill(web.api.tokens["planner"])
     page.get_by_role("button", name="Masuk").click()
     page.wait_for_url("**/planner")
+    worked_out(page, "Wilayah")
 
     page.get_by_label("Wilayah", exact=True).select_option("35")
     page.get_by_role("button", name="Tampilkan").click()
     page.wait_for_url("**/planner?region=35*")
+    worked_out(page, "Anggaran pelatihan (Rp)")
     assert page.get_by_role("heading", name=re.compile("Permintaan dan pasokan: 35")).is_visible()
     chart = page.get_by_role("img", name=re.compile("per negara tujuan"))
     assert chart.locator("g.planner-row").count() == 3  # Taiwan, domestic, Japan
@@ -98,7 +106,10 @@ def test_planner_journey(server, browser, shots, tmp_path):
     page.get_by_label("Anggaran pelatihan (Rp)").fill("2.000.000")
     page.get_by_role("button", name="Susun rencana").click()
     page.wait_for_url("**/planner/plan?region=35&budget=2000000")
-    assert page.get_by_text("2 tanpa pelatihan → 3 dengan rencana (+1)").is_visible()
+    status = page.get_by_role("status")  # the first time: what is being worked out, in a live region
+    if status.count():
+        assert "Rencana pelatihan: 35" in page.content() and "Sedang dihitung" in status.inner_text()
+    page.get_by_text("2 tanpa pelatihan → 3 dengan rencana (+1)").wait_for(timeout=60_000)  # the page's refresh
     assert page.locator("table.planner-cohorts tbody tr", has_text="T1").count() == 1
     shot(page, shots, "planner-plan-1280")
 
@@ -128,7 +139,7 @@ def test_planner_journey(server, browser, shots, tmp_path):
     page.get_by_role("link", name="English").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
-    assert page.get_by_text("2 without training → 3 with the plan (+1)").is_visible()
+    page.get_by_text("2 without training → 3 with the plan (+1)").wait_for(timeout=60_000)  # its own job
 
     page.set_viewport_size({"width": 375, "height": 800})
     for path, name in (("/planner?region=35&lang=id", "planner-375"),
