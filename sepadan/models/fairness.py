@@ -14,7 +14,8 @@
   ranking: it says what bias the data carry.
 
 Attributes: gender, age band (on ``today``) and province (the first two digits of the region). They
-are read here only to measure; no feature reads them (:mod:`sepadan.models.features`).
+are read here only to measure; no feature reads them (:mod:`sepadan.models.features`; its
+``home_distance`` reads only whether a domestic job is in the worker's regency or province).
 """
 
 from __future__ import annotations
