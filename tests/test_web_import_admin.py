@@ -9,6 +9,7 @@ store (tests/admin_fixtures.py).
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import logging
@@ -101,7 +102,7 @@ def test_a_file_with_one_bad_row_shows_row_and_field_and_writes_nothing(web, adm
     for value in (NIKS["W1"], NEW_NAME, NEW_NIK, "12345", "99.99.99.99.99", "1998-02-02"):
         assert value not in r.text, value  # no submitted value comes back
     gender = next(row for row in rows if row[1:3] == ["3", "gender"])
-    assert "is not a gender code" in gender[3]
+    assert "bukan kode jenis kelamin (F atau M)" in gender[3]
 
 
 def test_a_good_file_is_imported_and_the_page_says_so(web, admin):
@@ -152,6 +153,115 @@ def test_officers_and_planners_may_not_import(web, name):
         assert upload(client, kind, f"{kind}.jsonl", b'{"id": "X-2"}\n').status_code == 403
         assert client.get(f"/import/{kind}/template.xlsx").status_code == 403
     assert 'href="/import"' not in client.get("/outcomes" if name != "planner" else "/planner").text
+
+
+# -- row errors in Indonesian ---------------------------------------------------------------------
+
+BAD = Path(__file__).parent / "data" / "bad"
+BAD_KINDS = {"unknown_scheme.jsonl": "vacancies"}  # the rest of the corpus is workers (tests/test_bad_input.py)
+
+
+def jsonl(*rows: dict) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+
+
+# one file per kind whose rows between them set off every check the contract and the readers make
+CRAFTED = [
+    ("workers", "pekerja.jsonl", jsonl(
+        {"id": ""}, {"id": "a b"}, {"id": "x" * 70}, {"id": 5}, {"name": "tanpa id"},
+        {"id": "W-C1", "documents": {"passport": "ya"}, "available": "mungkin", "skills": "menjahit"},
+        {"id": "W-C2", "skills": [""], "certificates": ["a"] * 101, "languages": ["ja"]},
+        {"id": "W-C3", "languages": [{"language": "ja", "test": "JLPT", "level": "N9"}, {"language": "xx", "level": "A"},
+                                     {"language": "ja", "test": "FOO", "level": "N4"}, {"language": "j", "level": "A1"}]},
+        {"id": "W-C4", "experience": [{"occupation": "penjahit", "years": "lama", "country": "Narnia"},
+                                      {"occupation": "las", "years": 99, "country": "XX"}]},
+        {"id": "W-C5", "trainings": [{"hours": "1.5.2", "completed": "2025-13-01"}, {"completed": "2025/01/01"},
+                                     {"completed": "25-1-1"}, {"completed": "2025-02-30"}, {"completed": 20250101}]},
+        {"id": "W-C6", "preferences": "JP"}, {"id": "W-C7", "preferences": {"countries": "JP", "domestic": "kadang"}},
+        {"id": "W-C8", "region": "Jatim", "education": "SMU", "gender": "X", "nik": 3508014404990002},
+        {"id": "W-C9", "documents": {str(i): True for i in range(31)}, "birth_date": "2099-01-01"},
+        {"id": "W-C10", "birth_date": "1899-01-01"}, {"id": "W-C11", "birth_date": "2015-01-01",
+                                                      "preferences": {"domestic": True, "countries": ["ID"]}},
+        {"id": "W-C12", "birth_date": "2010-01-01", "preferences": {"countries": ["JP"]}},
+        {"id": "W-C12"}, {"id": "W-C13", "birth_date": "2000-01-01T10:00:00"})
+     + b"[1, 2]\n{not json\n"),
+    ("vacancies", "lowongan.jsonl", jsonl(
+        {"id": "V-C1", "title": "a", "age_min": 40, "age_max": 30}, {"id": "V-C5", "title": "a", "positions": 2.5},
+        {"id": "V-C2", "title": "a", "positions": "dua", "age_min": -1, "salary": 5, "scheme": "black-market"},
+        {"id": "V-C3", "title": "a", "salary": {"currency": "rupiah", "period": "bulan", "amount": -1}},
+        {"id": "V-C4", "title": " ", "deadline": "2025-01-01T01:02:03", "open": "kadang", "positions": 10**6})),
+    ("trainings", "pelatihan.jsonl", jsonl({"id": "T-C1", "title": "a", "seats": 1e9, "hours": -1})),
+    ("agencies", "agensi.jsonl", jsonl({"licence": "a b", "status": "aktif", "valid_until": "kemarin"})),
+    ("outcomes", "hasil.jsonl", jsonl({"worker_id": "W-NONE", "vacancy_id": "V-NONE", "stage": "hired"},
+                                      {"worker_id": "W1", "vacancy_id": "V1", "stage": "x"})),
+    ("workers", "pekerja.csv", b"id,languages,experience,trainings,skills\n"
+                                  b"W-D1,ja-N4,a:b:c:d,T-1:2:3:4,[1\nW-D2,x,,,,,\nW-D4,,a:b:c:d,,\nW-D5,,,,[1\n"
+                                  b'W-D3,"ja:JLPT:N4\n'),
+]
+
+
+def page_errors(client, kind: str, name: str, content: bytes, lang: str = "id") -> list[list[str]]:
+    r = client.post(f"/import/{kind}/bulk?lang={lang}", data={"csrf": client.csrf}, files={"file": (name, content)})
+    assert r.status_code == 422, (name, r.status_code)
+    return table_rows(r.text)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in BAD.iterdir()))
+def test_each_bad_input_file_on_the_indonesian_page_has_every_message_in_indonesian(web, admin, caplog, name):
+    from sepadan.web import messages_id
+
+    before = sum(messages_id.UNTRANSLATED.values())
+    kind = BAD_KINDS.get(name, "workers")
+    if name in ("bom.csv", "crlf.csv"):  # good files: the corpus's reading cases
+        assert upload(admin, kind, name, (BAD / name).read_bytes()).status_code == 303
+        return
+    with caplog.at_level(logging.INFO, logger="sepadan.web.messages_id"):
+        rows = page_errors(admin, kind, name, (BAD / name).read_bytes(), lang="id")
+    assert rows and all(row[3] for row in rows)
+    assert sum(messages_id.UNTRANSLATED.values()) == before and not caplog.records, [row[3] for row in rows]
+    english = page_errors(admin, kind, name, (BAD / name).read_bytes(), lang="en")
+    assert [row[:3] for row in english] == [row[:3] for row in rows]  # the same rows and fields
+    assert all(en[3] != ind[3] for en, ind in zip(english, rows)), (english, rows)
+    assert admin.get("/import?lang=id").status_code == 200  # the page's language back to Indonesian
+
+
+def test_every_check_of_the_contract_and_the_readers_reads_in_indonesian(web, admin, caplog):
+    from sepadan.web import messages_id
+
+    before = sum(messages_id.UNTRANSLATED.values())
+    shown, english = [], []
+    with caplog.at_level(logging.INFO, logger="sepadan.web.messages_id"):
+        for kind, name, content in CRAFTED:
+            shown += page_errors(admin, kind, name, content, lang="id")
+            english += page_errors(admin, kind, name, content, lang="en")
+    assert admin.get("/import?lang=id").status_code == 200
+    assert len(shown) == len(english) >= 60 and sum(messages_id.UNTRANSLATED.values()) == before
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    for en, ind in zip(english, shown):  # the same row and field, the English page's message translated
+        assert en[:3] == ind[:3] and messages_id.to_indonesian(html.unescape(en[3])) == html.unescape(ind[3]), en
+    shown = [[html.unescape(c) for c in row] for row in shown]
+    messages = {row[3] for row in shown}
+    assert "wajib diisi" in messages and "harus berupa bilangan bulat, bukan pecahan" in messages
+    assert "age_min 40 lebih besar dari age_max 30" in messages  # field names kept
+    assert "paling banyak 30 butir, lebih dari itu" in messages and "'…' bukan isian seperti 'penjahit:2:ID'" in messages
+    assert any(m.startswith("JSON di sel tidak sah: ") for m in messages), sorted(messages)
+    assert any(m.startswith("harus berupa tanggal (YYYY-MM-DD): bulan di luar 1-12") for m in messages)
+    assert "harus salah satu dari 'G2G', 'P2P', 'individual' atau 'domestic'" in messages
+    assert {row[2] for row in shown} >= {"id", "gender", "region", "nik", "birth_date", "scheme", "worker_id"}
+
+
+def test_a_message_without_a_translation_shows_in_english_and_is_counted_and_logged_without_values(caplog):
+    from sepadan.web.messages_id import UNTRANSLATED, localise, shape
+
+    message = "'Siti 3508014404990002' was frobnicated 3 times"
+    with caplog.at_level(logging.INFO, logger="sepadan.web.messages_id"):
+        out = localise([message, "is required", message], "id", where="test")
+    assert out == [message, "wajib diisi", message]
+    assert UNTRANSLATED[shape(message)] >= 2 and shape(message) == "'…' was frobnicated # times"
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO and "2 messages shown in English" in record.getMessage()
+    assert "Siti" not in record.getMessage() and "3508" not in record.getMessage()
+    assert localise([message, "is required"], "en") == [message, "is required"]
 
 
 # -- Excel templates ------------------------------------------------------------------------------

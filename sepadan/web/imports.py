@@ -5,7 +5,8 @@ in process: the same suffix check, the same readability check, the same all-or-n
 ``engine.live.import_file``, the same body limit (the path ends in ``/bulk``) and the same refusal of
 zip bombs. Row errors are shown as a table (file, row, field, message) with every value the row
 submitted masked out of the messages (:func:`redact`): a NIK typed into the wrong column must not
-come back on a screen.
+come back on a screen. On the Indonesian page the messages are then put in Indonesian by the table
+in :mod:`sepadan.web.messages_id` (one it lacks stays English, counted and logged without values).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from sepadan.errors import FileTooLarge, InvalidInput, RowError, SepadanError, U
 from sepadan.ingest.readers import read_rows
 from sepadan.ingest.xlsx_template import template_xlsx
 from sepadan.web import i18n
-from sepadan.web.deps import CsrfForm, PageError, User, UserDep, render, require
+from sepadan.web.deps import CsrfForm, LangDep, PageError, User, UserDep, render, require
+from sepadan.web.messages_id import localise
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -106,14 +108,15 @@ def _page(request: Request, user: User, engine: Engine, *, status: int = 200, **
 
 
 @router.post("/import/{kind}/bulk", name="web_import_upload")
-async def upload(request: Request, kind: str, form: CsrfForm, user: BulkUser, engine: EngineDep) -> Response:
+async def upload(request: Request, kind: str, form: CsrfForm, user: BulkUser, engine: EngineDep,
+                 lang: LangDep) -> Response:
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return _page(request, user, engine, status=422, refused={"kind": kind, "message": None})
     try:
         answer = await _api_bulk(kind)(request, user.key, engine, file)
     except InvalidInput as exc:
-        errors = await _redacted(exc.errors, file, kind)
+        errors = await _redacted(exc.errors, file, kind, lang)
         log.info("web import of %s refused: %d row errors, nothing written", kind, len(exc.errors))
         return _page(request, user, engine, status=422, failed={
             "kind": kind, "file": Path(file.filename).name, "total": len(exc.errors),
@@ -122,7 +125,7 @@ async def upload(request: Request, kind: str, form: CsrfForm, user: BulkUser, en
         status = _status(exc)
         log.info("web import of %s refused (%d)", kind, status)
         return _page(request, user, engine, status=status,
-                     refused={"kind": kind, "message": redact(_detail(exc), values=())})  # about the file, not its rows
+                     refused={"kind": kind, "message": _file_message(exc, lang)})
     body = orjson.loads(answer.body)
     log.info("web import of %s: %d rows by key %s", kind, body["rows"], user.key.id)
     query = "&".join(f"{k}={body[k]}" for k in ("rows", "inserted", "updated", "unchanged"))
@@ -146,6 +149,11 @@ def _detail(exc: Exception) -> str:
     return exc.detail if isinstance(exc, ProblemError) else str(exc)
 
 
+def _file_message(exc: Exception, lang: str) -> str:
+    """Why the file was refused (about the file, not its rows: nothing of a row to mask), in ``lang``."""
+    return localise([redact(_detail(exc), values=())], lang, where="web import refusal")[0]
+
+
 @router.get("/import/{kind}/template.xlsx", name="web_import_template")
 def template(kind: str, user: BulkUser) -> Response:
     return Response(template_xlsx(kind), media_type=XLSX, headers={
@@ -167,14 +175,14 @@ def redact(message: str, values: Iterable[str] | None) -> str:
     return _DIGITS.sub("…", text)
 
 
-async def _redacted(errors: list[RowError], file: UploadFile, kind: str) -> list[dict[str, Any]]:
+async def _redacted(errors: list[RowError], file: UploadFile, kind: str, lang: str) -> list[dict[str, Any]]:
     """The errors as table rows, each message without the values its row submitted (the upload is
-    read once more, from the request's own copy, only when there are errors)."""
+    read once more, from the request's own copy, only when there are errors), in ``lang``."""
     shown = sorted(errors, key=lambda e: e.row)[:SHOWN_ERRORS]
     wanted = {e.row for e in shown}
     values = await _row_values(file, kind, wanted)
-    return [{"file": e.file, "row": e.row, "field": e.field, "message": redact(e.message, values.get(e.row))}
-            for e in shown]
+    messages = localise([redact(e.message, values.get(e.row)) for e in shown], lang, where=f"web import of {kind}")
+    return [{"file": e.file, "row": e.row, "field": e.field, "message": m} for e, m in zip(shown, messages)]
 
 
 async def _row_values(file: UploadFile, kind: str, rows: set[int]) -> dict[int, list[str]]:
