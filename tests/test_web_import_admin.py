@@ -120,10 +120,9 @@ def test_unreadable_oversize_and_zip_bomb_uploads_are_refused_as_the_api_refuses
     assert upload(admin, "workers", "pekerja.txt", b"id\nW-X\n").status_code == 415
     r = upload(admin, "workers", "pekerja.xlsx", b"not a workbook")
     assert r.status_code == 422 and "Berkas ditolak" in r.text
-    too_big = upload(admin, "workers", "pekerja.csv", b"id\n" + b"W-BIG\n" * (UPLOAD_MAX // 6 + 10))
-    api_too_big = admin.post("/v1/workers/bulk", headers=web.api.headers("admin"),
+    api_too_big = admin.post("/v1/workers/bulk", headers=web.api.headers("admin") | {"accept": "text/html"},
                              files={"file": ("pekerja.csv", b"id\n" + b"W-BIG\n" * (UPLOAD_MAX // 6 + 10))})
-    assert too_big.status_code == api_too_big.status_code == 413
+    assert api_too_big.status_code == 413 and api_too_big.headers["content-type"] == "application/problem+json"
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
@@ -134,6 +133,26 @@ def test_unreadable_oversize_and_zip_bomb_uploads_are_refused_as_the_api_refuses
     r = upload(admin, "workers", "bomb.xlsx", bomb.read_bytes())
     assert r.status_code == 413 and "zip bomb" in r.text
     assert upload(admin, "workers", "", b"").status_code == 422  # no file chosen
+    assert web.api.engine.store.count("workers") == before
+
+
+def test_an_oversize_upload_from_a_browser_comes_back_to_the_import_page_naming_the_limit_in_mb(web, admin):
+    before = web.api.engine.store.count("workers")
+    big = b"id\n" + b"W-BIG\n" * (UPLOAD_MAX // 6 + 10)
+    browser = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    r = admin.post("/import/workers/bulk", data={"csrf": admin.csrf}, files={"file": ("pekerja.csv", big)},
+                   headers=browser)
+    assert r.status_code == 303 and r.headers["location"] == f"/import?too_large={UPLOAD_MAX}"
+    page = admin.get(r.headers["location"] + "&lang=id")
+    assert page.status_code == 200 and "lebih besar dari batas 0.2 MB; tidak ada yang disimpan" in page.text
+    assert 'class="alert import-refused import-too-large" role="alert"' in page.text
+    assert "larger than the 0.2 MB limit" in admin.get(r.headers["location"] + "&lang=en").text
+    assert admin.get("/import?lang=id").status_code == 200
+    plain = admin.post("/import/workers/bulk", data={"csrf": admin.csrf}, files={"file": ("pekerja.csv", big)})
+    assert plain.status_code == 413 and plain.headers["content-type"] == "application/problem+json"  # not a browser
+    form = admin.post("/admin/keys", content=b"x" * 1_000_100, headers=browser | {
+        "content-type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 303 and form.headers["location"] == "/admin?too_large=1000000"  # the JSON limit
     assert web.api.engine.store.count("workers") == before
 
 

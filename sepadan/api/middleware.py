@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +19,10 @@ from sepadan.api.scrub import NikMask
 
 class BodyLimit:
     """Pure ASGI: 413 for a body over the limit (by Content-Length, or counted while streaming).
-    Uploads (multipart) may be ``upload_max`` bytes, other bodies ``json_max``."""
+    Uploads (multipart) may be ``upload_max`` bytes, other bodies ``json_max``. The API (``/v1``)
+    and any client that does not ask for HTML get problem+json; a browser posting a web form
+    (a path outside ``/v1``, ``Accept: text/html``) is sent back with a 303 to the form's page,
+    ``/<first path segment>?too_large=<limit in bytes>``, which says so (the import page does)."""
 
     def __init__(self, app: Any, *, json_max: int, upload_max: int) -> None:
         self.app, self.json_max, self.upload_max = app, json_max, upload_max
@@ -32,7 +36,7 @@ class BodyLimit:
         limit = self.upload_max if multipart else self.json_max
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            await _too_large(send, limit)
+            await _too_large(send, limit, scope)
             return
         seen = [0]
 
@@ -47,7 +51,7 @@ class BodyLimit:
         try:
             await self.app(scope, receiving, send)
         except _TooLarge:
-            await _too_large(send, limit)
+            await _too_large(send, limit, scope)
 
 
 class _TooLarge(HTTPException):
@@ -57,15 +61,31 @@ class _TooLarge(HTTPException):
         super().__init__(413, f"the body is over {limit:,} bytes")
 
 
-async def _too_large(send: Any, limit: int) -> None:
+async def _too_large(send: Any, limit: int, scope: dict) -> None:
     import orjson
 
+    if _from_a_browser(scope):
+        section = scope["path"].strip("/").split("/", 1)[0]
+        location = f"/{section}?too_large={limit}".encode()
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", location), (b"content-length", b"0"), (b"cache-control", b"no-store")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
     body = orjson.dumps({"type": "about:blank", "title": "Content too large", "status": 413,
                          "detail": f"the body is over {limit:,} bytes"})
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/problem+json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _from_a_browser(scope: dict) -> bool:
+    """A web page's form (not the API) posted by a client that reads HTML."""
+    path = scope["path"]
+    if path == "/v1" or path.startswith("/v1/"):
+        return False
+    accept = dict(scope.get("headers") or []).get(b"accept", b"")
+    return b"text/html" in accept and re.fullmatch(r"[a-z][a-z0-9-]{0,40}", path.strip("/").split("/", 1)[0]) is not None
 
 
 class PortalScrub:

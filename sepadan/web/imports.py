@@ -72,6 +72,10 @@ i18n.extend({
     "import.more": ("{n} kesalahan pertama ditampilkan.", "The first {n} errors are shown."),
     "import.refused": ("Berkas ditolak; tidak ada yang disimpan.", "The file was refused; nothing was written."),
     "import.no_file": ("Pilih berkas terlebih dahulu.", "Choose a file first."),
+    "import.too_large": ("Berkas ditolak karena lebih besar dari batas {mb} MB; tidak ada yang disimpan. "
+                         "Pecah berkas menjadi beberapa bagian dan unggah satu per satu.",
+                         "The file was refused: it is larger than the {mb} MB limit; nothing was written. "
+                         "Split it into parts and upload them one by one."),
     "import.row": ("Baris", "Row"), "import.field": ("Kolom", "Field"), "import.message": ("Masalah", "Problem"),
 })
 
@@ -92,18 +96,19 @@ BulkUser = Annotated[User, Depends(require_bulk)]
 def page(request: Request, user: Annotated[User, Depends(require("bulk_workers"))], engine: EngineDep,
          kind: Annotated[str | None, Query(max_length=16)] = None,
          rows: Annotated[int | None, Query(ge=0)] = None, inserted: Annotated[int, Query(ge=0)] = 0,
-         updated: Annotated[int, Query(ge=0)] = 0, unchanged: Annotated[int, Query(ge=0)] = 0) -> Response:
+         updated: Annotated[int, Query(ge=0)] = 0, unchanged: Annotated[int, Query(ge=0)] = 0,
+         too_large: Annotated[int | None, Query(ge=1)] = None) -> Response:
     done = ({"kind": kind, "rows": rows, "inserted": inserted, "updated": updated, "unchanged": unchanged}
             if kind in KINDS and rows is not None else None)
-    return _page(request, user, engine, done=done)
+    # too_large: the API's body limit sent an oversize upload back here (sepadan/api/middleware.py)
+    return _page(request, user, engine, done=done, too_large=_mb(too_large) if too_large else None)
 
 
 def _page(request: Request, user: User, engine: Engine, *, status: int = 200, **context: Any) -> HTMLResponse:
     kinds = [k for k in KINDS if user.may(f"bulk_{k}")]
     counts = {k: engine.store.count(k) for k in kinds}
-    max_mb = engine.settings.api_upload_max_bytes / 1e6
-    base = {"kinds": kinds, "counts": counts, "max_mb": f"{max_mb:g}", "done": None, "failed": None,
-            "refused": None}
+    base = {"kinds": kinds, "counts": counts, "max_mb": _mb(engine.settings.api_upload_max_bytes), "done": None,
+            "failed": None, "refused": None, "too_large": None}
     return render(request, "import.html", base | context, user=user, status=status)
 
 
@@ -130,6 +135,10 @@ async def upload(request: Request, kind: str, form: CsrfForm, user: BulkUser, en
     log.info("web import of %s: %d rows by key %s", kind, body["rows"], user.key.id)
     query = "&".join(f"{k}={body[k]}" for k in ("rows", "inserted", "updated", "unchanged"))
     return RedirectResponse(f"/import?kind={kind}&{query}", status_code=303)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.3g}"
 
 
 def _api_bulk(kind: str) -> Any:
