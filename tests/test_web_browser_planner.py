@@ -109,6 +109,7 @@ def test_planner_journey(server, browser, shots, tmp_path):
     status = page.get_by_role("status")  # the first time: what is being worked out, in a live region
     if status.count():
         assert "Rencana pelatihan: 35" in page.content() and "Sedang dihitung" in status.inner_text()
+        shot(page, shots, "planner-wait-1280")
     page.get_by_text("2 tanpa pelatihan → 3 dengan rencana (+1)").wait_for(timeout=60_000)  # the page's refresh
     assert page.locator("table.planner-cohorts tbody tr", has_text="T1").count() == 1
     shot(page, shots, "planner-plan-1280")
