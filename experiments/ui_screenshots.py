@@ -8,7 +8,14 @@ top of each page: job orders, the shortlist of V-0042 in Indonesian and in Engli
 worker W-000123 and the outcomes (and the sign-in page); then, as an admin, the import page with an
 error table, the API keys and the model versions (the demo outcomes trained once); then, as a
 planner, demand against supply in East Java and the training plan within Rp 50 juta (Indonesian and
-English).
+English). The planner pages answer at once with a progress page that refreshes itself; each shot
+waits for the result (a selector only the result has). Every page shot at 375 px is checked for
+sideways scrolling (its document wider than the viewport); the widths go to
+experiments/results/ui/demo-widths.txt and the script fails if any page scrolls sideways.
+
+The demo home is built here, in a temporary folder: the bundled demo data (data/demo/*.jsonl)
+imported into a fresh store, the real model (HF_HUB_OFFLINE=1). Run it niced: a few minutes on two
+cores, most of it the import, the ranker training and the planner's first answers.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ OUT = REPO / "experiments" / "results" / "ui"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZES = {1280: 1100, 375: 1400}  # width: height of the saved top of each page
+RESULT_WAIT_MS = 600_000  # a planner answer worked out for the first time (the plan: seconds to minutes)
+WIDTHS: dict[str, int] = {}  # shot name -> the document's scroll width
 
 
 def main() -> int:
@@ -79,7 +88,18 @@ def main() -> int:
             _planner_pages(browser, base, engine)
             browser.close()
         server.should_exit = True
-    return 0
+    return _report_widths()
+
+
+def _report_widths() -> int:
+    """Each shot's document width; 1 if a page scrolls sideways at its viewport's width."""
+    wide = {name: w for name, w in WIDTHS.items() if w > int(name.rsplit("-", 1)[1]) + 1}
+    lines = [f"{name}\t{width}" for name, width in sorted(WIDTHS.items())]
+    (OUT / "demo-widths.txt").write_text("shot\tscrollWidth (px)\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    for name, width in sorted(wide.items()):
+        print(f"{name}: {width} px wide, scrolls sideways", file=sys.stderr)
+    print(f"{len(WIDTHS)} shots, {len(wide)} wider than their viewport", file=sys.stderr)
+    return 1 if wide else 0
 
 
 def _admin_pages(browser, base: str, engine, tmp: Path) -> None:  # noqa: ANN001 - Playwright, Engine
@@ -125,20 +145,30 @@ def _planner_pages(browser, base: str, engine) -> None:  # noqa: ANN001 - Playwr
     page.goto(base + "/signin?next=/planner")
     page.get_by_label("Kunci API").fill(token)
     page.get_by_role("button", name="Masuk").click()
-    page.wait_for_url("**/planner")
+    page.wait_for_url("**/planner", wait_until="commit")  # a progress page may answer first
     for width, height in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
-        for name, path in (("planner", "/planner?region=35&lang=id"),
-                           ("planner-plan", "/planner/plan?region=35&budget=50000000"),
-                           ("planner-plan-en", "/planner/plan?region=35&budget=50000000&lang=en")):
+        for name, path, result in (("planner", "/planner?region=35&lang=id", "h2#p-gaps"),
+                                   ("planner-plan", "/planner/plan?region=35&budget=50000000", "dl.planner-result"),
+                                   ("planner-plan-en", "/planner/plan?region=35&budget=50000000&lang=en",
+                                    "dl.planner-result")):
             page.goto(base + path)
+            _wait_for_result(page, result)
             _save(page, f"{name}-{width}")
     page.close()
+
+
+def _wait_for_result(page, selector: str) -> None:  # noqa: ANN001 - a Playwright page
+    """Until the page that refreshes itself shows the result (``selector``), or says it failed."""
+    page.wait_for_selector(f"{selector}, section.planner-wait div.alert", timeout=RESULT_WAIT_MS)
+    if page.locator(selector).count() == 0:
+        raise RuntimeError(f"{page.url}: the planner's answer failed: {page.locator('section.planner-wait').inner_text()}")
 
 
 def _save(page, name: str) -> None:  # noqa: ANN001 - a Playwright page
     target = OUT / f"demo-{name}.png"
     page.screenshot(path=str(target))
+    WIDTHS[name] = page.evaluate("document.documentElement.scrollWidth")
     print(f"{target.relative_to(REPO)}: {target.stat().st_size:,} bytes", file=sys.stderr)
 
 
