@@ -83,7 +83,7 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
         model_sha256=None,
         data_dir=None,
         pii_key=None,
-        **{"mlflow_tracking_uri": None, **overrides},
+        **{"mlflow_tracking_uri": None, "web_planner_warm": False, **overrides},  # warming: only where asked
     )
 
 
