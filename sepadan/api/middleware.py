@@ -68,7 +68,8 @@ async def _too_large(send: Any, limit: int, scope: dict) -> None:
         section = scope["path"].strip("/").split("/", 1)[0]
         location = f"/{section}?too_large={limit}".encode()
         await send({"type": "http.response.start", "status": 303,
-                    "headers": [(b"location", location), (b"content-length", b"0"), (b"cache-control", b"no-store")]})
+                    "headers": [(b"location", location), (b"content-length", b"0"),
+                                (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": b""})
         return
     body = orjson.dumps({"type": "about:blank", "title": "Content too large", "status": 413,
@@ -85,7 +86,8 @@ def _from_a_browser(scope: dict) -> bool:
     if path == "/v1" or path.startswith("/v1/"):
         return False
     accept = dict(scope.get("headers") or []).get(b"accept", b"")
-    return b"text/html" in accept and re.fullmatch(r"[a-z][a-z0-9-]{0,40}", path.strip("/").split("/", 1)[0]) is not None
+    section = path.strip("/").split("/", 1)[0]
+    return b"text/html" in accept and re.fullmatch(r"[a-z][a-z0-9-]{0,40}", section) is not None
 
 
 class PortalScrub:

@@ -107,8 +107,8 @@ def page(request: Request, user: Annotated[User, Depends(require("bulk_workers")
 def _page(request: Request, user: User, engine: Engine, *, status: int = 200, **context: Any) -> HTMLResponse:
     kinds = [k for k in KINDS if user.may(f"bulk_{k}")]
     counts = {k: engine.store.count(k) for k in kinds}
-    base = {"kinds": kinds, "counts": counts, "max_mb": _mb(engine.settings.api_upload_max_bytes), "done": None,
-            "failed": None, "refused": None, "too_large": None}
+    base = {"kinds": kinds, "counts": counts, "max_mb": _mb(engine.settings.api_upload_max_bytes),
+            "done": None, "failed": None, "refused": None, "too_large": None}
     return render(request, "import.html", base | context, user=user, status=status)
 
 
