@@ -99,7 +99,7 @@ def test_admin_uploads_a_file_with_a_bad_row_sees_it_and_nothing_is_written(serv
     rows = page.locator("table.import-error-table tbody tr")
     assert rows.count() == 1
     cells = [c.strip() for c in rows.first.locator("td").all_inner_texts()]
-    assert cells[:3] == ["pekerja.csv", "4", "gender"] and "gender code" in cells[3]
+    assert cells[:3] == ["pekerja.csv", "4", "gender"] and "bukan kode jenis kelamin" in cells[3]
     assert store.count("workers") == before
     assert all(store.get("workers", w) is None for w in ("W-B1", "W-B2", "W-B3"))
     assert "3508014404990083" not in page.content() and "Citra Lestari" not in page.content()
@@ -139,6 +139,8 @@ def test_admin_creates_a_key_and_sees_the_token_once(server, browser, shots):
 
     assert find_key(web.api.engine.store, token).label == "Perencana Bappeda"
     shot(page, shots, "admin-keys-created-1280")
+    page.reload()  # the page after the redirect, again: the token is not shown twice
+    assert token not in page.content() and page.get_by_text("sudah ditampilkan sekali").is_visible()
     page.goto(base + "/admin/keys")
     assert token not in page.content()
     page.goto(base + "/admin/models")
@@ -148,4 +150,32 @@ def test_admin_creates_a_key_and_sees_the_token_once(server, browser, shots):
         page.goto(base + path)
         narrow_enough(page)
     shot(page, shots, "admin-keys-375")
+    context.close()
+
+
+def test_an_oversize_upload_brings_the_browser_back_to_the_import_page_with_the_limit(server, browser, tmp_path):
+    web, base = server
+    limit = web.api.engine.settings.api_upload_max_bytes
+    big = tmp_path / "pekerja-besar.csv"
+    with big.open("w", encoding="utf-8") as handle:
+        handle.write("id,skills\n")
+        for i in range(limit // 20 + 1000):
+            handle.write(f"W-{i:09d},menjahit\n")
+    assert big.stat().st_size > limit
+    before = web.api.engine.store.count("workers")
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    page.goto(base + "/signin")
+    page.get_by_label("Kunci API").fill(web.api.tokens["admin"])
+    page.get_by_role("button", name="Masuk").click()
+    page.wait_for_url("**/job-orders")
+    page.goto(base + "/import")
+    section = page.locator("section.import-kind", has=page.get_by_role("heading", name="Pekerja"))
+    section.get_by_label("Berkas (Pekerja)").set_input_files(str(big))
+    section.get_by_role("button", name="Unggah dan impor").click()
+    page.wait_for_url("**/import?too_large=*")
+    alert = page.locator(".import-too-large").inner_text()
+    assert f"lebih besar dari batas {limit / 1e6:.3g} MB" in alert and "tidak ada yang disimpan" in alert
+    narrow_enough(page)
+    assert web.api.engine.store.count("workers") == before
     context.close()
