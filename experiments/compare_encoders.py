@@ -348,6 +348,14 @@ def collect(work: Path) -> dict[str, dict[str, Any]]:
         for part in ("indonesian", "quality"):
             if (folder / f"{part}.json").exists():
                 row[part] = json.loads((folder / f"{part}.json").read_text())
+        if "quality" not in row and (folder / "quality").is_dir():  # a run stopped part way: what it wrote
+            tables = [json.loads(p.read_text()) for p in sorted((folder / "quality").glob("*.json"))]
+            if tables:
+                last = tables[-1]["stamp"]
+                stamp = {"time": last.get("date", "?"), "commit": str(last.get("git_commit", "?"))[:12],
+                         "sepadan_tree_dirty": bool(last.get("git_dirty")), "load_average": last.get("load_average"),
+                         "cpu": last.get("cpu", "?")}
+                row["quality"] = {t["name"]: t["table"] for t in tables} | {"stamp": stamp, "partial": True}
         runs = [json.loads(p.read_text()) for p in sorted(folder.glob("speed-*.json"))]
         first = folder / "first-use.json"
         if kind == "minilm-onnx-int8" and runs and first.exists():
@@ -445,6 +453,10 @@ def _markdown(rows: dict[str, dict[str, Any]], decisions: list[str]) -> str:
     for kind, row in rows.items():
         head = headline(row)
         lines.append(f"| {kind} | " + " | ".join(_fmt(head[lbl]) for lbl in labels) + " |")
+    partial = [k for k, r in rows.items() if r.get("quality", {}).get("partial")]
+    if partial:
+        lines += ["", f"Quality runs stopped part way (the benchmarks they finished are shown): {', '.join(partial)}; "
+                      "encoders without quality figures were not run on the quality benchmarks."]
     lines += ["", "## Speed and memory", "",
               "| encoder | name (cache and index key) | dim | phrases/s | cold load (s) | RSS loaded (MB) | RSS peak (MB) | licence |",
               "|---|---|---:|---:|---:|---:|---:|---|"]
