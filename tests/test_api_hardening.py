@@ -283,10 +283,13 @@ def test_four_server_processes_share_one_limit_per_key(server):
     def get(_: int) -> int:
         return httpx.get(f"{base}/v1/vacancies", headers=headers, timeout=30).status_code  # a connection each
 
+    started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(get, range(4 * LIMIT)))
-    assert statuses.count(200) <= LIMIT + 1, statuses  # one bucket per process would pass up to 80
-    assert statuses.count(200) >= LIMIT - 2 and statuses.count(429) >= 3 * LIMIT - 1, statuses
+    windows = 1 + int((time.monotonic() - started) // 60)  # a window is a minute from its first hit:
+    allowed = min(4 * LIMIT, windows * LIMIT + 1)  # a loaded machine may take longer than one
+    assert statuses.count(200) <= allowed, statuses  # one bucket per process would pass up to 80
+    assert statuses.count(200) >= LIMIT - 2 and statuses.count(429) >= 4 * LIMIT - allowed, statuses
     assert set(statuses) <= {200, 429}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from limits.storage import Storage
 from sqlalchemy import Engine, case, create_engine, delete, event, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
 from sepadan.store.schema import rate_limits
@@ -97,8 +97,16 @@ def open_counters(url: str) -> SqlCounters:
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    with engine.begin() as conn:  # every server process may race to create it: IF NOT EXISTS
-        conn.execute(CreateTable(rate_limits, if_not_exists=True))
+    for attempt in range(20):  # every server process may race to create it (IF NOT EXISTS) and to
+        try:  # switch the file to WAL, which SQLite may refuse at once as locked rather than wait
+            with engine.begin() as conn:
+                conn.execute(CreateTable(rate_limits, if_not_exists=True))
+            break
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 19:
+                raise
+            engine.dispose()
+            time.sleep(0.05 * (attempt + 1))
     return SqlCounters(engine)
 
 
