@@ -25,6 +25,7 @@ from typing import Any
 
 from sepadan.features.taxonomy import Taxonomy, default_data_dir
 from sepadan.features.text import normalise_text
+from sepadan.features.tsv import row_error, tsv_rows
 
 log = logging.getLogger(__name__)
 
@@ -166,29 +167,11 @@ def _load(taxonomy: Taxonomy, path: Path, mtime_ns: int, size: int) -> Labels:
 
 
 def _error(path: Path, row: int, name: str, problem: str) -> ValueError:
-    return ValueError(f"{path}: row {row}, field {name!r}: {problem}")
+    return row_error(path, row, name, problem)
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    if not path.is_file():
-        raise FileNotFoundError(f"labels file {path} is missing")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    found = tuple(lines[0].split("\t")) if lines else ()
-    if found != HEADER:
-        raise _error(path, 1, "header", f"expected {HEADER}, found {found}")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cells = line.split("\t")
-        if len(cells) != len(HEADER):
-            name = HEADER[len(cells)] if len(cells) < len(HEADER) else f"extra column {len(cells)}"
-            problem = f"expected {len(HEADER)} tab-separated fields ({', '.join(HEADER)}), got {len(cells)}"
-            raise _error(path, number, name, problem)
-        values = {name: cell.strip() for name, cell in zip(HEADER, cells, strict=True)}
-        for name, value in values.items():
-            if not value:
-                raise _error(path, number, name, "is empty")
-        yield number, values
+    return tsv_rows(path, HEADER, what="labels file", required=True)
 
 
 def _label(path: Path, row: int, cells: dict[str, str], taxonomy: Taxonomy, kbji: set[tuple[str, str]]) -> Label:

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz, process
 from sepadan.features.labels import Labels, load_labels
 from sepadan.features.taxonomy import Taxonomy, default_data_dir
 from sepadan.features.text import normalise_text
+from sepadan.features.tsv import row_error, tsv_rows
 
 log = logging.getLogger(__name__)
 
@@ -176,30 +177,12 @@ def _add_labels(skills: dict[str, tuple[str, ...]], labels: Labels) -> int:
 
 
 def _error(path: Path, row: int, field_name: str, problem: str) -> ValueError:
-    return ValueError(f"{path}: row {row}, field {field_name!r}: {problem}")
+    return row_error(path, row, field_name, problem)
 
 
 def _rows(path: Path, header: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number, {column: stripped value}) for each data row, checking the column count."""
-    if not path.is_file():
-        raise FileNotFoundError(f"lexicon file {path} is missing")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    found = tuple(lines[0].split("\t")) if lines else ()
-    if found != header:
-        raise _error(path, 1, "header", f"expected {header}, found {found}")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cells = line.split("\t")
-        if len(cells) != len(header):
-            raise _column_error(path, number, header, len(cells))
-        yield number, {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-
-
-def _column_error(path: Path, row: int, header: tuple[str, ...], count: int) -> ValueError:
-    name = header[count] if count < len(header) else f"extra column {count}"
-    expected = f"{len(header)} tab-separated fields ({', '.join(header)})"
-    return _error(path, row, name, f"expected {expected}, got {count}")
+    return tsv_rows(path, header, what="lexicon file")
 
 
 def _key(path: Path, row: int, name: str, value: str, seen: Mapping[str, object]) -> str:

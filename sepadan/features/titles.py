@@ -26,6 +26,7 @@ import numpy as np
 from sepadan.features.lexicon import Lexicon
 from sepadan.features.taxonomy import default_data_dir
 from sepadan.features.text import normalise_text
+from sepadan.features.tsv import row_error, tsv_rows
 
 log = logging.getLogger(__name__)
 
@@ -189,21 +190,8 @@ def load_title_words(data_dir: Path | None = None) -> TitleWords:
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    if not path.is_file():
-        raise FileNotFoundError(f"title word list {path} is missing")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    found = tuple(lines[0].split("\t")) if lines else ()
-    if found != HEADER:
-        raise _error(path, 1, "header", f"expected {HEADER}, found {found}")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cells = line.split("\t")
-        if len(cells) != len(HEADER):
-            raise _error(path, number, HEADER[min(len(cells), len(HEADER) - 1)],
-                         f"expected {len(HEADER)} tab-separated fields, got {len(cells)}")
-        yield number, {name: cell.strip() for name, cell in zip(HEADER, cells, strict=True)}
+    return tsv_rows(path, HEADER, what="title word list")
 
 
 def _error(path: Path, row: int, name: str, problem: str) -> ValueError:
-    return ValueError(f"{path}: row {row}, field {name!r}: {problem}")
+    return row_error(path, row, name, problem)
