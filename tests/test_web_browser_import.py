@@ -7,68 +7,26 @@ screenshots go to a temporary folder unless ``SEPADAN_UI_SHOTS`` names one."""
 from __future__ import annotations
 
 import io
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
+from browser_fixtures import NEEDS_CHROMIUM, browser, serving, shot, shots  # noqa: F401 (fixtures)
 from openpyxl import load_workbook
 from web_fixtures import make_web
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 BAD_FILE = ("id,name,nik,birth_date,gender,region,skills\n"
             "W-B1,Ani Suryani,3508014404990081,1998-02-02,F,35.08,menjahit\n"
             "W-B2,Budi Santoso,3508014404990082,1997-03-03,F,35.08,memasak;menjahit\n"
             "W-B3,Citra Lestari,3508014404990083,1996-04-04,X,35.08,memasak\n")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium "
-                                                               "(apt-get install chromium; .ci/run does)")
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, fake_encoder):
-    import uvicorn
-
     web = make_web(tmp_path_factory.mktemp("browser-import"), fake_encoder)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(web.api.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the server did not start"
-    yield web, f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    folder = Path(os.environ.get("SEPADAN_UI_SHOTS") or tmp_path_factory.mktemp("ui"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def shot(page, folder: Path, name: str) -> None:
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 1000
+    with serving(web.api.app) as base:
+        yield web, base
 
 
 def narrow_enough(page) -> None:
