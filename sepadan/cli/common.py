@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sepadan.config import Settings
 from sepadan.errors import SepadanError
+
+if TYPE_CHECKING:
+    from sepadan.config import Settings
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -28,6 +30,8 @@ Today = Annotated[Optional[str], typer.Option("--today", help="evaluate deadline
 
 
 def _settings(home: Path | None) -> Settings:
+    from sepadan.config import Settings  # not at import: `sepadan --help` needs no settings
+
     settings = Settings()
     return settings.model_copy(update={"home": home}) if home else settings
 

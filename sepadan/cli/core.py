@@ -31,12 +31,13 @@ from sepadan.cli.common import (
     err,
     out,
 )
-from sepadan.contract import KINDS
 from sepadan.errors import InvalidInput, SepadanError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="sepadan: link-and-match for Indonesian labour migration.")
 log = logging.getLogger("sepadan.cli")
+# sepadan.contract.KINDS (a test holds them equal), written out so `sepadan --help` imports no pydantic
+KINDS = ("workers", "vacancies", "trainings", "agencies", "outcomes")
 DEMO_VACANCY, DEMO_WORKER = "V-0042", "W-000123"
 Wide = Annotated[bool, typer.Option("--wide", help="every reason and gap in a full table (default: a compact view, two lines a result)")]
 
@@ -92,13 +93,16 @@ def shortlist(vacancy_id: str, k: K = 30, region: Annotated[Optional[str], typer
               lang: Lang = "id", as_json: AsJson = False, as_csv: AsCsv = False, wide: Wide = False,
               today: Today = None, home: Home = None) -> None:
     """Rank the eligible workers for a job order, with reasons and gaps."""
-    from sepadan.allocation_store import exclusive_shortlist, mark_json
     from sepadan.matching.output import match_list_json
 
     with _engine(home, today) as engine:
         options = {"k": k, "region": region, "include_ineligible": include_ineligible}
-        ml, ex = (exclusive_shortlist(engine.matcher, engine.store, vacancy_id, **options) if exclusive
-                  else (engine.matcher.shortlist(vacancy_id, **options), None))
+        if exclusive:  # the allocation modules (pandas, scipy) only when asked for
+            from sepadan.allocation_store import exclusive_shortlist, mark_json
+
+            ml, ex = exclusive_shortlist(engine.matcher, engine.store, vacancy_id, **options)
+        else:
+            ml, ex = engine.matcher.shortlist(vacancy_id, **options), None
         body = match_list_json(ml, lang=_lang(lang), describe=engine.describe_worker)
         body = mark_json(body, ex) if ex is not None else body
         header = engine.describe_vacancy(vacancy_id)

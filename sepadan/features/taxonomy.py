@@ -11,6 +11,7 @@ import functools
 import gzip
 import logging
 import re
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -70,6 +71,41 @@ class KbjiTitle:
     isco: str
 
 
+@dataclass(frozen=True, slots=True)
+class LabelIndexes:
+    """The exact-match lookups: normalised label -> URIs (preferred, alternative), KBJI titles,
+    and the narrower skills of each concept."""
+
+    skill_pref: Index
+    skill_alt: Index
+    occ_pref: Index
+    occ_alt: Index
+    kbji: Mapping[str, tuple[KbjiTitle, ...]]
+    narrower: Index
+
+
+class _LabelIndexes:
+    """:class:`LabelIndexes`, built on first use (0.7 s of normalising 150,000 labels): a
+    shortlist from stored profiles never looks a label up, so ``sepadan shortlist`` does not pay."""
+
+    def __init__(self, skills: Mapping[str, Skill], occupations: Mapping[str, Occupation],
+                 kbji: tuple[KbjiTitle, ...]) -> None:
+        self._parts = (skills, occupations, kbji)
+        self._built: LabelIndexes | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> LabelIndexes:
+        built = self._built
+        if built is None:
+            with self._lock:
+                if self._built is None:
+                    started = time.perf_counter()
+                    self._built = _label_indexes(*self._parts)
+                    log.info("taxonomy label indexes built in %.2f s", time.perf_counter() - started)
+                built = self._built
+        return built
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Taxonomy:
     """Read-only view of the reference classifications; build it with :func:`load_taxonomy`."""
@@ -79,24 +115,21 @@ class Taxonomy:
     kbji: tuple[KbjiTitle, ...]
     isco_labels: Mapping[str, str]
     group_labels: Mapping[str, str]
-    _skill_pref: Index = field(repr=False)
-    _skill_alt: Index = field(repr=False)
-    _occ_pref: Index = field(repr=False)
-    _occ_alt: Index = field(repr=False)
-    _kbji_index: Mapping[str, tuple[KbjiTitle, ...]] = field(repr=False)
-    _narrower: Index = field(repr=False)
+    _labels: _LabelIndexes = field(repr=False)
 
     def skills_by_label(self, text: str) -> tuple[str, ...]:
         """Skill URIs whose preferred label matches ``text``, else those whose alt label does."""
-        return _lookup(self._skill_pref, self._skill_alt, text)
+        ix = self._labels.get()
+        return _lookup(ix.skill_pref, ix.skill_alt, text)
 
     def occupations_by_label(self, text: str) -> tuple[str, ...]:
         """Occupation URIs whose preferred label matches ``text``, else by alt label."""
-        return _lookup(self._occ_pref, self._occ_alt, text)
+        ix = self._labels.get()
+        return _lookup(ix.occ_pref, ix.occ_alt, text)
 
     def kbji_by_title(self, text: str) -> tuple[KbjiTitle, ...]:
         """KBJI entries whose title (or title without its parenthesised part) matches."""
-        return self._kbji_index.get(normalise_text(text), ())
+        return self._labels.get().kbji.get(normalise_text(text), ())
 
     def related(self, a: str, b: str) -> bool:
         """True for two distinct skills where one is broader than the other or both share a
@@ -108,7 +141,7 @@ class Taxonomy:
 
     def narrower(self, uri: str) -> tuple[str, ...]:
         """Skills whose broader concepts include ``uri`` (a skill or a skill group)."""
-        return self._narrower.get(uri, ())
+        return self._labels.get().narrower.get(uri, ())
 
     def skill_label(self, uri: str) -> str:
         """Preferred label of a skill or skill group; ``KeyError`` if unknown."""
@@ -186,12 +219,19 @@ def _assemble(t: dict[str, list[list[str]]]) -> Taxonomy:
         kbji=kbji,
         isco_labels=MappingProxyType(dict(t["isco"])),
         group_labels=MappingProxyType(dict(t["groups"])),
-        _skill_pref=_index((s.uri, (s.label,)) for s in skills.values()),
-        _skill_alt=_index((s.uri, s.alt_labels) for s in skills.values()),
-        _occ_pref=_index((o.uri, (o.label,)) for o in occupations.values()),
-        _occ_alt=_index((o.uri, o.alt_labels) for o in occupations.values()),
-        _kbji_index=_kbji_index(kbji),
-        _narrower=_narrower(skills.values()),
+        _labels=_LabelIndexes(skills, occupations, kbji),
+    )
+
+
+def _label_indexes(skills: Mapping[str, Skill], occupations: Mapping[str, Occupation],
+                   kbji: tuple[KbjiTitle, ...]) -> LabelIndexes:
+    return LabelIndexes(
+        skill_pref=_index((s.uri, (s.label,)) for s in skills.values()),
+        skill_alt=_index((s.uri, s.alt_labels) for s in skills.values()),
+        occ_pref=_index((o.uri, (o.label,)) for o in occupations.values()),
+        occ_alt=_index((o.uri, o.alt_labels) for o in occupations.values()),
+        kbji=_kbji_index(kbji),
+        narrower=_narrower(skills.values()),
     )
 
 

@@ -22,11 +22,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sepadan.errors import NotFound, SepadanError
 from sepadan.models.features import protected_names
-from sepadan.models.ranker import TRUSTED_TYPES, MonotoneRanker, feature_names
+
+if TYPE_CHECKING:  # the ranker module imports scikit-learn (0.6 s): only where a model is loaded
+    from sepadan.models.ranker import MonotoneRanker
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "sepadan-ranker"
@@ -132,6 +134,8 @@ class Registry:
 
     def log_run(self, record: RunRecord) -> VersionInfo:
         """Log params, metrics, tags, the plot and the model; register the model as a new version."""
+        from sepadan.models.ranker import feature_names
+
         names = feature_names(record.model)
         if protected_names(names):
             raise SepadanError(f"refusing to register a model that reads {protected_names(names)}")
@@ -170,6 +174,8 @@ class Registry:
         import sklearn
         from mlflow.models import ModelSignature
         from mlflow.types import ColSpec, Schema
+
+        from sepadan.models.ranker import TRUSTED_TYPES
 
         signature = ModelSignature(inputs=Schema([ColSpec("double", n) for n in names]),
                                    outputs=Schema([ColSpec("double")]))
@@ -356,6 +362,8 @@ class Registry:
     def load(self, version: int) -> LoadedRanker:
         """Load a registered version with skops, trusting only :data:`ranker.TRUSTED_TYPES`."""
         import skops.io
+
+        from sepadan.models.ranker import TRUSTED_TYPES, MonotoneRanker, feature_names
         from mlflow.models import Model
 
         with self._model_files(version) as local:

@@ -19,13 +19,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sepadan.config import Settings
 from sepadan.matching.eligibility import Context
 from sepadan.matching.scorer import Pair, Scored, TransparentScorer
 from sepadan.models.features import FEATURES, pair_features, protected_names
-from sepadan.models.ranker import MonotoneRanker, feature_names
 from sepadan.models.registry import MODEL_NAME, LoadedRanker, Registry
+
+if TYPE_CHECKING:  # the ranker module imports scikit-learn (0.6 s): only once a ranker is served
+    from sepadan.models.ranker import MonotoneRanker
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class RankerScorer:
     """A fitted ranker as a Scorer: the learned score, the transparent explanation."""
 
     def __init__(self, model: MonotoneRanker, transparent: TransparentScorer, *, version: str) -> None:
+        from sepadan.models.ranker import feature_names
+
         self.features = feature_names(model)
         missing = [n for n in self.features if n not in FEATURES]
         if missing:
