@@ -176,6 +176,11 @@ def _aims(rows: list[dict[str, Any]], demo: list[dict[str, Any]], aim: Any) -> l
         out.append(aim(f"{size}: over greedy, positions filled (flow/cover) +{100 * more:.2f}%, total score "
                        f"(flow/score) +{100 * score:.2f}%; the larger (%)", round(100 * max(more, score), 2),
                        ">= +3% in either", max(more, score) >= 0.03))
+        if max(more, score) < 0.03:
+            out.append(aim(f"{size}: the most ANY allocation can gain over greedy on this graph (flow/cover is the "
+                           "exact maximum of positions filled, flow/score the exact maximum score) (%)",
+                           round(100 * max(more, score), 2), "a ceiling, not a target: +3% is out of reach here",
+                           None))
         if n[:2] == (1_000_000, 100_000):
             worst = max(by["flow/cover"]["end_to_end_s"], by["flow/score"]["end_to_end_s"])
             out.append(aim(f"{size} end to end (s), slower flow objective", worst, "<= 60", worst <= 60))
