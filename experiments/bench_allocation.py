@@ -146,7 +146,7 @@ def report(rows: list[dict[str, Any]], demo: list[dict[str, Any]], info: dict[st
     metrics = ["positions_filled", "total_score", "proposals", "distinct_workers"]  # more is better (bold)
     table = {f"{r['method']} @ {_size(r)}": {m: r[m] for m in metrics} for r in rows}
     result = Result(name="allocation", task="allocation across job orders", dataset="synthetic candidate graphs "
-                    "(k=10, 10 or 4 proposals per order, 1 per worker) and the demo data", metrics=metrics,
+                    "(k=10; 20, 10 or 4 proposals per order; 1 per worker) and the demo data", metrics=metrics,
                     table=table, layout="systems", params={"k": K, "per_position": PER_POSITION,
                                               "seed": SEED, "demo": info}, aims=_aims(rows, demo, aim),
                     extra_tables={"synthetic graphs: time and memory": rows, f"demo data ({info.get('region', '-')}): "
@@ -243,7 +243,7 @@ def _chart(rows: list[dict[str, Any]], demo: list[dict[str, Any]], path: Path) -
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100000x10000x5,1000000x100000x5,1000000x100000x2",
+    parser.add_argument("--sizes", default="100000x10000x5,1000000x100000x5,1000000x100000x2,1000000x100000x10",
                         help="WORKERSxORDERSxPOSITIONS,... (2 proposals per position)")
     parser.add_argument("--demo-home", type=Path, default=REPO / ".sepadan", help="the demo data folder (copied)")
     parser.add_argument("--region", default=None, help="demo: Kemendagri code (default: every region)")
