@@ -279,6 +279,29 @@ def gather(matcher: Matcher, request: Request) -> CandidateMarket:
     return _market(matcher, orders, lists, request, versions[0])
 
 
+def gather_lists(matcher: Matcher, lists: Mapping[str, MatchList], request: Request, *,
+                 kept: Mapping[str, int] | None = None) -> CandidateMarket:
+    """As :func:`gather`, from shortlists made beforehand (the nightly batch's merged lists) instead of
+    the matcher's own: each open order's list cut to the length the request needs; an order without
+    a list has no candidates. ``kept``: each order's list length as made, refused if shorter than
+    needed. The lists cover every region, so a request limited to a region or to workers of some
+    regions is refused."""
+    if request.region or request.within:
+        raise ValueError("shortlists made beforehand cover every region: no region or within")
+    orders = open_orders(matcher, request)
+    cut = []
+    for v in orders:
+        need = max(request.k, positions_of(v) * request.candidates_per_position)
+        if kept is not None and kept.get(v.id, 0) < need:
+            raise ValueError(f"{v.id}: the allocation needs {need} candidates, the lists kept {kept.get(v.id, 0)}")
+        ml = lists.get(v.id) or MatchList("shortlist", v.id, matcher.model_version, ())
+        cut.append(replace(ml, results=ml.results[:need]))
+    versions = sorted({ml.model_version for ml in cut}) or [matcher.model_version]
+    if len(versions) > 1:
+        log.warning("the lists name several model versions (%s); recorded as the first", ", ".join(versions))
+    return _market(matcher, orders, cut, request, versions[0])
+
+
 def solve(engine: Any, mk: CandidateMarket, request: Request, *, method: str = "flow", hints: bool = True,
           started: float | None = None) -> Allocation:
     """Solve a gathered market and explain it (several methods may solve the same market)."""

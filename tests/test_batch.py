@@ -191,6 +191,26 @@ def test_the_allocation_from_the_batch_equals_sepadan_allocate(market):
     assert got == want and len(want) > 50
 
 
+def test_gather_lists_from_the_matchers_own_shortlists_is_gather_and_refuses_what_the_lists_lack(market):
+    from dataclasses import replace as change
+
+    from sepadan.allocate import gather, gather_lists
+
+    engine, _ = market
+    m, request = engine.matcher, Request(k=10)
+    lists = {v.id: m.shortlist(v.id, k=40) for v in open_orders(m, request)}
+    a, b = gather(m, request), gather_lists(m, lists, request)
+    assert a.lists == b.lists and a.worker_ids == b.worker_ids and a.model_version == b.model_version
+    assert np.array_equal(a.graph.order_capacity, b.graph.order_capacity) and a.graph.n_arcs == b.graph.n_arcs
+    some = next(iter(lists))
+    empty = gather_lists(m, {k: v for k, v in lists.items() if k != some}, request)
+    assert empty.lists[[o.id for o in empty.orders].index(some)] == ()
+    with pytest.raises(ValueError, match="every region"):
+        gather_lists(m, lists, change(request, region="35"))
+    with pytest.raises(ValueError, match="needs"):
+        gather_lists(m, lists, request, kept={k: 3 for k in lists})
+
+
 def test_the_manifest_lists_every_file_with_rows_and_sha256_and_current_names_the_run(market):
     engine, result = market
     manifest = json.loads((result.path / "manifest.json").read_text())

@@ -2,8 +2,8 @@
 
 They are batch functions like the others (a partition in, a table out, written and marked done by
 the same worker), run by the local runner whichever runner did the shortlists: the allocation is one
-min-cost flow over every open order's merged shortlist, the gap tables one planner assessment per
-region (:func:`sepadan.planning.demand.gap_report`).
+min-cost flow over every open order's merged shortlist (:func:`sepadan.allocate.gather_lists`), the
+gap tables one planner assessment per region (:func:`sepadan.planning.demand.gap_report`).
 """
 
 from __future__ import annotations
@@ -39,28 +39,6 @@ def read_lists(directory: Path) -> dict[str, MatchList]:
     return {v: MatchList("shortlist", v, versions[v], tuple(ms)) for v, ms in lists.items()}
 
 
-class ListedMatcher:
-    """The matcher as :func:`sepadan.allocate.gather` reads it, its shortlists being the batch's."""
-
-    def __init__(self, matcher: Any, lists: dict[str, MatchList], stored_k: dict[str, int]) -> None:
-        self._matcher, self._lists, self._k = matcher, lists, stored_k
-        self.ctx, self.vacancies, self.workers = matcher.ctx, matcher.vacancies, matcher.workers
-
-    @property
-    def model_version(self) -> str:
-        return self._matcher.model_version
-
-    def shortlist(self, vacancy_id: str, *, k: int = 30, region: str | None = None,
-                  within: tuple[str, ...] = ()) -> MatchList:
-        if region or within:
-            raise ValueError("the nightly allocation covers every region")
-        if k > self._k.get(vacancy_id, 0):
-            raise ValueError(f"{vacancy_id}: the allocation asks for {k} candidates, the batch kept "
-                             f"{self._k.get(vacancy_id, 0)}")
-        ml = self._lists.get(vacancy_id) or MatchList("shortlist", vacancy_id, self.model_version, ())
-        return MatchList(ml.kind, ml.subject_id, ml.model_version, ml.results[:k], ml.warnings)
-
-
 @dataclass(frozen=True, slots=True)
 class AllocationStage:
     engine: Any
@@ -77,8 +55,9 @@ class AllocationStage:
         from sepadan import allocate as alloc
 
         if "allocation" not in state:
-            matcher = ListedMatcher(self.engine.matcher, read_lists(Path(self.lists_dir)), dict(self.orders))
-            state["allocation"] = alloc.solve(self.engine, alloc.gather(matcher, self.request), self.request)
+            market = alloc.gather_lists(self.engine.matcher, read_lists(Path(self.lists_dir)), self.request,
+                                        kept=dict(self.orders))
+            state["allocation"] = alloc.solve(self.engine, market, self.request)
         a = state["allocation"]
         if part.key == "proposals":
             return table([{"vacancy_id": p.vacancy_id, "worker_id": p.worker_id, "region": p.region,
