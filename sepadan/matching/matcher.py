@@ -7,6 +7,7 @@ binds it to the store, the model and the index files.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,7 +28,8 @@ from sepadan.matching.eligibility import (
 from sepadan.matching.index import VectorIndex
 from sepadan.matching.masks import Allowed, MaskCache
 from sepadan.matching.retrieve import ConceptIndex, rrf
-from sepadan.matching.scorer import Message, Pair, Scored
+from sepadan.matching.score_batch import BatchScorer, WorkerColumns
+from sepadan.matching.scorer import Message, Pair, Scored, TransparentScorer
 from sepadan.matching.table import WorkerTable
 from sepadan.records import Vacancy, Worker
 
@@ -85,12 +87,32 @@ class Matcher:
         self.workers, self.vacancies, self.table = workers, vacancies, table
         self.ctx, self.scorer, self.candidates = ctx, scorer, candidates
         self.masks = MaskCache(table.n, self._mask_for)
+        self._batch: BatchScorer | None = None
+        self._batch_lock = threading.Lock()
 
     def warm(self) -> None:
-        """Work out every vacancy's eligibility mask (and the worker table's columns they need),
-        so no first shortlist pays for them."""
+        """Work out every vacancy's eligibility mask (and the worker table's columns they need)
+        and the columns the batch scorer reads, so no first shortlist pays for them."""
         for v in self.vacancies.records:
             self.masks.get(("vacancy", v.id))
+        self._batch_scorer()
+
+    def _batch_scorer(self) -> BatchScorer | None:
+        """The batch scorer while the matcher ranks with the transparent scorer (directly, or as
+        the champion's fallback); None for a learned ranker, whose pairs are scored one by one."""
+        scorer = self.scorer if type(self.scorer) is TransparentScorer else getattr(self.scorer, "current", None)
+        if type(scorer) is not TransparentScorer:
+            return None
+        batch = self._batch
+        if batch is None or batch.scorer is not scorer:
+            with self._batch_lock:
+                batch = self._batch
+                if batch is None or batch.scorer is not scorer:
+                    columns = batch.columns if batch is not None else WorkerColumns(
+                        self.workers.records, self.workers.profiles, today=self.ctx.today,
+                        documents=tuple(self.ctx.rules.document_lead_days))
+                    batch = self._batch = BatchScorer(scorer, columns)
+        return batch
 
     def inherit_masks(self, old: Matcher, kept: np.ndarray, fresh: Sequence[int], *,
                       vacancies: frozenset[str] = frozenset(), every_vacancy: bool = False) -> None:
@@ -158,15 +180,45 @@ class Matcher:
                                     np.arange(self.table.n) if allowed is None else allowed.rows, k,
                                     bits=None if allowed is None else allowed.bits)
         vvec = self.vacancies.index.vectors[vpos]
-        vchecks = vacancy_checks(v, self.ctx)  # the same for every candidate
-        records, profiles, vectors = self.workers.records, self.workers.profiles, self.workers.index.vectors
-        matches = [self._match(records[p], profiles[p], v, vp, vectors[p], vvec,
-                               checks=[*vchecks, *worker_checks(records[p], profiles[p], v, vp, self.ctx)])
-                   for p in candidates]
-        if not include_ineligible:
-            matches = self._guard(matches)
+        batch = self._batch_scorer()
+        results = None if batch is None else self._best(batch, candidates, v, vp, vvec, k, include_ineligible)
+        if results is None:
+            matches = [self._pair_match(p, v, vp, vvec) for p in candidates]
+            results = _top(matches if include_ineligible else self._guard(matches), k)
         warnings = tuple((c.key, c.params) for c in vacancy_checks(v, self.ctx) if not c.ok)
-        return MatchList("shortlist", vacancy_id, self.model_version, _top(matches, k), warnings)
+        return MatchList("shortlist", vacancy_id, self.model_version, results, warnings)
+
+    def _pair_match(self, p: int, v: Vacancy, vp: VacancyProfile, vvec: np.ndarray) -> Match:
+        """One candidate scored and explained in full (every check, component, reason and gap)."""
+        w, wp = self.workers.records[p], self.workers.profiles[p]
+        checks = [*vacancy_checks(v, self.ctx), *worker_checks(w, wp, v, vp, self.ctx)]
+        return self._match(w, wp, v, vp, self.workers.index.vectors[p], vvec, checks=checks)
+
+    def _best(self, batch: BatchScorer, candidates: list[int], v: Vacancy, vp: VacancyProfile,
+              vvec: np.ndarray, k: int, include_ineligible: bool) -> tuple[Match, ...] | None:
+        """The top k of the candidates by their batch scores, each then scored and explained in
+        full; the same list as explaining every candidate and keeping the best k. None (score
+        them one by one) if a full score differs from its batch score: the champion changed
+        between the two, or a bug, logged."""
+        records = self.workers.records
+        scores = batch.scores(np.asarray(candidates, dtype=np.int64), records, self.workers.index.vectors,
+                              v, vp, vvec, self.ctx)
+        order = sorted(range(len(candidates)), key=lambda i: (-scores[i], records[candidates[i]].id))
+        out: list[Match] = []
+        for i in order:
+            m = self._pair_match(candidates[i], v, vp, vvec)
+            if m.score != scores[i]:
+                log.warning("batch score %s differs from the full score %s for %s and %s (%s); "
+                            "scoring this shortlist pair by pair", scores[i], m.score, m.worker_id, v.id,
+                            self.scorer.version)
+                return None
+            if include_ineligible or m.eligible:
+                out.append(m)
+            else:
+                self._guard([m])
+            if len(out) == k:
+                break
+        return _top(out, k)
 
     def recommend(self, worker_id: str, *, scope: str = "all", country: str | None = None, k: int = 10,
                   include_flagged: bool = False, include_ineligible: bool = False) -> MatchList:
