@@ -40,7 +40,7 @@ def measure(n: int, kinds: list[str], work: Path, planned: bool, shares: tuple[f
     from threadpoolctl import threadpool_limits
 
     from sepadan.evaluation.speed import Clock
-    from sepadan.evaluation.speed_index import KindSpec, bm25_peer, build_kinds, machine, selectivity_table, varied_vectors
+    from sepadan.evaluation.speed_index import KindSpec, cached_varied, bm25_peer, build_kinds, machine, selectivity_table, varied_vectors
     from sepadan.features.encoder import CachedEncoder, open_model
     from sepadan.features.taxonomy import load_taxonomy
     from sepadan.store.db import Store
@@ -49,7 +49,7 @@ def measure(n: int, kinds: list[str], work: Path, planned: bool, shares: tuple[f
     out: dict[str, Any] = {"workers": n, "machine_start": machine()}
     encoder = CachedEncoder(open_model(), Store.open(f"sqlite:///{(work / 'phrases.db').resolve()}"))
     started = time.perf_counter()
-    data = varied_vectors(load_taxonomy(), encoder, n, keep_texts=True)
+    data = cached_varied(work, n, lambda: varied_vectors(load_taxonomy(), encoder, n, keep_texts=True))
     out |= {"vectors_s": round(time.perf_counter() - started, 1), "distinct_phrases": data.distinct_phrases,
             "distinct_vectors_in_first_200k": data.distinct_vectors}
     specs = []

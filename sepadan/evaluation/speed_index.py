@@ -21,12 +21,14 @@ A result where most queries come back with nothing is refused (an error), not re
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -85,6 +87,31 @@ def varied_vectors(taxonomy: Any, encoder: Any, n: int, *, queries: int = 200, s
     qvectors = _unit(np.asarray(qweights @ table, dtype=np.float32))
     distinct = len(np.unique(vectors[: min(n, 200_000)].round(5), axis=0)) if n else 0
     return VariedSet(vectors, qvectors, len(vocab), distinct, texts if keep_texts else None, qtexts)
+
+
+def cached_varied(folder: Path, n: int, build: Callable[[], VariedSet]) -> VariedSet:
+    """The varied set of ``n`` rows from ``folder`` (``.npy`` and text files, no pickle), built
+    and written there the first time."""
+    stem = folder / f"varied-{n}"
+    names = {"vectors": stem.with_suffix(".vectors.npy"), "queries": stem.with_suffix(".queries.npy"),
+             "texts": stem.with_suffix(".texts.txt"), "query_texts": stem.with_suffix(".query-texts.txt"),
+             "meta": stem.with_suffix(".json")}
+    if all(path.exists() for path in names.values()):
+        meta = json.loads(names["meta"].read_text())
+        log.info("varied vectors: %d rows read from %s", n, folder)
+        return VariedSet(np.load(names["vectors"], allow_pickle=False), np.load(names["queries"], allow_pickle=False),
+                         meta["distinct_phrases"], meta["distinct_vectors"],
+                         names["texts"].read_text(encoding="utf-8").split("\n"),
+                         names["query_texts"].read_text(encoding="utf-8").split("\n"))
+    data = build()
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(names["vectors"], data.vectors, allow_pickle=False)
+    np.save(names["queries"], data.queries, allow_pickle=False)
+    names["texts"].write_text("\n".join(data.texts or []), encoding="utf-8")
+    names["query_texts"].write_text("\n".join(data.query_texts), encoding="utf-8")
+    names["meta"].write_text(json.dumps({"distinct_phrases": data.distinct_phrases,
+                                         "distinct_vectors": data.distinct_vectors}))
+    return data
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -1,12 +1,15 @@
-"""Vector indexes with one interface: exact (NumPy) and FAISS (flat, HNSW, IVF).
+"""Vector indexes with one interface: exact (NumPy) and FAISS (flat, HNSW, IVF, each optionally
+over 8-bit codes re-ranked on the float32 rows).
 
 ``search(queries, k, allowed=...)`` returns ``(scores, positions)``, each ``(n_queries, k)``,
 inner-product scores on L2-normalised rows, ``-1`` positions where fewer than k rows qualify.
 
 Filtered search is planned by how many rows are allowed, as Qdrant and Lucene do: an ANN graph
 filters only inside its beam and silently loses recall when few rows are allowed, so at or under
-``exact_filter_max`` allowed rows (or under 5% of the index) the search is exact over the allowed
-subset; above that, ANN with the filter inside the search, and an exact fallback if it comes back short.
+``exact_filter_max`` allowed rows, or under ``exact_filter_share`` of the index, the search is
+exact over the allowed subset, in place; above that, ANN with the filter inside the search, and an
+exact fallback if it comes back short. The thresholds come from measurements of both paths at
+100k and 1M rows (experiments/results/speed-index.md).
 """
 
 from __future__ import annotations
@@ -35,43 +38,52 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.n
     """Top-k inner products by brute force, optionally over a subset of row positions; best first,
     ties by position.
 
-    A subset is searched in place (FAISS's k-NN by index: no copy of the allowed rows; 0.6-1.8x a
-    flat index built over those rows alone at 100k x 384, experiments/results/speed-index.md);
-    every row through one matrix product."""
+    A subset is searched in place: FAISS's k-NN by index over the matrix itself, every query in
+    one call (no copy of the allowed rows, no per-query Python work: at 100 allowed rows the call's
+    own overhead is most of the time). Every row: one matrix product a query."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-    rows = None if allowed is None else np.ascontiguousarray(allowed, dtype=np.int64)
-    m = len(vectors) if rows is None else len(rows)
+    if allowed is not None:
+        return _subset_search(vectors, queries, k, np.ascontiguousarray(allowed, dtype=np.int64))
+    m = len(vectors)
     scores_out = np.full((len(queries), k), -np.inf, dtype=np.float32)
     ids_out = np.full((len(queries), k), -1, dtype=np.int64)
     if m == 0 or k <= 0:
         return scores_out, ids_out
     take = min(k, m)
-    if rows is not None:
-        _check_rows(rows, len(vectors))
     for qi, query in enumerate(queries):
-        if rows is None:
-            scores = vectors @ query
-            top = np.argpartition(-scores, take - 1)[:take] if take < m else np.arange(m)
-            found, got = top, scores[top]
-        else:
-            got, found = _subset_knn(vectors, query, rows, take)
+        scores = vectors @ query
+        found = np.argpartition(-scores, take - 1)[:take] if take < m else np.arange(m)
+        got = scores[found]
         order = np.lexsort((found, -got))
         scores_out[qi, :take], ids_out[qi, :take] = got[order], found[order]
     return scores_out, ids_out
 
 
-def _subset_knn(vectors: np.ndarray, query: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k best of the given rows for one query (FAISS heap in C; rows scanned in the order
-    given, and an equal score never displaces a kept row, so ascending rows keep the lower position)."""
+def _subset_search(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of the given rows for each query (FAISS heap in C; rows scanned in the order
+    given, and an equal score never displaces a kept row, so ascending rows keep the lower
+    position at the k-th place; equal scores inside the k are put in position order after)."""
     import faiss
 
+    nq, m = len(queries), len(rows)
+    take = min(k, m) if k > 0 else 0
+    if take == 0:
+        return np.full((nq, max(k, 0)), -np.inf, dtype=np.float32), np.full((nq, max(k, 0)), -1, dtype=np.int64)
+    _check_rows(rows, len(vectors))
     vectors = _contiguous(vectors)
-    query = np.ascontiguousarray(query, dtype=np.float32)
-    scores = np.empty(k, dtype=np.float32)
-    ids = np.empty(k, dtype=np.int64)
-    faiss.knn_inner_products_by_idx(faiss.swig_ptr(query), faiss.swig_ptr(vectors), faiss.swig_ptr(rows),
-                                    vectors.shape[1], 1, len(vectors), len(rows), k, faiss.swig_ptr(scores),
-                                    faiss.swig_ptr(ids), len(rows))
+    scores = np.empty((nq, take), dtype=np.float32)
+    ids = np.empty((nq, take), dtype=np.int64)
+    faiss.knn_inner_products_by_idx(faiss.swig_ptr(queries), faiss.swig_ptr(vectors), faiss.swig_ptr(rows),
+                                    vectors.shape[1], nq, len(vectors), m, take, faiss.swig_ptr(scores),
+                                    faiss.swig_ptr(ids), 0)  # stride 0: the same rows for every query
+    if take > 1 and (scores[:, 1:] == scores[:, :-1]).any():
+        for qi in range(nq):
+            order = np.lexsort((ids[qi], -scores[qi]))
+            scores[qi], ids[qi] = scores[qi, order], ids[qi, order]
+    if take < k:
+        pad = ((0, 0), (0, k - take))
+        return np.pad(scores, pad, constant_values=-np.inf), np.pad(ids, pad, constant_values=-1)
     return scores, ids
 
 
@@ -117,22 +129,28 @@ class ExactIndex:
         return exact_search(self.vectors, queries, k, allowed)
 
 
-class FaissIndex:
-    """A FAISS index (flat, HNSW, HNSW over 8-bit codes, or IVF) plus the float32 rows for exact
-    filtered search and re-ranking. Where the FAISS index keeps the rows itself (flat, HNSW), the
-    rows are a view of its storage, not a second copy (1.5 GB at a million 384-d rows)."""
+EXACT_FILTER_SHARE = 0.05  # the planner's share below which a filtered query is searched exactly
+KINDS = ("exact", "flat", "hnsw", "hnsw_sq8", "ivf", "ivf_sq8")
 
-    RERANK = {"hnsw_sq8": 4}  # candidates per result re-scored on the float32 rows
+
+class FaissIndex:
+    """A FAISS index (flat, HNSW, IVF, or either of the last two over 8-bit codes) plus the float32
+    rows for exact filtered search and re-ranking. Where the FAISS index keeps the rows itself
+    (flat, HNSW), the rows are a view of its storage, not a second copy (1.5 GB at a million 384-d
+    rows); for the others they may be a memory-mapped file (:mod:`sepadan.matching.persist`)."""
+
+    RERANK = {"hnsw_sq8": 4, "ivf_sq8": 4}  # candidates per result re-scored on the float32 rows
 
     def __init__(self, index: object, vectors: np.ndarray | None, *, kind: str, exact_filter_max: int = 20_000,
-                 ef_search: int = 128, nprobe: int = 32) -> None:
+                 ef_search: int = 128, nprobe: int = 32, exact_filter_share: float = EXACT_FILTER_SHARE) -> None:
         self.index, self.kind = index, kind
         shared = _stored_rows(index)
         if shared is not None and (vectors is None or shared.shape == np.shape(vectors)):
             self.vectors = shared
         else:
-            self.vectors = _contiguous(np.asarray(vectors))
-        self.exact_filter_max, self.ef_search, self.nprobe = exact_filter_max, ef_search, nprobe
+            self.vectors = _contiguous(np.asanyarray(vectors))
+        self.exact_filter_max, self.exact_filter_share = exact_filter_max, exact_filter_share
+        self.ef_search, self.nprobe = ef_search, nprobe
 
     @property
     def size(self) -> int:
@@ -142,11 +160,12 @@ class FaissIndex:
                bitmap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``bitmap``: the same rows as ``allowed``, packed (little bit order), when the caller
         holds it (a cached eligibility mask): the filtered ANN search needs no bitmap made."""
-        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         if allowed is not None and self._plan_exact(len(allowed)):
             return exact_search(self.vectors, queries, k, allowed)
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         rerank = self.RERANK.get(self.kind, 1)
-        scores, ids = self._ann(queries, k * rerank, allowed, bitmap)
+        share = 1.0 if allowed is None else len(allowed) / max(self.size, 1)
+        scores, ids = self._ann(queries, k * rerank, allowed, bitmap, share)
         if rerank > 1:
             scores, ids = self._rescore(queries, ids, k)
         if allowed is not None and (ids[:, :min(k, len(allowed))] < 0).any():
@@ -167,10 +186,10 @@ class FaissIndex:
         return scores_out, ids_out
 
     def _plan_exact(self, n_allowed: int) -> bool:
-        return n_allowed <= self.exact_filter_max or n_allowed < 0.05 * self.size
+        return n_allowed <= self.exact_filter_max or n_allowed < self.exact_filter_share * self.size
 
-    def _ann(self, queries: np.ndarray, k: int, allowed: np.ndarray | None, bitmap: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+    def _ann(self, queries: np.ndarray, k: int, allowed: np.ndarray | None, bitmap: np.ndarray | None,
+             share: float) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
         selector = None
@@ -183,33 +202,49 @@ class FaissIndex:
                 bitmap = np.packbits(keep, bitorder="little")
             bitmap = np.ascontiguousarray(bitmap, dtype=np.uint8)
             selector = faiss.IDSelectorBitmap(self.size, faiss.swig_ptr(bitmap))
-        params = self._params(k, selector)
+        params = self._params(k, selector, share)
         scores, ids = self.index.search(queries, k, params=params)
         del bitmap  # kept alive until the search has run
         scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
         return scores, ids.astype(np.int64)
 
-    def _params(self, k: int, selector: object | None) -> object:
+    def _params(self, k: int, selector: object | None, share: float) -> object:
         import faiss
 
         if self.kind in ("hnsw", "hnsw_sq8"):
             return faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search, 2 * k))
-        if self.kind == "ivf":
-            return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+        if self.kind in ("ivf", "ivf_sq8"):
+            return faiss.SearchParametersIVF(sel=selector, nprobe=ivf_probes(self.nprobe, share, _nlist(self.index)))
         return faiss.SearchParameters(sel=selector)
+
+
+def ivf_probes(nprobe: int, share: float, nlist: int) -> int:
+    """Lists an IVF search visits when ``share`` of the rows are allowed: the filtered top-k lies
+    as deep as the unfiltered top k/share, so more lists are visited as the share falls (square
+    root, at most 4x; measured in experiments/results/speed-index.md)."""
+    scale = min(4.0, 1.0 / max(share, 1e-9) ** 0.5)
+    return int(min(nlist, max(1, round(nprobe * scale))))
+
+
+def _nlist(index: object) -> int:
+    import faiss
+
+    return int(faiss.extract_index_ivf(index).nlist)
 
 
 def build_index(vectors: np.ndarray, *, kind: str = "auto", exact_max: int = 50_000, ann: str = "hnsw",
                 hnsw_m: int = 32, ef_search: int = 128, exact_filter_max: int = 20_000,
-                ef_construction: int = 200) -> VectorIndex:
-    """Exact at or below ``exact_max`` rows, HNSW or IVF above it (or the kind asked for)."""
+                ef_construction: int = 200, nprobe: int = 32, exact_filter_share: float = EXACT_FILTER_SHARE,
+                random_state: int = 0) -> VectorIndex:
+    """Exact at or below ``exact_max`` rows, the ``ann`` kind above it (or the kind asked for)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if kind == "auto":
         kind = "exact" if len(vectors) <= exact_max else ann
     if kind == "exact":
         return ExactIndex(vectors)
-    index = _faiss_index(kind, vectors, hnsw_m=hnsw_m, ef_construction=ef_construction)
-    return FaissIndex(index, vectors, kind=kind, exact_filter_max=exact_filter_max, ef_search=ef_search)
+    index = _faiss_index(kind, vectors, hnsw_m=hnsw_m, ef_construction=ef_construction, random_state=random_state)
+    return FaissIndex(index, vectors, kind=kind, exact_filter_max=exact_filter_max, ef_search=ef_search,
+                      nprobe=nprobe, exact_filter_share=exact_filter_share)
 
 
 def _stored_rows(index: object) -> np.ndarray | None:
@@ -224,7 +259,21 @@ def _stored_rows(index: object) -> np.ndarray | None:
     return np.asarray(view, dtype=np.float32).reshape(flat.ntotal, flat.d)
 
 
-def _faiss_index(kind: str, vectors: np.ndarray, *, hnsw_m: int, ef_construction: int = 200) -> object:
+def ivf_lists(n: int) -> int:
+    """Inverted lists for n rows: about 2 sqrt(n) (2,000 at a million), at least 39 rows a list."""
+    return max(1, min(4096, int(2 * np.sqrt(n)), n // 39))
+
+
+def _training_sample(vectors: np.ndarray, rows: int, random_state: int) -> np.ndarray:
+    """At most ``rows`` rows drawn at random (k-means on a sample: seconds, not minutes, at 1M)."""
+    if len(vectors) <= rows:
+        return vectors
+    pick = np.sort(np.random.default_rng(random_state).choice(len(vectors), rows, replace=False))
+    return np.ascontiguousarray(vectors[pick])
+
+
+def _faiss_index(kind: str, vectors: np.ndarray, *, hnsw_m: int, ef_construction: int = 200,
+                 random_state: int = 0) -> object:
     import faiss
 
     dim = vectors.shape[1]
@@ -236,13 +285,20 @@ def _faiss_index(kind: str, vectors: np.ndarray, *, hnsw_m: int, ef_construction
     elif kind == "hnsw_sq8":
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
-        index.train(vectors[:: max(1, len(vectors) // 100_000)])
-    elif kind == "ivf":
-        nlist = max(1, min(4096, int(4 * np.sqrt(len(vectors))), len(vectors) // 39))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.train(vectors)
+        index.train(_training_sample(vectors, 100_000, random_state))
+    elif kind in ("ivf", "ivf_sq8"):
+        nlist = ivf_lists(len(vectors))
+        quantizer = faiss.IndexFlatIP(dim)
+        if kind == "ivf":
+            index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        else:
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = random_state
+        index.train(_training_sample(vectors, 64 * nlist, random_state))
+        quantizer.thisown, index.own_fields = False, True  # the index owns its quantizer
     else:
-        raise ValueError(f"unknown index kind '{kind}' (exact, flat, hnsw, hnsw_sq8, ivf)")
+        raise ValueError(f"unknown index kind '{kind}' ({', '.join(KINDS)})")
     if len(vectors):
         index.add(vectors)
     return index

@@ -111,9 +111,10 @@ def load_stored(directory: Path, *, model: str, exact_filter_max: int = 20_000, 
     for name, digest in manifest.files.items():
         if not (version / name).exists() or _sha256(version / name) != digest:
             raise IndexError_(f"{directory.name} index file {name} is missing or corrupt")
-    # flat and HNSW indexes hold the rows themselves (FaissIndex takes a view of them), and an
-    # 8-bit HNSW re-ranks on rows read from the file as needed: those are mapped, not read
-    mapped = manifest.kind in ("flat", "hnsw", "hnsw_sq8")
+    # flat and HNSW indexes hold the rows themselves (FaissIndex takes a view of them); IVF and
+    # the 8-bit kinds re-rank and search filtered subsets on rows read from the file as needed:
+    # every FAISS kind maps them, not reads them (1.5 GB at a million 384-d rows)
+    mapped = manifest.kind != "exact"
     vectors = np.load(version / "vectors.npy", allow_pickle=False, mmap_mode="r" if mapped else None)
     ids = json.loads((version / "ids.json").read_text())
     if len(ids) != manifest.count or len(vectors) != manifest.count:

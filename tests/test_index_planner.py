@@ -1,0 +1,116 @@
+"""Filtered search: the exact subset search in one FAISS call per batch, ties in position order,
+the planner's two thresholds, the IVF probes that grow as the allowed share falls, and the rows of
+every FAISS kind mapped from disk, not read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sepadan.matching.index import FaissIndex, build_index, exact_search, ivf_lists, ivf_probes
+from sepadan.matching.persist import load_index, save_index
+
+DIM = 16
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def rows() -> np.ndarray:
+    return unit(np.random.default_rng(4).standard_normal((3000, DIM)))
+
+
+@pytest.fixture(scope="module")
+def queries() -> np.ndarray:
+    return unit(np.random.default_rng(5).standard_normal((12, DIM)))
+
+
+def brute(vectors: np.ndarray, query: np.ndarray, k: int, allowed: np.ndarray) -> list[int]:
+    scores = vectors[allowed] @ query
+    order = np.lexsort((allowed, -scores))[:k]
+    return allowed[order].tolist()
+
+
+def test_a_batch_of_queries_over_a_subset_equals_brute_force_for_each(rows, queries):
+    allowed = np.sort(np.random.default_rng(1).choice(len(rows), 250, replace=False))
+    scores, ids = exact_search(rows, queries, 10, allowed)
+    for q, got in zip(queries, ids, strict=True):
+        assert got.tolist() == brute(rows, q, 10, allowed)
+    assert np.allclose(scores, np.take_along_axis(queries @ rows.T, ids, axis=1), atol=1e-5)
+
+
+def test_equal_scores_inside_the_k_come_in_position_order():
+    base = unit(np.random.default_rng(2).standard_normal((40, DIM)))
+    vectors = base.copy()
+    vectors[[31, 7, 19]] = vectors[3]  # four equal rows
+    allowed = np.arange(40, dtype=np.int64)[::-1].copy()  # scanned from the highest position
+    _, ids = exact_search(vectors, vectors[3], 4, allowed)
+    assert ids[0].tolist() == [3, 7, 19, 31]
+
+
+def test_a_subset_smaller_than_k_is_padded(rows, queries):
+    allowed = np.array([5, 17, 900], dtype=np.int64)
+    scores, ids = exact_search(rows, queries[:3], 6, allowed)
+    assert (np.sort(ids[:, :3], axis=1) == allowed).all()
+    assert (ids[:, 3:] == -1).all() and np.isneginf(scores[:, 3:]).all()
+
+
+def test_an_allowed_row_outside_the_index_is_refused(rows, queries):
+    with pytest.raises(ValueError, match="allowed rows"):
+        exact_search(rows, queries, 5, np.array([1, len(rows)], dtype=np.int64))
+
+
+@pytest.mark.parametrize(("n_allowed", "exact"), [(100, True), (149, True), (150, False), (3000, False)])
+def test_the_planner_goes_exact_under_the_share(rows, n_allowed, exact):
+    index = build_index(rows, kind="flat", exact_filter_max=0, exact_filter_share=0.05)
+    assert index._plan_exact(n_allowed) is exact
+
+
+def test_the_planner_goes_exact_at_or_under_the_row_count(rows):
+    index = build_index(rows, kind="flat", exact_filter_max=500, exact_filter_share=0.0)
+    assert index._plan_exact(500) and not index._plan_exact(501)
+
+
+class CountingIndex(FaissIndex):
+    """A flat index that records which path each search took."""
+
+    exact_calls = 0
+
+    def _ann(self, *args, **kwargs):
+        type(self).exact_calls -= 1000  # an ANN call: never expected on the exact side
+        return super()._ann(*args, **kwargs)
+
+
+def test_a_planned_exact_search_never_reaches_faiss_search(rows, queries):
+    built = build_index(rows, kind="flat", exact_filter_max=0, exact_filter_share=0.5)
+    index = CountingIndex(built.index, built.vectors, kind="flat", exact_filter_max=0, exact_filter_share=0.5)
+    allowed = np.arange(0, 3000, 3, dtype=np.int64)
+    _, ids = index.search(queries, 5, allowed=allowed)
+    assert CountingIndex.exact_calls == 0
+    assert ids[0].tolist() == brute(rows, queries[0], 5, allowed)
+
+
+def test_ivf_probes_grow_as_the_allowed_share_falls():
+    assert ivf_probes(16, 1.0, 2000) == 16
+    assert ivf_probes(16, 0.25, 2000) == 32
+    assert ivf_probes(16, 0.01, 2000) == 64  # at most 4x
+    assert ivf_probes(16, 0.01, 40) == 40  # never more lists than there are
+    assert [ivf_probes(8, s, 1000) for s in (1.0, 0.5, 0.1, 0.05)] == sorted(
+        ivf_probes(8, s, 1000) for s in (1.0, 0.5, 0.1, 0.05))
+
+
+def test_ivf_lists_follow_the_size():
+    assert ivf_lists(1_000_000) == 2000 and ivf_lists(100_000) == 632 and ivf_lists(20) == 1
+
+
+@pytest.mark.parametrize("kind", ["hnsw_sq8", "ivf", "ivf_sq8"])
+def test_every_faiss_kind_maps_its_rows_from_disk(kind, rows, queries, tmp_path):
+    index = build_index(rows, kind=kind, exact_filter_max=0)
+    save_index(tmp_path / "w", index, [str(i) for i in range(len(rows))], side="workers", model="m",
+               fingerprint="f")
+    loaded, _, _ = load_index(tmp_path / "w", model="m", exact_filter_max=0)
+    assert isinstance(loaded.vectors, np.memmap)
+    allowed = np.arange(0, 3000, 2, dtype=np.int64)
+    assert (loaded.search(queries, 5, allowed=allowed)[1] == index.search(queries, 5, allowed=allowed)[1]).all()
