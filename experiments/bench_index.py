@@ -30,17 +30,22 @@ KINDS = {
     "hnsw32-efc80": ("hnsw", {"hnsw_m": 32, "ef_construction": 80, "ef_search": 256}),
     "hnsw24-efc80": ("hnsw", {"hnsw_m": 24, "ef_construction": 80, "ef_search": 256}),
     "hnsw32-sq8-efc80": ("hnsw_sq8", {"hnsw_m": 32, "ef_construction": 80, "ef_search": 256}),
+    "hnsw32-sq8-efc40": ("hnsw_sq8", {"hnsw_m": 32, "ef_construction": 40, "ef_search": 256}),
+    "hnsw16-sq8-efc40": ("hnsw_sq8", {"hnsw_m": 16, "ef_construction": 40, "ef_search": 256}),
     "ivf": ("ivf", {}),
+    "ivf-np16": ("ivf", {"nprobe": 16}),
+    "ivf-sq8": ("ivf_sq8", {}),
+    "ivf-sq8-np16": ("ivf_sq8", {"nprobe": 16}),
 }
 
 
 def measure(n: int, kinds: list[str], work: Path, planned: bool, shares: tuple[float, ...] | None = None,
-            raw_too: bool = True) -> dict[str, Any]:
+            raw_too: bool = True, serving: bool = False) -> dict[str, Any]:
     import faiss
     from threadpoolctl import threadpool_limits
 
     from sepadan.evaluation.speed import Clock
-    from sepadan.evaluation.speed_index import KindSpec, cached_varied, bm25_peer, build_kinds, machine, selectivity_table, varied_vectors
+    from sepadan.evaluation.speed_index import SHARES, KindSpec, cached_varied, serving_memory, bm25_peer, build_kinds, machine, selectivity_table, varied_vectors
     from sepadan.features.encoder import CachedEncoder, open_model
     from sepadan.features.taxonomy import load_taxonomy
     from sepadan.store.db import Store
@@ -74,6 +79,8 @@ def measure(n: int, kinds: list[str], work: Path, planned: bool, shares: tuple[f
                 index._plan_exact = lambda n_allowed: False
             out["selectivity_raw"] = selectivity_table(raw, data.vectors, data.queries, **extra)
         out |= bm25_peer(data.texts, data.query_texts)
+    if serving:
+        out["serving"] = serving_memory(built, work / "serving", data.queries, shares=shares or SHARES)
     out["peak_gb"] = Clock.peak_gb()
     out["machine_end"] = machine()
     return out
@@ -88,6 +95,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", default="speed-index")
     parser.add_argument("--shares", help="shares of allowed rows, comma-separated (default 0.1% to 100%)")
     parser.add_argument("--no-raw", action="store_true", help="skip the pass without the planner")
+    parser.add_argument("--serving", action="store_true",
+                        help="resident memory of a fresh process serving each persisted index")
     opts = parser.parse_args(argv)
     opts.work.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"sizes": [], "planned": not opts.raw}
@@ -95,7 +104,7 @@ def main(argv: list[str]) -> None:
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             shares = tuple(float(x) for x in opts.shares.split(",")) if opts.shares else None
             result["sizes"].append(pool.submit(measure, n, opts.kinds.split(","), opts.work, not opts.raw, shares,
-                                               not opts.no_raw).result())
+                                               not opts.no_raw, opts.serving).result())
         write(result, opts.out)
 
 
@@ -127,6 +136,16 @@ def write(result: dict[str, Any], stem: str) -> None:
                       "comes back short still falls back to exact):", "",
                       "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
             lines += ["| " + " | ".join(str(r[c]) for c in keys) + " |" for r in s["selectivity_raw"]]
+            lines.append("")
+        if s.get("serving"):
+            lines += ["Resident memory of a fresh process that loads each index from disk as a server does "
+                      "(rows memory-mapped from vectors.npy for every FAISS kind) and answers planned "
+                      "filtered queries at every share (GB; anonymous memory and mapped file pages apart):", "",
+                      "| index | empty process | after load | after queries | of which anonymous | of which "
+                      "mapped file | peak |", "|---|---|---|---|---|---|---|"]
+            lines += [f"| {r['index']} | {r['rss_gb_empty_process']} | {r['rss_gb_after_load']} "
+                      f"| {r['rss_gb_after_queries']} | {r['anon_gb_after_queries']} | {r['file_gb_after_queries']} "
+                      f"| {r['peak_gb']} |" for r in s["serving"]]
             lines.append("")
     lines += ["Recall is counted against the exact top-10 ids over the allowed rows; 'missed ids tied with "
               "the k-th' is the share of the missed ids whose exact score equals the 10th (a different "

@@ -260,6 +260,65 @@ def _plan(index: Any, allowed: np.ndarray | None) -> str:
     return "exact (planned)" if plan and plan(len(allowed)) else "ANN + filter"
 
 
+def serving_memory(built: dict[str, Any], folder: Path, queries: np.ndarray, *, shares: tuple[float, ...] = SHARES,
+                   k: int = 10, seed: int = 11) -> list[dict[str, Any]]:
+    """Resident memory of a fresh process that loads each index as a server does (persisted, rows
+    mapped from the file) and answers planned filtered queries at every share: the index's part of
+    a serving process, anonymous memory and mapped file pages apart."""
+    import shutil
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from sepadan.matching.persist import save_index
+
+    out = []
+    for name, index in built.items():
+        where = folder / "".join(c if c.isalnum() else "-" for c in name)
+        shutil.rmtree(where, ignore_errors=True)
+        save_index(where, index, [str(i) for i in range(index.size)], side="workers", model="bench",
+                   fingerprint="bench")
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            got = pool.submit(_serve, where, queries, shares, k, seed, index.exact_filter_max
+                              if hasattr(index, "exact_filter_max") else 0).result()
+        out.append({"index": name, **got})
+        shutil.rmtree(where, ignore_errors=True)
+        log.info("serving memory of %s: %s", name, got)
+    return out
+
+
+def _serve(where: Path, queries: np.ndarray, shares: tuple[float, ...], k: int, seed: int,
+           exact_filter_max: int) -> dict[str, Any]:
+    from sepadan.matching.persist import load_index
+
+    before = _memory()
+    index, _, _ = load_index(where, model="bench", exact_filter_max=exact_filter_max)
+    loaded = _memory()
+    rng = np.random.default_rng(seed)
+    for share in shares:
+        m = max(1, round(share * index.size))
+        allowed = None if m >= index.size else np.sort(rng.choice(index.size, m, replace=False))
+        bits = None
+        if allowed is not None:
+            keep = np.zeros(index.size, dtype=bool)
+            keep[allowed] = True
+            bits = np.packbits(keep, bitorder="little")
+        for q in queries[: 20 if share >= 0.5 else 50]:
+            index.search(q, k, allowed=allowed, bitmap=bits)
+    after = _memory()
+    return {"rss_gb_empty_process": before["VmRSS"], "rss_gb_after_load": loaded["VmRSS"],
+            "rss_gb_after_queries": after["VmRSS"], "anon_gb_after_queries": after["RssAnon"],
+            "file_gb_after_queries": after["RssFile"], "peak_gb": after["VmHWM"]}
+
+
+def _memory() -> dict[str, float]:
+    """VmRSS, RssAnon, RssFile and VmHWM of this process in GB (Linux)."""
+    import re
+
+    text = Path("/proc/self/status").read_text()
+    return {key: round(int(re.search(rf"{key}:\s+(\d+)", text).group(1)) / 2**20, 3)
+            for key in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+
+
 def bm25_peer(texts: list[str], query_texts: list[str], *, k: int = 30) -> dict[str, float]:
     """BM25 over the workers' text (bm25s): build time and ms per query, one at a time."""
     from sepadan.evaluation.baselines import BM25Ranker

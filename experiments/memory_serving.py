@@ -1,0 +1,175 @@
+"""What the resident memory of a process serving shortlists is made of, part by part, on the demo
+workers at one size (issue 15, item 4: the speed benchmark's 10.45 GB at a million).
+
+    python experiments/memory_serving.py --workers 1000000 [--index ivf_sq8]
+
+The process builds what the speed benchmark's query stage held, in the same order (records from
+the JSON Lines through the data contract, profiles, profile vectors, the worker index, the matcher
+with its table and cached masks, shortlists), and reads its resident memory (VmRSS, RssAnon,
+RssFile after a garbage collection) after each part; then the benchmark's own peers (a FAISS flat
+index over every row, BM25 over the workers' text), which a server does not hold. The index part
+is built as ``build_index`` builds it for the kind asked for; a server that loads it from disk
+maps the float32 rows instead (bench_index.py --serving measures that alone). Results:
+experiments/results/memory-serving.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import logging
+import os
+import random
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+
+
+def memory() -> dict[str, float]:
+    gc.collect()
+    text = Path("/proc/self/status").read_text()
+    return {key: round(int(re.search(rf"{key}:\s+(\d+)", text).group(1)) / 2**20, 3)
+            for key in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+
+
+def measure(n: int, kind: str, work: Path) -> dict[str, Any]:
+    import numpy as np
+
+    from sepadan.config import Settings
+    from sepadan.engine import Engine
+    from sepadan.evaluation.speed import EncoderSpec, SpeedConfig, _matcher, _records, generate_pool
+    from sepadan.evaluation.speed_index import machine
+    from sepadan.matching.index import build_index
+
+    config = SpeedConfig(sizes=(n,))
+    folder = work / f"data-{n}"
+    if not (folder / "workers.jsonl").exists():  # in a process of its own: its memory is not ours
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            pool.submit(generate_pool, folder, n, config).result()
+    parts: list[dict[str, Any]] = []
+    last = memory()
+
+    def part(name: str, seconds: float) -> None:
+        nonlocal last
+        now = memory()
+        parts.append({"part": name, "added_gb": round(now["VmRSS"] - last["VmRSS"], 3),
+                      "added_anon_gb": round(now["RssAnon"] - last["RssAnon"], 3),
+                      "rss_gb": now["VmRSS"], "seconds": round(seconds, 1)})
+        logging.info("%s: %s (%.1fs)", name, parts[-1], seconds)
+        last = now
+
+    out: dict[str, Any] = {"workers": n, "index_kind": kind, "machine_start": machine()}
+    t = time.perf_counter()
+    encoder = EncoderSpec(cache_url=f"sqlite:///{(work / 'phrases.db').resolve()}").load()
+    engine = Engine(Settings(home=work / f"home-{n}"), encoder=encoder, today=config.today)
+    engine.taxonomy  # noqa: B018 (loaded here, not inside a later part)
+    part("python, libraries, model, taxonomy and lexicon", time.perf_counter() - t)
+    t = time.perf_counter()
+    records = {k: _records(k, folder / f"{k}.jsonl") for k in ("workers", "vacancies", "agencies")}
+    part("records (workers, vacancies, agencies)", time.perf_counter() - t)
+    t = time.perf_counter()
+    profiler = engine.profiler
+    profiler.prepare(records["workers"], records["vacancies"])
+    profiled = {"w_prof": [profiler.worker(w) for w in records["workers"]],
+                "v_prof": [profiler.vacancy(v) for v in records["vacancies"]]}
+    part("profiles (and the profiler's caches)", time.perf_counter() - t)
+    t = time.perf_counter()
+    w_phrases = [profiler.worker_phrases(w, p) for w, p in zip(records["workers"], profiled["w_prof"])]
+    vectors = profiler.vectors(w_phrases)
+    del w_phrases
+    profiled["v_vectors"] = profiler.vectors([profiler.vacancy_phrases(v, p) for v, p in
+                                              zip(records["vacancies"], profiled["v_prof"])])
+    part("profile vectors (float32, 384-d)", time.perf_counter() - t)
+    t = time.perf_counter()
+    index = build_index(vectors, kind=kind, ef_construction=config.ef_construction, exact_filter_max=20_000)
+    if index.vectors is not vectors and not np.shares_memory(index.vectors, vectors):
+        del vectors  # the index holds the rows itself (flat, HNSW): the array is not needed
+    part(f"worker index ({kind}, as built in memory)", time.perf_counter() - t)
+    t = time.perf_counter()
+    matcher = _matcher(engine, records, profiled, index, config)
+    part("matcher: worker table, vacancy index, concept index, warm", time.perf_counter() - t)
+    t = time.perf_counter()
+    usable = [v.id for v in matcher.vacancies.records][:: max(1, len(matcher.vacancies.records) // 100)]
+    for vid in random.Random(config.seed).sample(usable, min(100, len(usable))):
+        matcher.shortlist(vid, k=config.k)
+    part("100 shortlists (masks cached per vacancy)", time.perf_counter() - t)
+    out["serving_gb"] = last["VmRSS"]
+    out["serving_anon_gb"] = last["RssAnon"]
+    t = time.perf_counter()
+    import faiss
+
+    flat = faiss.IndexFlatIP(index.vectors.shape[1])
+    flat.add(np.ascontiguousarray(index.vectors))
+    part("peer held by the speed benchmark: FAISS flat over every row", time.perf_counter() - t)
+    t = time.perf_counter()
+    from sepadan.evaluation.baselines import BM25Ranker, worker_text
+
+    bm25 = BM25Ranker().fit([worker_text(w) for w in records["workers"]])
+    part("peer held by the speed benchmark: BM25 over the workers", time.perf_counter() - t)
+    del flat, bm25
+    out["parts"] = parts
+    out["peak_gb"] = memory()["VmHWM"]
+    out["machine_end"] = machine()
+    return out
+
+
+def write(result: dict[str, Any], stem: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
+    m0, m1 = result["machine_start"], result["machine_end"]
+    lines = [f"# Resident memory of a process serving shortlists: {result['workers']:,} demo workers", "",
+             f"{m0['cpu']}, {m0['cores']} cores, commit `{m0['commit']}`"
+             f"{' (with uncommitted changes)' if m0['tree_dirty'] else ''}, load average {m0['load_average']} "
+             f"at the start, {m1['load_average']} at the end. Worker index kind `{result['index_kind']}`. "
+             "Each part's memory is the process's resident memory (VmRSS, after a garbage collection) "
+             "after the part less before it.", "",
+             "| part | added (GB) | of which anonymous (GB) | resident after (GB) | seconds |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {p['part']} | {p['added_gb']} | {p['added_anon_gb']} | {p['rss_gb']} | {p['seconds']} |"
+              for p in result["parts"]]
+    lines += ["", f"Serving (everything up to the shortlists): **{result['serving_gb']} GB** resident "
+              f"({result['serving_anon_gb']} GB anonymous); peak of the whole run {result['peak_gb']} GB.", "",
+              f"![parts]({stem}.png)", ""]
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    names = [p["part"] for p in result["parts"]]
+    ax.barh(range(len(names)), [p["added_gb"] for p in result["parts"]], color="tab:blue")
+    ax.set_yticks(range(len(names)), [n[:60] for n in names], fontsize=7)
+    ax.invert_yaxis()
+    ax.set(xlabel="resident memory added (GB)",
+           title=f"{result['workers']:,} workers, index {result['index_kind']}: serving {result['serving_gb']} GB")
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{stem}.png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, default=1_000_000)
+    parser.add_argument("--index", default="ivf_sq8")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/sepadan-bench-index"))
+    parser.add_argument("--out", default="memory-serving")
+    opts = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("alembic", "bm25s", "sepadan.store", "sepadan.features.encoder"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    write(measure(opts.workers, opts.index, opts.work), opts.out)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main(sys.argv[1:])
