@@ -3,7 +3,9 @@
 Stages ``topk-shards`` (each chunk of orders against each worker shard), ``shortlist-topk`` (merged
 over shards) and ``recommend-topk`` (each shard's workers against every order), by the vector batch
 functions of :mod:`sepadan.batch.vectors`, through whichever runner the :class:`~sepadan.batch.job.Stages`
-hold. The benchmark runs it at 1M workers; a run of the matcher's stages does not need it.
+hold. ``candidates="exact"`` scores all pairs; ``"ivf"`` first builds each shard's cells (stage
+``cells``, :mod:`sepadan.batch.cells`) and scores only the pairs the cells propose, in both directions.
+The benchmark runs it at 1M workers; a run of the matcher's stages does not need it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,18 @@ from dataclasses import dataclass
 
 from sepadan.batch.job import Stages
 from sepadan.batch.plan import Partition, partitions
-from sepadan.batch.vectors import QueryShardTopK, ShardTopK, TopKMerge, VectorShard
+from sepadan.batch.vectors import (
+    CellBuild,
+    CellOptions,
+    CellRecommend,
+    CellShardTopK,
+    QueryShardTopK,
+    ShardTopK,
+    TopKMerge,
+    VectorShard,
+)
+
+CANDIDATES = ("exact", "ivf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,18 +35,30 @@ class DenseOptions:
     recommend_k: int = 10
     orders_per_partition: int = 2000
     workers_per_partition: int = 50_000
+    candidates: str = "exact"  # exact: all pairs; ivf: through each shard's cells (sepadan.batch.cells)
+    cells: CellOptions = CellOptions()
 
 
 def dense_candidates(job: Stages, orders: VectorShard, shards: Sequence[VectorShard],
                      options: DenseOptions = DenseOptions()) -> None:
+    if options.candidates not in CANDIDATES:
+        raise ValueError(f"candidates must be one of {', '.join(CANDIDATES)}, not '{options.candidates}'")
     runner = job.runner
     oref, srefs = runner.share(orders), tuple(runner.share(s) for s in shards)
     chunks = partitions("shortlist-topk", len(orders.ids), options.orders_per_partition, prefix="o")
-    job.stage(ShardTopK(oref, srefs, options.shortlist_k),
-              [Partition("topk-shards", f"s{s:02d}-{c.key}", c.lo, c.hi, s) for s in range(len(shards))
-               for c in chunks])
-    job.stage(TopKMerge(str(job.run.path), "topk-shards", len(shards), orders.ids, options.shortlist_k,
-                        name="shortlist-topk"), chunks)
-    job.stage(QueryShardTopK(srefs, oref, options.recommend_k, name="recommend-topk"),
-              [p for s, shard in enumerate(shards) for p in partitions(
-                  "recommend-topk", len(shard.ids), options.workers_per_partition, prefix="w", shard=s)])
+    short_parts = [Partition("topk-shards", f"s{s:02d}-{c.key}", c.lo, c.hi, s) for s in range(len(shards))
+                   for c in chunks]
+    rec_parts = [p for s, shard in enumerate(shards) for p in partitions(
+        "recommend-topk", len(shard.ids), options.workers_per_partition, prefix="w", shard=s)]
+    run_path, k_s, k_r = str(job.run.path), options.shortlist_k, options.recommend_k
+    if options.candidates == "exact":
+        job.stage(ShardTopK(oref, srefs, k_s), short_parts)
+    else:
+        job.stage(CellBuild(srefs, options.cells), [Partition("cells", f"s{s:02d}", 0, len(shard.ids), s)
+                                                    for s, shard in enumerate(shards)])
+        job.stage(CellShardTopK(oref, srefs, run_path, k_s, options.cells.nprobe), short_parts)
+    job.stage(TopKMerge(run_path, "topk-shards", len(shards), orders.ids, k_s, name="shortlist-topk"), chunks)
+    if options.candidates == "exact":
+        job.stage(QueryShardTopK(srefs, oref, k_r, name="recommend-topk"), rec_parts)
+    else:
+        job.stage(CellRecommend(srefs, oref, run_path, k_r, options.cells), rec_parts)

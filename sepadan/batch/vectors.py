@@ -119,3 +119,147 @@ class TopKMerge:
                  for s in range(self.n_shards)]
         scores, ids = merge_topk(parts, self.k)
         return topk_table(qids, scores, ids)
+
+
+# --- candidates through the cells of each worker shard (sepadan.batch.cells) ----------------------
+
+@dataclass(frozen=True, slots=True)
+class CellOptions:
+    """The cells of each shard and how both directions use them (``DenseOptions.candidates = "ivf"``)."""
+
+    nlist: int = 0  # cells per shard; 0: sepadan.batch.cells.default_nlist(rows)
+    nprobe: int = 6  # shortlists: cells an order probes
+    m: int = 200  # recommendations: each cell's top m orders by its centroid
+    probe_orders: int = 0  # recommendations: also the orders that probe the cell among their nearest (0: no)
+    worker_cells: int = 1  # recommendations: a worker's nearest cells whose candidates it is scored against
+    niter: int = 10
+    sample_per_cell: int = 64
+    seed: int = 0
+
+
+def cells_table(cells: Any) -> Any:
+    import pyarrow as pa
+
+    from sepadan.batch.cells import groups
+
+    d = cells.centroids.shape[1]
+    column = pa.FixedSizeListArray.from_arrays(pa.array(cells.centroids.reshape(-1), type=pa.float32()), d)
+    first, second = groups(cells.first, cells.nlist), groups(cells.second, cells.nlist)
+    return pa.table({"cell": pa.array(np.arange(cells.nlist, dtype=np.int32)), "centroid": column,
+                     "first": pa.array([g.astype(np.int64) for g in first], type=pa.list_(pa.int64())),
+                     "second": pa.array([g.astype(np.int64) for g in second], type=pa.list_(pa.int64()))})
+
+
+def read_cells(path: Path, n: int) -> Any:
+    """A shard's cells back from its table (``n``: the shard's rows)."""
+    import pyarrow.parquet as pq
+
+    from sepadan.batch.cells import Cells
+
+    t = pq.read_table(path)
+    flat = t.column("centroid").combine_chunks()
+    centroids = np.ascontiguousarray(flat.values.to_numpy().reshape(len(t), flat.type.list_size), dtype=np.float32)
+    labels = []
+    for name in ("first", "second"):
+        out = np.full(n, -1, dtype=np.int32)
+        for cell, rows in enumerate(t.column(name).to_pylist()):
+            out[np.asarray(rows, dtype=np.int64)] = cell
+        if (out < 0).any():
+            raise ValueError(f"{path}: {int((out < 0).sum())} of the shard's {n} rows are in no cell")
+        labels.append(out)
+    return Cells(centroids, labels[0], labels[1])
+
+
+@dataclass(frozen=True, slots=True)
+class CellBuild:
+    """One partition per shard: k-means cells of its rows and every row's two nearest cells."""
+
+    shards: tuple[Any, ...]
+    options: CellOptions
+    name: str = "cells"
+    actor: bool = True
+
+    def open(self) -> _Resolved:
+        return _Resolved(self.shards)
+
+    def run(self, state: _Resolved, part: Partition) -> Any:
+        from sepadan.batch.cells import build_cells, default_nlist
+
+        shard, o = state[part.shard or 0], self.options
+        nlist = min(len(shard.ids), o.nlist or default_nlist(len(shard.ids)))
+        return cells_table(build_cells(shard.vectors, nlist, niter=o.niter, sample_per_cell=o.sample_per_cell,
+                                       seed=o.seed))
+
+
+class _ShardCells:
+    """A worker's shards with their cells, read from the run folder the first time each is needed."""
+
+    def __init__(self, shards: tuple[Any, ...], run_path: str, source: str) -> None:
+        self.shards, self.path, self.source = _Resolved(shards), Path(run_path) / source, source
+        self._got: dict[int, tuple[Any, Any, list[np.ndarray]]] = {}
+
+    def __getitem__(self, s: int) -> tuple[Any, Any, list[np.ndarray]]:
+        if s not in self._got:
+            shard = self.shards[s]
+            cells = read_cells(self.path / f"s{s:02d}.parquet", len(shard.ids))
+            self._got[s] = (shard, cells, cells.members())
+        return self._got[s]
+
+
+@dataclass(frozen=True, slots=True)
+class CellShardTopK:
+    """As :class:`ShardTopK` (a chunk of the orders against one shard), through the shard's cells:
+    each order scored against the rows of its ``nprobe`` nearest cells only."""
+
+    queries: Any
+    shards: tuple[Any, ...]
+    run_path: str
+    k: int
+    nprobe: int
+    source: str = "cells"
+    name: str = "topk-shards"
+    actor: bool = True
+
+    def open(self) -> tuple[_Resolved, _ShardCells]:
+        return _Resolved((self.queries,)), _ShardCells(self.shards, self.run_path, self.source)
+
+    def run(self, state: tuple[_Resolved, _ShardCells], part: Partition) -> Any:
+        from sepadan.batch.cells import cell_topk
+
+        queries = state[0][0]
+        shard, cells, members = state[1][part.shard or 0]
+        scores, ids = cell_topk(shard.vectors, shard.ids, cells, queries.vectors[part.lo:part.hi], self.k,
+                                self.nprobe, members)
+        return topk_table(queries.ids[part.lo:part.hi], scores, ids)
+
+
+@dataclass(frozen=True, slots=True)
+class CellRecommend:
+    """As :class:`QueryShardTopK` (a chunk of one shard's workers against the orders), through the
+    shard's cells: each worker scored against its cells' candidate orders only."""
+
+    shards: tuple[Any, ...]
+    rows: Any
+    run_path: str
+    k: int
+    options: CellOptions
+    source: str = "cells"
+    name: str = "recommend-topk"
+    actor: bool = True
+
+    def open(self) -> tuple[_ShardCells, _Resolved, dict[int, list[np.ndarray]]]:
+        return _ShardCells(self.shards, self.run_path, self.source), _Resolved((self.rows,)), {}
+
+    def run(self, state: tuple[_ShardCells, _Resolved, dict[int, list[np.ndarray]]], part: Partition) -> Any:
+        from sepadan.batch.cells import cell_candidates, cell_recommend, probers
+
+        s, o = part.shard or 0, self.options
+        shard, cells, _ = state[0][s]
+        rows = state[1][0]
+        if s not in state[2]:
+            by = probers(rows.vectors, cells.centroids, o.probe_orders) if o.probe_orders else None
+            state[2][s] = cell_candidates(cells.centroids, rows.vectors, o.m, probers=by)
+        labels = np.stack([cells.first, cells.second], axis=1)[part.lo:part.hi, :max(1, min(2, o.worker_cells))]
+        scores, ids = cell_recommend(shard.vectors[part.lo:part.hi], labels, state[2][s], rows.vectors, rows.ids,
+                                     self.k)
+        return topk_table(shard.ids[part.lo:part.hi], scores, ids)

@@ -1,0 +1,221 @@
+"""Candidates through cells of a worker shard (an inverted file searched by matrix products).
+
+A shard's rows are cut into ``nlist`` cells by spherical k-means (NumPy, seeded: the same cells in any
+process and on any thread count). The same cells serve both directions of the nightly pass:
+
+* **shortlists** (orders search workers): each order probes its ``nprobe`` nearest cells; each cell's
+  rows are scored against all the orders probing it in one matrix product, each order keeps its top k
+  of that cell, and the cells' lists are merged (:func:`sepadan.batch.topk.merge_topk`). With
+  ``nprobe = nlist`` every row is scored and the lists are the exact ones.
+* **recommendations** (workers search orders): each cell's centroid takes its exact top ``m``
+  orders; a worker is scored only against the candidates of its nearest cell (or of its ``cells``
+  nearest, the union), and keeps its top k. With ``m`` at least the number of orders the lists are
+  the exact ones.
+
+Cost in dot products, against ``n x q`` for all pairs (n rows, q orders): cells ``n x nlist`` (plus
+k-means on a sample), shortlists about ``q x n x nprobe / nlist``, recommendations ``nlist x q + n x
+m x cells``. Ties go to the smaller id everywhere, as in :mod:`sepadan.batch.topk`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from sepadan.batch.topk import exact_topk, merge_topk, shard_topk
+
+log = logging.getLogger(__name__)
+_CHUNK = 65_536  # rows scored against the centroids at a time
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """A shard's cells: unit centroids, and each row's nearest (``first``) and next (``second``) cell."""
+
+    centroids: np.ndarray  # (nlist, d) float32
+    first: np.ndarray  # (n,) int32
+    second: np.ndarray  # (n,) int32; equal to ``first`` when there is one cell
+
+    @property
+    def nlist(self) -> int:
+        return len(self.centroids)
+
+    def members(self) -> list[np.ndarray]:
+        """Each cell's row positions, ascending."""
+        return groups(self.first, self.nlist)
+
+
+def groups(labels: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """Positions of each label 0..n_groups-1, ascending within a group."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n_groups))])
+    return [order[bounds[g]:bounds[g + 1]] for g in range(n_groups)]
+
+
+def default_nlist(n: int) -> int:
+    """About sqrt(n) / 2 cells (256 at 250k rows): fewer, larger cells than FAISS's usual sqrt(n),
+    because here the assignment (n x nlist) is paid in full and a cell is scanned by one product."""
+    return max(1, min(n, int(round(np.sqrt(n) / 2))))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def train_centroids(vectors: np.ndarray, nlist: int, *, niter: int = 10, sample_per_cell: int = 64,
+                    seed: int = 0) -> np.ndarray:
+    """Spherical k-means on a seeded sample of ``sample_per_cell x nlist`` rows; an emptied cell takes
+    the sample row farthest from its centroid."""
+    n = len(vectors)
+    if not 1 <= nlist <= n:
+        raise ValueError(f"nlist must lie in [1, {n}], not {nlist}")
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.choice(n, min(n, sample_per_cell * nlist), replace=False))
+    x = np.ascontiguousarray(vectors[take], dtype=np.float32)
+    centroids = x[np.sort(rng.choice(len(x), nlist, replace=False))].copy()
+    for _ in range(niter):
+        scores = x @ centroids.T
+        label = scores.argmax(axis=1)
+        sums = _sums(x, label, nlist)
+        empty = np.flatnonzero(np.bincount(label, minlength=nlist) == 0)
+        if len(empty):
+            worst = np.argsort(scores[np.arange(len(x)), label], kind="stable")[:len(empty)]
+            sums[empty] = x[worst]
+        centroids = _unit(sums)
+    return centroids
+
+
+def _sums(x: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per label the sum of its rows (rows in position order within a label: the same sums anywhere)."""
+    order = np.argsort(label, kind="stable")
+    counts = np.bincount(label, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = np.zeros((n_groups, x.shape[1]), dtype=np.float32)
+    full = counts > 0
+    out[full] = np.add.reduceat(x[order], starts[full], axis=0)
+    return out
+
+
+def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, *, chunk: int = _CHUNK) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's nearest and next-nearest centroid by inner product (ties: the lower cell)."""
+    first = np.empty(len(vectors), dtype=np.int32)
+    second = np.empty(len(vectors), dtype=np.int32)
+    for lo in range(0, len(vectors), chunk):
+        scores = np.ascontiguousarray(vectors[lo:lo + chunk], dtype=np.float32) @ centroids.T
+        top = _top_cells(scores, min(2, len(centroids)))
+        first[lo:lo + chunk] = top[:, 0]
+        second[lo:lo + chunk] = top[:, -1]
+    return first, second
+
+
+def build_cells(vectors: np.ndarray, nlist: int, *, niter: int = 10, sample_per_cell: int = 64,
+                seed: int = 0) -> Cells:
+    centroids = train_centroids(vectors, nlist, niter=niter, sample_per_cell=sample_per_cell, seed=seed)
+    first, second = nearest_cells(vectors, centroids)
+    return Cells(centroids, first, second)
+
+
+def _top_cells(scores: np.ndarray, nprobe: int) -> np.ndarray:
+    """Per row the ``nprobe`` best columns, best first, ties to the lower column."""
+    nprobe = min(nprobe, scores.shape[1])
+    if nprobe < scores.shape[1]:
+        part = np.argpartition(-scores, nprobe - 1, axis=1)[:, :nprobe]
+    else:
+        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+    got = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -got.astype(np.float64)), axis=-1)
+    return np.take_along_axis(part, order, axis=1)
+
+
+def block_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`~sepadan.batch.topk.exact_topk` (score descending, then id; ``-inf``/``-1``
+    padding) without its per-row loop: the k+1 best by partition, and only a row tied at the k-th
+    place redone exactly."""
+    scores = np.asarray(scores, dtype=np.float32)
+    ids = np.asarray(ids, dtype=np.int64)
+    r, n = scores.shape
+    if n <= k:
+        return exact_topk(scores, ids, k) if r else _empty(0, k)
+    part = np.argpartition(-scores, k, axis=1)[:, :k + 1]
+    got, found = np.take_along_axis(scores, part, axis=1), ids[part]
+    order = np.lexsort((found, -got.astype(np.float64)), axis=-1)
+    got, found = np.take_along_axis(got, order, axis=1), np.take_along_axis(found, order, axis=1)
+    out_s, out_i = got[:, :k].copy(), found[:, :k].copy()
+    for row in np.flatnonzero(got[:, k - 1] == got[:, k]):
+        out_s[row], out_i[row] = (a[0] for a in exact_topk(scores[row:row + 1], ids, k))
+    return out_s, out_i
+
+
+def _empty(r: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full((r, k), -np.inf, dtype=np.float32), np.full((r, k), -1, dtype=np.int64)
+
+
+def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.ndarray, k: int, nprobe: int,
+              members: list[np.ndarray] | None = None, *, small: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's top k rows of the shard among its ``nprobe`` nearest cells (shortlists)."""
+    queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+    members = cells.members() if members is None else members
+    probe = _top_cells(queries @ cells.centroids.T, nprobe)
+    nq, width = probe.shape
+    slot_s, slot_i = _empty(nq * width, k)
+    flat = probe.reshape(-1)
+    for cell, slots in enumerate(groups(flat, cells.nlist)):
+        rows = members[cell]
+        if len(slots) == 0 or len(rows) == 0:
+            continue
+        slot_s[slots], slot_i[slots] = shard_topk(vectors[rows], ids[rows], queries[slots // width], k, small=small)
+    return merge_topk([(slot_s.reshape(nq, width * k), slot_i.reshape(nq, width * k))], k)
+
+
+def cell_candidates(centroids: np.ndarray, rows: np.ndarray, m: int, *, probers: list[np.ndarray] | None = None
+                    ) -> list[np.ndarray]:
+    """Each centroid's candidate rows (positions into ``rows``, ascending): its exact top ``m`` (all
+    rows when m >= len(rows)), and, when ``probers`` is given, every row that probes the cell."""
+    positions = np.arange(len(rows), dtype=np.int64)
+    if m >= len(rows):
+        return [positions for _ in range(len(centroids))]
+    top = block_topk(centroids @ np.ascontiguousarray(rows, dtype=np.float32).T, positions, m)[1] if m > 0 else \
+        np.zeros((len(centroids), 0), dtype=np.int64)
+    if probers is None:
+        return [np.sort(t) for t in top]
+    return [np.union1d(t, p).astype(np.int64) for t, p in zip(top, probers)]
+
+
+def probers(queries: np.ndarray, centroids: np.ndarray, nprobe: int) -> list[np.ndarray]:
+    """For each cell, the queries (positions) that probe it among their ``nprobe`` nearest."""
+    probe = _top_cells(np.ascontiguousarray(queries, dtype=np.float32) @ centroids.T, nprobe)
+    return [slots // probe.shape[1] for slots in groups(probe.reshape(-1), len(centroids))]
+
+
+def cell_recommend(queries: np.ndarray, labels: np.ndarray, candidates: list[np.ndarray], rows: np.ndarray,
+                   row_ids: np.ndarray, k: int, *, small: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's top k among the candidate rows of its cells (``labels``: (n, c) cells per query;
+    with c > 1 the union, each row once)."""
+    queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+    labels = np.asarray(labels).reshape(len(queries), -1)
+    n, c = labels.shape
+    slot_s, slot_i = _empty(n * c, k)
+    flat = labels.reshape(-1)
+    for cell, slots in enumerate(groups(flat, len(candidates))):
+        cand = candidates[cell]
+        if len(slots) == 0 or len(cand) == 0:
+            continue
+        slot_s[slots], slot_i[slots] = shard_topk(rows[cand], row_ids[cand], queries[slots // c], k, small=small)
+    scores, ids = slot_s.reshape(n, c * k), slot_i.reshape(n, c * k)
+    if c > 1:
+        scores, ids = _once(scores, ids)
+    return merge_topk([(scores, ids)], k)
+
+
+def _once(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each id once per row (a row found through two cells), the other slots emptied."""
+    order = np.argsort(ids, axis=1, kind="stable")
+    sid = np.take_along_axis(ids, order, axis=1)
+    dup = np.zeros_like(sid, dtype=bool)
+    dup[:, 1:] = (sid[:, 1:] == sid[:, :-1]) & (sid[:, 1:] >= 0)
+    drop = np.zeros_like(dup)
+    np.put_along_axis(drop, order, dup, axis=1)
+    return np.where(drop, -np.inf, scores).astype(np.float32), np.where(drop, -1, ids)
