@@ -212,6 +212,70 @@ def child_ann(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def child_cells(args: argparse.Namespace) -> dict[str, Any]:
+    """Candidates through the cells of each shard (the batch's ``ivf`` stages, local runner, this
+    process's threads as the exact pass): per nlist one build, then each nprobe (shortlists) and each
+    recommendation setting, recall against the exact lists of a finished dense run of this invocation."""
+    from sepadan.batch import LocalRunner
+    from sepadan.batch.job import BatchOptions, Stages
+    from sepadan.batch.plan import Partition, partitions
+    from sepadan.batch.publish import RunDir
+    from sepadan.batch.topk import merge_topk
+    from sepadan.batch.vectors import (CellBuild, CellOptions, CellRecommend, CellShardTopK, TopKMerge,
+                                       VectorShard, read_topk)
+
+    work = Path(args.work)
+    workers = np.load(work / "workers.npy", mmap_mode="r")[:args.n]
+    o = np.ascontiguousarray(np.load(work / "orders.npy"))
+    orders = VectorShard(np.arange(len(o), dtype=np.int64), o)
+    bounds = [round(i * args.n / 2) for i in range(3)]
+    shards = [VectorShard(np.arange(a, b, dtype=np.int64), np.ascontiguousarray(workers[a:b]))
+              for a, b in zip(bounds, bounds[1:])]
+    exact = work / args.run_id
+    oids = orders.ids
+    exact_short = merge_topk([read_topk(f, oids, SHORT_K) for f in sorted((exact / "shortlist-topk").glob("*.parquet"))],
+                             SHORT_K)[1]
+    exact_rec = _rec_ids(exact / "recommend-topk", args.n)
+    out: dict[str, Any] = {"builds": [], "shortlists": [], "recommendations": []}
+    chunks = partitions("x", len(oids), args.orders_chunk, prefix="o")
+    for nlist in args.nlist:
+        run = RunDir(work, f"cells-{nlist}")
+        job = Stages(None, LocalRunner(), run, BatchOptions(), None)
+        job.stage(CellBuild(tuple(shards), CellOptions(nlist=nlist)),
+                  [Partition("cells", f"s{s:02d}", 0, len(sh.ids), s) for s, sh in enumerate(shards)])
+        build = job.reports[-1].seconds
+        out["builds"].append({"nlist": nlist, "build_s": build})
+        log.info("cells nlist %d built in %.1f s", nlist, build)
+        for nprobe in args.nprobe_short:
+            name = f"topk-shards-p{nprobe}"
+            job.stage(CellShardTopK(orders, tuple(shards), str(run.path), SHORT_K, nprobe, name=name),
+                      [Partition(name, f"s{s:02d}-{c.key}", c.lo, c.hi, s) for s in range(2) for c in chunks])
+            merge = f"shortlist-topk-p{nprobe}"
+            job.stage(TopKMerge(str(run.path), name, 2, oids, SHORT_K, name=merge),
+                      [Partition(merge, c.key, c.lo, c.hi) for c in chunks])
+            seconds = job.reports[-1].seconds + job.reports[-2].seconds
+            got = merge_topk([read_topk(f, oids, SHORT_K) for f in sorted((run.path / merge).glob("*.parquet"))],
+                             SHORT_K)[1]
+            out["shortlists"].append({"nlist": nlist, "nprobe": nprobe, "search_s": round(seconds, 2),
+                                      "build_s": build, "recall": _recall(got, exact_short)})
+            log.info("shortlists %s", out["shortlists"][-1])
+        for spec in args.rec_grid:
+            m, probe, wc = (int(x) for x in spec.split(":"))
+            name = f"recommend-m{m}-p{probe}-c{wc}"
+            job.stage(CellRecommend(tuple(shards), orders, str(run.path), REC_K,
+                                    CellOptions(nlist=nlist, m=m, probe_orders=probe, worker_cells=wc), name=name),
+                      [p for s, sh in enumerate(shards) for p in partitions(name, len(sh.ids), args.workers_chunk,
+                                                                             prefix="w", shard=s)])
+            got = _rec_ids(run.path / name, args.n)
+            out["recommendations"].append({"nlist": nlist, "m": m, "probe_orders": probe, "worker_cells": wc,
+                                           "search_s": job.reports[-1].seconds, "build_s": build,
+                                           "recall": _recall(got, exact_rec)})
+            log.info("recommendations %s", out["recommendations"][-1])
+        shutil.rmtree(run.path, ignore_errors=True)
+    out["driver_peak_mb"] = _peak_mb()
+    return out
+
+
 def _rec_ids(folder: Path, n: int) -> np.ndarray:
     import pyarrow.parquet as pq
 
@@ -278,7 +342,7 @@ def child_demo(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-CHILDREN = {"encode": child_encode, "dense": child_dense, "ann": child_ann, "demo": child_demo}
+CHILDREN = {"encode": child_encode, "dense": child_dense, "ann": child_ann, "demo": child_demo, "cells": child_cells}
 
 
 def _spawn(args: argparse.Namespace, mode: str, **extra: Any) -> dict[str, Any]:
@@ -286,7 +350,8 @@ def _spawn(args: argparse.Namespace, mode: str, **extra: Any) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", mode, "--out-json", str(out), "--work", args.work,
            "--phrases", str(args.phrases), "--orders-chunk", str(args.orders_chunk),
            "--workers-chunk", str(args.workers_chunk), "--rec-sample", str(args.rec_sample),
-           "--nprobe-short", *map(str, args.nprobe_short), "--nprobe-rec", *map(str, args.nprobe_rec)]
+           "--nprobe-short", *map(str, args.nprobe_short), "--nprobe-rec", *map(str, args.nprobe_rec),
+           "--nlist", *map(str, args.nlist), "--rec-grid", *args.rec_grid]
     if args.demo_data:
         cmd += ["--demo-data", args.demo_data]
     for key, value in extra.items():
@@ -329,6 +394,11 @@ def main() -> None:
     ap.add_argument("--rec-sample", type=int, default=100_000, help="workers whose IVF recommendations are timed")
     ap.add_argument("--nprobe-short", type=int, nargs="+", default=[4, 8, 16, 32, 64])
     ap.add_argument("--nprobe-rec", type=int, nargs="+", default=[2, 4, 8, 16, 32])
+    ap.add_argument("--nlist", type=int, nargs="+", default=[256, 512], help="cells per shard (--cells)")
+    ap.add_argument("--rec-grid", nargs="+", default=["200:0:1", "400:0:1", "200:0:2", "200:8:1", "400:8:2"],
+                    help="recommendation settings m:probe_orders:worker_cells (--cells)")
+    ap.add_argument("--cells", action="store_true",
+                    help="only the exact pass (local) and candidates through cells, added to an existing batch.json")
     ap.add_argument("--work", default="/tmp/sepadan-bench-batch")
     ap.add_argument("--out", default=str(REPO / "experiments" / "results"))
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -356,6 +426,9 @@ def main() -> None:
     if args.one_thread:
         one_thread(args)
         return
+    if args.cells:
+        cells(args)
+        return
     run(args)
 
 
@@ -381,6 +454,38 @@ def one_thread(args: argparse.Namespace) -> None:
     chart(res, out / "batch.png")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def cells(args: argparse.Namespace) -> None:
+    """The exact dense pass (local runner) and candidates through cells on the same vectors, in one
+    invocation, added to ``OUT/batch.json`` (key ``cells``) and its report."""
+    from sepadan.evaluation.results import machine
+
+    out = Path(args.out)
+    res = json.loads((out / "batch.json").read_text())
+    work = Path(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    started = time.perf_counter()
+    cfg = {k: v for k, v in vars(args).items() if k in ("workers", "orders", "nlist", "nprobe_short", "rec_grid",
+                                                         "orders_chunk", "workers_chunk")}
+    run: dict[str, Any] = {"machine": machine(), "config": cfg}
+    _spawn(args, "encode", runner="local")
+    w, o = generate(_phrase_table(work, "encode-local"), 300, args.workers, args.orders)
+    np.save(work / "workers.npy", w)
+    np.save(work / "orders.npy", o)
+    del w, o
+    run["exact"] = _spawn(args, "dense", runner="local", n=args.workers, shards=2, run_id="dense-local")
+    run["cells"] = _spawn(args, "cells", n=args.workers, run_id="dense-local")
+    run["load_after"] = list(os.getloadavg())
+    run["total_s"] = round(time.perf_counter() - started, 1)
+    res["cells"] = run
+    (out / "batch.json").write_text(json.dumps(res, indent=2, default=str))
+    (out / "batch.md").write_text(markdown(res))
+    chart(res, out / "batch.png")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    log.info("wrote %s (%.0f s)", out / "batch.md", run["total_s"])
 
 
 def demo(args: argparse.Namespace) -> None:
@@ -475,12 +580,29 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
     one_s = sum(x["seconds"] for x in one["stages"] if x["name"] in ("topk-shards", "recommend-topk")) if one else None
     # core-seconds per pair: one thread's time where measured, else the Ray actors' own (1 CPU each)
     pair_core_s = (one_s or ray_core_s) / (2 * n * m)
-    return {"n": n, "m": m, "ray_over_local": round(d["ray"]["wall_s"] / d["local"]["wall_s"], 3),
+    cells = cells_summary(res["cells"]) if "cells" in res else None
+    return {"n": n, "m": m, "ray_over_local": round(d["ray"]["wall_s"] / d["local"]["wall_s"], 3), "cells": cells,
             "ray_over_one": round(d["ray"]["wall_s"] / one["wall_s"], 3) if one else None,
             "ray_work_over_one": round(ray_core_s / one_s, 3) if one else None,
             "exact": exact, "ann": best, "per_pair_s": per_pair, "pair_core_s": pair_core_s,
             "pair_core_source": "local runner, 1 thread" if one else "Ray actors' partition times",
             "shard_ratio": round(per_pair["2"] / per_pair["1"], 3) if "1" in per_pair else None}
+
+
+def cells_summary(c: dict[str, Any]) -> dict[str, Any]:
+    """Per direction the cheapest setting at recall >= 0.95 (build included), else the best recall;
+    ratios against the exact pass of the same invocation."""
+    st = {x["name"]: x["seconds"] for x in c["exact"]["stages"]}
+    exact = {"shortlists": st["topk-shards"] + st["shortlist-topk"], "recommendations": st["recommend-topk"]}
+    out: dict[str, Any] = {"exact": exact, "rows": {}}
+    for side in ("shortlists", "recommendations"):
+        rows = [{**r, "ratio_search": round(r["search_s"] / exact[side], 4),
+                 "ratio_with_build": round((r["search_s"] + r["build_s"]) / exact[side], 4)} for r in c["cells"][side]]
+        out["rows"][side] = rows
+        ok = [r for r in rows if r["recall"] >= 0.95]
+        out[side] = min(ok, key=lambda r: r["ratio_with_build"]) if ok else max(rows, key=lambda r: r["recall"])
+        out[side]["met"] = out[side]["recall"] >= 0.95 and out[side]["ratio_with_build"] <= 0.1
+    return out
 
 
 def scaling_rows(sm: dict[str, Any], machines: tuple[int, ...] = (1, 4, 16, 64), cores: int = 16) -> list[dict[str, Any]]:
@@ -489,7 +611,9 @@ def scaling_rows(sm: dict[str, Any], machines: tuple[int, ...] = (1, 4, 16, 64),
     pairs = 2 * 10_000_000 * 100_000
     exact_core_s = sm["pair_core_s"] * pairs
     # each direction the cheaper of its exact pass and its index (build included), half the pairs each
-    ratio = sum(min(1.0, sm["ann"][side]["ratio_with_build"]) for side in ("shortlists", "recommendations")) / 2
+    best = sm["cells"] or sm["ann"]
+    ratio = sum(min(1.0, best[side]["ratio_with_build"] if best[side]["recall"] >= 0.95 else 1.0)
+                for side in ("shortlists", "recommendations")) / 2
     rows = []
     for n in machines:
         rows.append({"machines": n, "cores": n * cores, "shards": 2 * n,
@@ -509,6 +633,7 @@ def markdown(res: dict[str, Any]) -> str:
         f"`{(mach.get('git_commit') or '')[:10]}`{' (dirty)' if mach.get('git_dirty') else ''}; "
         f"`experiments/bench_batch.py`, {res['total_s']:.0f} s in all. Each measurement ran in a child "
         "process of its own; ratios compare runs of the same invocation.", "",
+        *_aims(res, sm),
         f"## Dense candidate pass, {sm['n']:,} workers x {sm['m']:,} job orders, 2 shards", "",
         "Every order's exact top 30 workers per shard, merged over shards; every worker's exact top 10 "
         "orders (the vector batch functions, `sepadan.batch.dense`). Ray: a local Ray with 2 actors "
@@ -565,7 +690,8 @@ def markdown(res: dict[str, Any]) -> str:
     lines += ["", f"Time per pair at 2 shards / at 1 shard: {sm['shard_ratio']} (1.0: the work splits over shards "
               "with no loss; each shard is searched by its own exact index and the merge is small). With 1 shard "
               "the 2 actors still share the work (each takes chunks of the orders against the one shard).", "",
-              "## Candidates through indexes against all pairs", "",
+              *(_cells_lines(res, sm) if sm["cells"] else []),
+              "## Earlier: FAISS IndexIVFFlat against all pairs (the first run)", "",
               "IVF (FAISS IndexIVFFlat, nlist sqrt(n), k-means of 10 iterations on 64 x nlist rows) over each worker shard, searched by the 10k orders "
               "(top 30, merged); over the orders, searched by the workers (top 10; time from a sample of "
               f"{res['ann']['recommendations'][0]['sampled']:,} workers, scaled). Recall@k against the exact "
@@ -597,6 +723,63 @@ def markdown(res: dict[str, Any]) -> str:
     for r in scaling_rows(sm):
         lines.append(f"| {r['machines']} | {r['cores']} | {r['shards']} | {r['exact_minutes']} | {r['indexes_minutes']} |")
     return "\n".join(lines) + "\n"
+
+
+def _aims(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
+    """The issue's targets against what was measured, each with the run it comes from."""
+    first = res["machine"]["date"][:16]
+    rows = [("Ray runner / local runner on one machine (wall, dense pass 1M x 10k)", f"{sm['ray_over_local']:.2f}x",
+             "<= 1.3x", sm["ray_over_local"] <= 1.3, first),
+            ("time per pair, 2 shards / 1 shard (Ray, 200k x 10k)", f"{sm['shard_ratio']:.3f}",
+             "near 1 (<= 1.1)", sm["shard_ratio"] is not None and sm["shard_ratio"] <= 1.1, first)]
+    c = sm["cells"]
+    if c:
+        when = res["cells"]["machine"]["date"][:16]
+        for side in ("shortlists", "recommendations"):
+            b = c[side]
+            rows.append((f"{side}: candidates through cells / exact all pairs (wall, build included)",
+                         f"{b['ratio_with_build']:.3f}x at recall {b['recall']:.3f}", "<= 0.1x at recall >= 0.95",
+                         b["met"], when))
+    lines = ["## Where we aim", "", "| what | measured | target | met | run |", "|---|---:|---|---|---|"]
+    lines += [f"| {w} | {m} | {t} | {'yes' if ok else '**no**'} | {r} |" for w, m, t, ok, r in rows]
+    return lines + [""]
+
+
+def _cells_lines(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
+    c, run = sm["cells"], res["cells"]
+    mach, ex = run["machine"], run["exact"]
+    lines = [f"## Candidates through cells of each worker shard ({ex['n']:,} workers x {ex['orders']:,} orders, "
+             "2 shards)", "",
+             f"Run {mach['date']} (commit `{(mach.get('git_commit') or '')[:10]}`"
+             f"{' (dirty)' if mach.get('git_dirty') else ''}; load average {mach['load_average']} at the start, "
+             f"{[round(x, 2) for x in run['load_after']]} at the end; {run['total_s']:.0f} s). `experiments/bench_batch.py "
+             "--cells`: the exact dense pass (local runner, FAISS and BLAS on this process's threads) and then the "
+             "batch's `ivf` stages (`sepadan.batch.cells`, local runner, the same threads) on the same vectors; "
+             "recall@k against that exact pass's lists, times against its stage times: shortlists "
+             f"{c['exact']['shortlists']:.1f} s (topk-shards + shortlist-topk), recommendations "
+             f"{c['exact']['recommendations']:.1f} s (recommend-topk). The build (stage `cells`: k-means on 64 x nlist "
+             "rows per shard, 10 iterations, every row's two nearest cells) serves both directions; each "
+             "direction's last column counts it in full.", "",
+             "| direction | nlist per shard | setting | search s | build s | recall@k | search / exact | "
+             "(search + build) / exact |", "|---|---:|---|---:|---:|---:|---:|---:|"]
+    for side in ("shortlists", "recommendations"):
+        for r in c["rows"][side]:
+            setting = (f"nprobe {r['nprobe']}" if side == "shortlists" else
+                       f"m {r['m']}, orders probing {r['probe_orders']}, cells {r['worker_cells']}")
+            lines.append(f"| {side} | {r['nlist']} | {setting} | {r['search_s']:.2f} | {r['build_s']:.2f} | "
+                         f"{r['recall']:.3f} | {r['ratio_search']:.3f} | {r['ratio_with_build']:.3f} |")
+    lines += ["", "Settings: shortlists `nprobe` = cells an order probes; recommendations `m` = each cell's top m "
+              "orders by its centroid, `orders probing` = also the orders that have the cell among their nearest "
+              "that many (0: not), `cells` = a worker's nearest cells whose candidates it is scored against.", ""]
+    for side in ("shortlists", "recommendations"):
+        b = c[side]
+        setting = f"nprobe {b['nprobe']}" if side == "shortlists" else \
+            f"m {b['m']}, orders probing {b['probe_orders']}, cells {b['worker_cells']}"
+        lines.append(f"- {side}: {'cheapest at recall >= 0.95' if b['recall'] >= 0.95 else 'best recall measured'}: "
+                     f"nlist {b['nlist']}, {setting}: recall {b['recall']:.3f}, {b['ratio_search']:.3f}x the exact "
+                     f"pass searching, {b['ratio_with_build']:.3f}x with the build; target <= 0.1x at recall >= 0.95: "
+                     f"**{'met' if b['met'] else 'not met'}**.")
+    return lines + [""]
 
 
 def _demo_lines(d: dict[str, Any]) -> list[str]:
