@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     exact_filter_max: int = Field(default=20_000, ge=1, description="filtered queries at or under this many allowed rows search exactly")
     skill_threshold: float = Field(default=0.62, ge=0, le=1)
     occupation_threshold: float = Field(default=0.55, ge=0, le=1)
+    title_examples: bool = Field(default=True, description="occupations of job titles also read the votes of the nearest labelled example titles (data/titles/examples.tsv, the JobBERT dev split)")
     pii_key: str | None = Field(default=None, description="key for NIK HMAC and encryption; default a key file in home")
     mlflow_tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("mlflow_tracking_uri", "sepadan_mlflow_tracking_uri"),

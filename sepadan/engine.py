@@ -29,6 +29,7 @@ from sepadan.features.occupations import OccupationNormaliser
 from sepadan.features.profiles import Profiler
 from sepadan.features.skills import SkillNormaliser
 from sepadan.features.taxonomy import Taxonomy, default_data_dir, load_taxonomy
+from sepadan.features.title_examples import TitleExamples, load_title_examples
 from sepadan.features.titles import TitleReader, load_title_words
 from sepadan.ingest.importer import ImportReport, import_file, load_records
 from sepadan.matching.eligibility import Context
@@ -123,8 +124,15 @@ class Engine:
         skills = SkillNormaliser(self.taxonomy, self.lexicon, self.encoder, threshold=s.skill_threshold)
         occupations = OccupationNormaliser(self.taxonomy, self.lexicon, self.encoder,
                                            threshold=s.occupation_threshold,
-                                           reader=TitleReader(load_title_words(self.data_dir), self.lexicon))
+                                           reader=TitleReader(load_title_words(self.data_dir), self.lexicon),
+                                           examples=self._title_examples())
         return Profiler(skills, occupations, self.encoder)
+
+    def _title_examples(self) -> TitleExamples | None:
+        """The labelled example titles (setting ``title_examples``; off: none)."""
+        if not self.settings.title_examples:
+            return None
+        return load_title_examples(self.data_dir, known=self.taxonomy.occupations)
 
     def import_file(self, kind: str, path: Path, *, skip_invalid: bool = False,
                     rejects: Path | None = None) -> ImportReport:
@@ -210,7 +218,7 @@ class Engine:
     def _inputs_digest(self) -> str:
         """What profiles depend on besides the records: profile code, thresholds, taxonomy, lexicon."""
         digest = hashlib.sha256(f"{PROFILE_VERSION}|{self.settings.skill_threshold}|"
-                                f"{self.settings.occupation_threshold}".encode())
+                                f"{self.settings.occupation_threshold}|{self.settings.title_examples}".encode())
         for path in sorted(self.data_dir.glob("*/*.ts*")):
             if path.parent.name in ("esco", "kbji", "lexicon", "labels", "titles"):
                 digest.update(path.name.encode() + path.read_bytes())

@@ -13,7 +13,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -36,21 +36,26 @@ from sepadan.evaluation.metrics import evaluate
 from sepadan.evaluation.results import Result, aim, check_empty, empty_counts
 from sepadan.features.encoder import CachedEncoder
 from sepadan.features.lexicon import Lexicon
-from sepadan.features.occupations import OccupationNormaliser
+from sepadan.features.occupations import (
+    CANDIDATES,
+    EXAMPLE_WEIGHT,
+    LEXICAL_WEIGHT,
+    OccupationNormaliser,
+)
 from sepadan.features.skills import SkillNormaliser
 from sepadan.features.taxonomy import Taxonomy
 from sepadan.features.text import normalise_text
+from sepadan.features.title_examples import TitleExamples, load_title_examples
 from sepadan.features.titles import TitleReader, load_title_words, mix_variants
 
 log = logging.getLogger(__name__)
 DEPTH = 100
 TITLE_WHOLE_WEIGHT = 0.7  # chosen on the dev splits (JobBERT 0.387 MRR at 0.7, 0.386 at 0.5)
-TITLE_GROUP_WEIGHT = 0.0
 SKILL_METRICS = ("RP@5", "RP@10", "MRR")
 TITLE_METRICS = ("MRR", "acc@1", "acc@5", "acc@10")
 RANKING_METRICS = ("NDCG@10", "Recall@50", "MRR")
 SEPADAN = "sepadan"
-WITH_EXAMPLES = "sepadan + dev-split examples (kNN)"
+WITHOUT_EXAMPLES = "sepadan without example titles (setting title_examples off)"
 BM25_LABELS = "BM25 (preferred + alternative labels)"
 _CHUNK = re.compile(
     r"\s*(?:[,;:()\[\]/|\u2022+]|\s-\s|\.\s|\.$|\b(?:and|or|with|including|e\.g)\b|&)\s*",
@@ -73,6 +78,11 @@ class Context:
     @cached_property
     def titles(self) -> TitleReader:
         return TitleReader(load_title_words(), self.lexicon)
+
+    @cached_property
+    def examples(self) -> TitleExamples:
+        """The product's labelled example titles (data/titles/examples.tsv)."""
+        return load_title_examples(known=self.taxonomy.occupations)
 
     def gloss(self, text: str) -> str:
         return self.lexicon.translate(normalise_text(text)) or normalise_text(text)
@@ -169,49 +179,6 @@ class TitleRanker:
         return out
 
 
-class ExampleRanker:
-    """Labelled job-board titles as evidence: each query's ``k`` nearest example titles (cosine of
-    the readings) vote for their occupations with weight exp((cos - 1) / ``temperature``), the
-    votes summing to 1. An example whose title, normalised, equals the query's is left out (a
-    query never reads its own label)."""
-
-    def __init__(self, ctx: Context, *, k: int = 10, temperature: float = 0.1) -> None:
-        self.ctx, self.k, self.temperature = ctx, k, temperature
-
-    def fit(self, titles: Sequence[str], docs: Sequence[int], n_docs: int) -> ExampleRanker:
-        self.keys_ = np.array([normalise_text(t) for t in titles], dtype=object)
-        readings = [self.ctx.titles.read(t).full or k for t, k in zip(titles, self.keys_,
-                                                                      strict=True)]
-        self.vectors_ = self.ctx.encoder.encode(readings)
-        self.docs_, self.n_docs = np.asarray(docs), n_docs
-        return self
-
-    def score(self, queries: Sequence[str]) -> np.ndarray:
-        keys = [normalise_text(q) for q in queries]
-        readings = [self.ctx.titles.read(q).full or k for q, k in zip(queries, keys, strict=True)]
-        sims = self.ctx.encoder.encode(readings) @ self.vectors_.T
-        sims[np.asarray(keys, dtype=object)[:, None] == self.keys_[None, :]] = -np.inf
-        k = min(self.k, sims.shape[1])
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        weights = np.exp((np.take_along_axis(sims, top, axis=1) - 1) / self.temperature)
-        out = np.zeros((len(queries), self.n_docs), dtype=np.float32)
-        for row in range(len(queries)):
-            np.add.at(out[row], self.docs_[top[row]], weights[row])
-        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
-
-
-class WithExamples:
-    """A ranker's scores plus ``weight`` x the :class:`ExampleRanker`'s votes."""
-
-    def __init__(
-        self, ranker: TitleRanker, examples: ExampleRanker, *, weight: float = 1.0
-    ) -> None:
-        self.ranker, self.examples, self.weight = ranker, examples, weight
-
-    def score(self, queries: Sequence[str]) -> np.ndarray:
-        return self.ranker.score(queries) + self.weight * self.examples.score(queries)
-
-
 # --- skill normalisation ------------------------------------------------------------------------
 
 
@@ -262,22 +229,37 @@ def run_titles(
     *,
     use_kbji_table: bool = True,
     whole_weight: float = TITLE_WHOLE_WEIGHT,
-    group_weight: float = TITLE_GROUP_WEIGHT,
     examples: Benchmark | None = None,
 ) -> Result:
     """Rank every ESCO occupation for each title; documents are occupation URIs.
 
-    ``use_kbji_table=False`` keeps the KBJI title table out of sepadan's lookups (the KBJI benchmark
-    asks for those very titles: looking them up would be reading the answer). A table gives each
-    system's figures on the dev and test splits (:func:`~sepadan.evaluation.datasets.title_split`):
-    the title word list and the weights were chosen on dev. ``examples`` (labelled titles, the
-    dev split) adds a system that also reads the nearest examples' labels (:class:`ExampleRanker`).
+    ``sepadan`` is the product: the exact lookups first, then
+    :meth:`~sepadan.features.occupations.OccupationNormaliser.rank` with the labelled example
+    titles of ``data/titles/examples.tsv`` (the JobBERT dev split); a second row has them turned
+    off (setting ``title_examples``). A title the examples file holds is left out of the main
+    table (the product reads its label) and reported apart. ``use_kbji_table=False`` keeps the
+    KBJI title table out of the lookups (the KBJI benchmark asks for those very titles). A table
+    gives each system's figures on the dev and test splits
+    (:func:`~sepadan.evaluation.datasets.title_split`): the title word list, the weights and the
+    examples come from dev. ``examples``: the split the examples file was made from, checked.
     """
     uris = sorted(ctx.taxonomy.occupations)
     occs = [ctx.taxonomy.occupations[u] for u in uris]
     sets = [[o.label, *o.alt_labels] for o in occs]
-    normaliser = OccupationNormaliser(ctx.taxonomy, ctx.lexicon, ctx.encoder)
-    titles = TitleRanker(ctx, ctx.titles, whole_weight=whole_weight, group_weight=group_weight)
+    known = {normalise_text(t) for t in ctx.examples.titles}
+    seen = tuple((q, t) for q, t in bench.queries if normalise_text(t) in known)
+    held = bench if not seen else replace(
+        bench, queries=tuple((q, t) for q, t in bench.queries if normalise_text(t) not in known),
+        qrels={q: d for q, d in bench.qrels.items() if q not in {s for s, _ in seen}})
+    product = OccupationNormaliser(ctx.taxonomy, ctx.lexicon, ctx.encoder, reader=ctx.titles,
+                                   examples=ctx.examples, whole_weight=whole_weight)
+    without = OccupationNormaliser(ctx.taxonomy, ctx.lexicon, ctx.encoder, reader=ctx.titles,
+                                   examples=None, whole_weight=whole_weight)
+
+    def normaliser(n: OccupationNormaliser) -> Callable[[], dict[str, list[tuple[str, float]]]]:
+        return lambda: _lookup_first(ctx, bench, _core_run(n.rank(bench.texts, k=DEPTH), bench,
+                                                           {u: u for u in uris}), use_kbji_table)
+
     systems = {
         BM25_LABELS: lambda: _ranker_run(
             BM25Ranker().fit([" ".join(s) for s in sets]), bench, uris
@@ -285,52 +267,28 @@ def run_titles(
         "embedding (preferred labels)": lambda: _ranker_run(
             EmbeddingRanker(ctx.encoder).fit([o.label for o in occs]), bench, uris
         ),
-        "sepadan OccupationNormaliser (lookups, then gloss + preferred labels)": lambda: (
-            _lookup_first(
-                ctx,
-                bench,
-                _core_run(normaliser.rank(bench.texts, k=DEPTH), bench, {u: u for u in uris}),
-                use_kbji_table,
-            )
-        ),
         "sepadan without title reading (lookups, then labels; before issue 13)": lambda: (
             _lookup_first(
                 ctx, bench, _ranker_run(ConceptRanker(ctx).fit(sets), bench, uris),
                 use_kbji_table, read=False,
             )
         ),
-        SEPADAN: lambda: _lookup_first(
-            ctx,
-            bench,
-            _ranker_run(titles.fit(sets, [o.isco for o in occs]), bench, uris),
-            use_kbji_table,
-        ),
+        WITHOUT_EXAMPLES: normaliser(without),
+        SEPADAN: normaliser(product),
     }
-    if examples is not None:
-        pos = {u: i for i, u in enumerate(uris)}
-        labelled = [(t, pos[d]) for q, t in examples.queries for d in examples.qrels[q] if d in pos]
-        systems[WITH_EXAMPLES] = lambda: _lookup_first(
-            ctx,
-            bench,
-            _ranker_run(
-                WithExamples(titles, ExampleRanker(ctx).fit(
-                    [t for t, _ in labelled], [d for _, d in labelled], len(uris))),
-                bench,
-                uris,
-            ),
-            use_kbji_table,
-        )
-    hits = sum(1 for t in bench.texts if _lookup(ctx, t, use_kbji_table))
+    hits = sum(1 for t in held.texts if _lookup(ctx, t, use_kbji_table))
     notes = [
         *bench.notes,
         f"ranked all {len(uris)} ESCO v1.1.1 occupations",
-        f"{hits} of {len(bench.queries)} titles found by sepadan's exact lookups "
+        f"{hits} of {len(held.queries)} titles found by sepadan's exact lookups "
         f"(lexicon{', KBJI table' if use_kbji_table else ''}, ESCO labels); the rest by ranking",
     ]
     if not use_kbji_table:
         notes.append(
             "the KBJI title table is left out of sepadan's lookups here (it holds the answers)"
         )
+    splits = {name: {q for q, t in held.queries if title_split(t) == name}
+              for name in ("dev", "test")}
     result = _evaluate(
         f"titles-{bench.name}",
         "occupation normalisation",
@@ -339,24 +297,18 @@ def run_titles(
         TITLE_METRICS,
         notes,
         params={"documents": len(uris), "kbji_table": use_kbji_table,
-                "whole_weight": whole_weight, "group_weight": group_weight},
-        splits={name: {q for q, t in bench.queries if title_split(t) == name}
-                for name in ("dev", "test")},
+                "whole_weight": whole_weight, "examples": len(ctx.examples)},
+        splits={name: ids for name, ids in splits.items() if ids},
+        apart={"titles in the examples file": {q for q, _ in seen}} if seen else None,
     )
-    if examples is not None:
-        result.notes.append(
-            f"'{WITH_EXAMPLES}': sepadan plus the votes of the 10 nearest of "
-            f"{len(examples.queries)} labelled dev-split titles (weight 1, temperature 0.1, "
-            "chosen by 2-fold cross-validation within dev); it learns this job board's labelling "
-            "(Malaysian 'executive' titles as ESCO assistants, 'general worker' as factory hand): "
-            "read its test-split figure, and its dev figure as leave-one-title-out"
-        )
+    result.notes.append(_examples_note(ctx, bench, held, seen, examples))
     result.notes.append(
         f"sepadan reads each title ({len(ctx.titles.words.english)} title words and "
         f"{len(ctx.titles.words.dropped)} noise and place words, data/titles/title_words.tsv), "
-        f"whole reading x {whole_weight} + best part x {1 - whole_weight:.2f}, ISCO-08 unit "
-        f"group pull {group_weight}; the word list and weights were chosen on the dev split "
-        "only: read the test split's figures (table 'by split')"
+        f"whole reading x {whole_weight} + best part x {1 - whole_weight:.2f}; labels by cosine "
+        f"(preferred, and best alternative for the {CANDIDATES} best candidates) + BM25 over the "
+        f"labels x {LEXICAL_WEIGHT}; example votes x {EXAMPLE_WEIGHT}; the word list, weights and "
+        "examples were chosen on the dev split only"
     )
     if not use_kbji_table:
         ours, bm25 = result.table[SEPADAN]["acc@5"], result.table[BM25_LABELS]["acc@5"]
@@ -369,6 +321,25 @@ def run_titles(
             )
         )
     return result
+
+
+def _examples_note(ctx: Context, bench: Benchmark, held: Benchmark,
+                   seen: tuple[tuple[str, str], ...], split: Benchmark | None) -> str:
+    """What the examples are and which queries they hold (left out of the main table)."""
+    note = (f"'{SEPADAN}': the product, with the votes of the 10 nearest of "
+            f"{len(ctx.examples)} labelled example titles (data/titles/examples.tsv: the JobBERT "
+            "dev split; weight, k and temperature chosen by 2-fold cross-validation within dev); "
+            f"'{WITHOUT_EXAMPLES}': the same with setting title_examples off")
+    if seen:
+        note += (f"; {len(seen)} of {len(bench.queries)} queries are titles of the examples file "
+                 f"(the product reads their labels): the main table is the other {len(held.queries)},"
+                 " table 'titles in the examples file' shows those")
+    if split is not None:
+        same = {normalise_text(t) for t in split.texts} == {normalise_text(t)
+                                                            for t in ctx.examples.titles}
+        note += ("; the examples file holds exactly this file's dev split" if same else
+                 "; the examples file is NOT this file's dev split")
+    return note
 
 
 PAIR_METRICS = ("AP", "MRR", "P@5", "NDCG@10")
@@ -637,24 +608,33 @@ def _evaluate(
     *,
     params: dict,
     splits: dict[str, set[str]] | None = None,
+    apart: dict[str, set[str]] | None = None,
 ) -> Result:
+    """Each system's run and figures; queries in ``apart`` (a table name to query ids) are left
+    out of the main table and shown in that table."""
     table, seconds, runs = {}, {}, {}
+    left_out = set().union(*apart.values()) if apart else set()
+    qrels = {q: d for q, d in bench.qrels.items() if q not in left_out}
+    kept = [q for q in bench.ids if q not in left_out]
     for system, make_run in systems.items():
         started = time.perf_counter()
         runs[system] = run = make_run()
         seconds[system] = round(time.perf_counter() - started, 2)
-        ranked = {q: [d for d, _ in docs] for q, docs in run.items()}
-        table[system] = evaluate(ranked, bench.qrels, metrics)
+        ranked = {q: [d for d, _ in docs] for q, docs in run.items() if q not in left_out}
+        table[system] = evaluate(ranked, qrels, metrics)
         log.info("%s / %s: %s in %.1fs", name, system, table[system], seconds[system])
-    by_system = empty_counts(runs, bench.ids)
+    by_system = empty_counts(runs, kept)
     extra = {"by split": _by_split(runs, bench, metrics, splits)} if splits else {}
+    for title, ids in (apart or {}).items():
+        extra[title] = [{k: v for k, v in r.items() if k != "split"}
+                        for r in _by_split(runs, bench, metrics, {"": ids})]
     return Result(
         name=name,
         task=task,
         dataset=bench.name,
         metrics=list(metrics),
         table=table,
-        queries=len(bench.queries),
+        queries=len(kept),
         notes=notes,
         seconds=seconds,
         run=runs.get(SEPADAN, {}),
