@@ -330,13 +330,16 @@ class OutcomeIn(_In):
     vacancy_id: Id
     stage: Literal["shortlisted", "interviewed", "offered", "hired", "departed", "completed", "rejected", "withdrew"]
     date: dt.date | None = None
+    # The rank (1 = top) at which the worker was shown on the vacancy's shortlist, where the source
+    # knows it (optional): inverse-propensity weighting of the offline evaluation reads it.
+    shown_rank: Annotated[int, Field(ge=1, le=100_000)] | None = None
 
     @property
     def id(self) -> str:
         return f"{self.worker_id}|{self.vacancy_id}|{self.stage}"
 
     def to_record(self) -> Outcome:
-        return Outcome(self.worker_id, self.vacancy_id, self.stage, self.date)
+        return Outcome(self.worker_id, self.vacancy_id, self.stage, self.date, self.shown_rank)
 
 
 MODELS: dict[str, type[_In]] = {

@@ -16,7 +16,8 @@ can check (``data/demo/README.md`` states it with the figures it produced):
    Gaussian noise (``officer_noise``) for what an officer reads in a file.
 4. **Position bias**: the worker at rank ``r`` is shown to the employer (a ``shortlisted`` row)
    with probability ``min(1, (r0 / r) ** eta)``, never below rank ``max_rank``. Only shown
-   workers get outcomes.
+   workers get outcomes; each ``shortlisted`` row records the rank it was shown at
+   (``shown_rank``, the outcome contract's optional field), which inverse-propensity weighting reads.
 5. **Employer's hidden preference**: ``u = w_experience * min(years beyond the minimum, 5) / 5 +
    w_language * min(language margin, 2) / 2 + w_training * recency of the most recent relevant
    course (1 just finished, 0 at 3 years) + w_skills * share of required skills held -
@@ -158,7 +159,9 @@ def _round(rng: random.Random, market: _Market, vi: int, start: date, shown: lis
             positions -= 1
             hired_on[wi] = hire[0]
         worker_id, vacancy_id = market.workers[wi].id, market.vacancies[vi].id
-        rows += [{"worker_id": worker_id, "vacancy_id": vacancy_id, "stage": s, "date": d.isoformat()}
+        rank = report.rank_of.get((vi, wi))  # None for a walk-in: on no officer's list
+        rows += [{"worker_id": worker_id, "vacancy_id": vacancy_id, "stage": s, "date": d.isoformat(),
+                  **({"shown_rank": rank} if s == "shortlisted" and rank is not None else {})}
                  for s, d in stages]
     return rows
 

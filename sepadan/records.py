@@ -129,3 +129,4 @@ class Outcome:
     vacancy_id: str
     stage: str
     date: date | None = None
+    shown_rank: int | None = None  # the rank it was shown at on the vacancy's shortlist, if known

@@ -6,10 +6,12 @@ ways, on each held-out vacancy's eligible shortlist:
 
 - **naive**: hired workers in the top k over the hired workers in the eligible pool;
 - **inverse-propensity weighted** (IPS, self-normalised per vacancy; Joachims et al., WSDM 2017):
-  each hire weighs ``1 / p(r)``, ``r`` its rank in the list officers worked from (the logging
-  policy: the transparent scorer's shortlist), ``p(r) = max(floor, min(1, (r0 / r) ** eta))``
-  the chance that rank ``r`` is shown (position-based model; ``floor`` clips the weights). A
-  hire the logging policy ranked low (rarely shown) stands for the many like it who were not.
+  each hire weighs ``1 / p(r)``, ``r`` the rank it was shown at, ``p(r) = max(floor, min(1,
+  (r0 / r) ** eta))`` the chance that rank ``r`` is shown (position-based model; ``floor`` clips
+  the weights). A hire shown low (rarely shown) stands for the many like it who were not. ``r`` is
+  the outcome rows' ``shown_rank`` where they record it (:attr:`Placements.shown`); where they do
+  not, the hire's rank in the transparent scorer's shortlist stands in for the officers' list, an
+  approximation (the figures count how many hires had a recorded rank).
 
 Hires outside today's eligible pool (a vacancy since closed, a waived rule) cannot be in any
 eligible shortlist; they are counted (``hired_outside_pool``), not held against a ranker. A worker
@@ -53,13 +55,19 @@ class Placements:
 
     began: dict[str, date]
     hires: dict[str, tuple[tuple[date, str], ...]]  # worker -> ((date, vacancy), ...)
+    shown: dict[tuple[str, str], int] = field(default_factory=dict)  # (vacancy, worker) -> recorded shown rank
 
     @classmethod
     def of(cls, outcomes: Iterable[Any], placed_stages: frozenset[str] = frozenset({"hired", "departed", "completed"})
            ) -> Placements:
         began: dict[str, date] = {}
         first: dict[tuple[str, str], date] = {}
+        shown: dict[tuple[str, str], int] = {}
         for o in outcomes:
+            rank = getattr(o, "shown_rank", None)
+            if rank is not None:
+                key = (o.vacancy_id, o.worker_id)
+                shown[key] = min(shown.get(key, rank), rank)
             if o.date is None:
                 continue
             began[o.vacancy_id] = min(began.get(o.vacancy_id, o.date), o.date)
@@ -69,7 +77,7 @@ class Placements:
         hires: dict[str, list[tuple[date, str]]] = defaultdict(list)
         for (w, v), d in first.items():
             hires[w].append((d, v))
-        return cls(began, {w: tuple(sorted(h)) for w, h in hires.items()})
+        return cls(began, {w: tuple(sorted(h)) for w, h in hires.items()}, shown)
 
     def placed_before(self, vacancy_id: str) -> frozenset[str]:
         """The workers hired on another vacancy before ``vacancy_id``'s round began."""
@@ -117,6 +125,13 @@ class Pools:
             outside += len(hired.get(vid, set()) - ids)
         return cls(pools, inside, outside, placed)
 
+    def only(self, vacancy_ids: Iterable[str]) -> Pools:
+        """These pools restricted to ``vacancy_ids`` (``outside`` not carried over)."""
+        keep = set(vacancy_ids)
+        return Pools({v: p for v, p in self.pools.items() if v in keep},
+                     {v: h for v, h in self.hired.items() if v in keep}, 0,
+                     {v: g for v, g in self.placed.items() if v in keep})
+
 
 @dataclass(slots=True)
 class ShortlistEval:
@@ -140,13 +155,16 @@ def rank_shortlists(matcher: Matcher, scorer: Scorer, pools: Pools, *, k: int) -
     return out
 
 
-def logged_ranks(logging: Mapping[str, list[str]], pools: Pools) -> dict[tuple[str, str], int]:
-    """Each hire's rank in the logging policy's list (its length + 1 when not in it)."""
+def logged_ranks(logging: Mapping[str, list[str]], pools: Pools,
+                 shown: Mapping[tuple[str, str], int] | None = None) -> dict[tuple[str, str], int]:
+    """Each hire's rank as shown: the recorded ``shown`` rank where there is one, else its rank in
+    the ``logging`` list (the list's length + 1 when not in it)."""
     out = {}
+    shown = shown or {}
     for vid, hired in pools.hired.items():
         position = {w: i for i, w in enumerate(logging.get(vid, ()), start=1)}
         for w in hired:
-            out[(vid, w)] = position.get(w, len(logging.get(vid, ())) + 1)
+            out[(vid, w)] = shown.get((vid, w)) or position.get(w, len(logging.get(vid, ())) + 1)
     return out
 
 

@@ -75,13 +75,16 @@ def compare(matcher: Matcher, result: Any, graded: Mapping[tuple[str, str], int]
     pools = Pools.build(matcher, held_ids, graded, relevant=RELEVANT, placements=placements)
     depth = max(*config.shortlist_ks, config.skew_k)
     logged = rank_shortlists(matcher, transparent, pools, k=max(config.logging_depth, depth))
-    ranks = logged_ranks(logged, pools)
+    shown = placements.shown if placements is not None else {}
+    ranks = logged_ranks(logged, pools, shown)
+    recorded = {"ips_hires": float(len(ranks)), "ips_hires_rank_recorded": float(sum(k in shown for k in ranks))}
 
     def shortlists(ev: Any, scorer: Scorer | None, ranked: dict[str, list[str]] | None = None) -> Any:
         ranked = ranked if ranked is not None else rank_shortlists(matcher, scorer, pools, k=depth)
         found = evaluate_shortlists(matcher, ranked, pools, ranks, propensity=config.propensity,
                                     ks=config.shortlist_ks, today=matcher.ctx.today, skew_k=config.skew_k)
-        return replace(ev, shortlist=found.figures, per_vacancy={**ev.per_vacancy, **found.per_vacancy})
+        return replace(ev, shortlist={**found.figures, **recorded},
+                       per_vacancy={**ev.per_vacancy, **found.per_vacancy})
 
     ranker = shortlists(replace(result.ranker, name=f"{registry.name}/new"),
                         RankerScorer(result.model, transparent, version=f"{registry.name}/new"))

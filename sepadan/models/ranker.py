@@ -12,6 +12,11 @@ under the constraint that no weight is negative, then scaled to sum to 1. So:
   parts add up to ``predict(X)`` (no base value, no approximation);
 - **bounded**: the score lies in [0, 1], like the transparent scorer's.
 
+``anchor`` and ``anchor_weight`` blend the fitted weights with one feature's: the final weights are
+``(1 - anchor_weight) * fitted + anchor_weight * e_anchor`` (``e_anchor`` all on the ``anchor``
+column, e.g. ``transparent_score``). With the transparent score as anchor the learned part corrects
+the list officers already work from instead of replacing it; the blend keeps every property above.
+
 It is stored with skops (plain arrays, no pickle) and scores one pair in microseconds.
 """
 
@@ -38,14 +43,19 @@ class MonotoneRanker(BaseEstimator):
     alpha : L2 penalty on the weights (before they are scaled to sum to 1).
     max_pairs_per_group : at most this many pairs per group, drawn at random (None: all).
     random_state : seed for drawing pairs when a group has more than ``max_pairs_per_group``.
+    anchor : a column name whose unit weight is blended in (None: no blend).
+    anchor_weight : the share of the final weights that goes to ``anchor`` (0: none, 1: all).
     """
 
     def __init__(self, *, directions: Mapping[str, int] | None = None, alpha: float = 1e-3,
-                 max_pairs_per_group: int | None = 500, random_state: int | None = 0) -> None:
+                 max_pairs_per_group: int | None = 500, random_state: int | None = 0,
+                 anchor: str | None = None, anchor_weight: float = 0.0) -> None:
         self.directions = directions
         self.alpha = alpha
         self.max_pairs_per_group = max_pairs_per_group
         self.random_state = random_state
+        self.anchor = anchor
+        self.anchor_weight = anchor_weight
 
     def fit(self, X, y, groups, sample_weight=None) -> MonotoneRanker:
         """Fit on rows ``X`` with grades ``y``; ``groups`` names the list (vacancy) of each row;
@@ -64,9 +74,31 @@ class MonotoneRanker(BaseEstimator):
             raise ValueError("no group has two rows with different grades: nothing to learn from")
         self.coef_ = _fit_nonnegative(diffs, weights, self.alpha)
         total = self.coef_.sum()
-        self.weights_ = self.coef_ / total if total > 0 else np.zeros_like(self.coef_)
+        self.fitted_weights_ = self.coef_ / total if total > 0 else np.zeros_like(self.coef_)
+        self.weights_ = self._blend(self.fitted_weights_, self.anchor_weight)
         self.n_pairs_ = int(len(diffs))
         return self
+
+    def with_anchor_weight(self, anchor_weight: float) -> MonotoneRanker:
+        """A copy with the fitted weights blended at another ``anchor_weight`` (no refit)."""
+        from copy import deepcopy
+
+        check_is_fitted(self, "fitted_weights_")
+        out = deepcopy(self)
+        out.anchor_weight = anchor_weight
+        out.weights_ = out._blend(out.fitted_weights_, anchor_weight)
+        return out
+
+    def _blend(self, fitted: np.ndarray, share: float) -> np.ndarray:
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"anchor_weight must be in [0, 1], not {share}")
+        if self.anchor is None or share == 0.0:
+            return fitted
+        names = [str(n) for n in getattr(self, "feature_names_in_", ())]
+        if self.anchor not in names:
+            raise ValueError(f"the anchor '{self.anchor}' is not among the columns fitted on")
+        unit = np.array([1.0 if n == self.anchor else 0.0 for n in names])
+        return (1.0 - share) * fitted + share * unit
 
     def _direction_array(self, n: int) -> np.ndarray:
         if self.directions is None:

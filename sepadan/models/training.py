@@ -9,7 +9,12 @@
   next version too, and champion and challenger meet on the same vacancies). GroupKFold on the rest
   gives cross-validated figures.
 - Model: :class:`~sepadan.models.ranker.MonotoneRanker` on :data:`~sepadan.models.features.RANKER_FEATURES`
-  with the domain's directions (monotone, additive, in [0, 1]).
+  with the domain's directions (monotone, additive, in [0, 1]), fitted pairwise on each vacancy's
+  judged (shown) candidates, its weights blended with the transparent score's at the anchor weight
+  chosen on validation folds of the training part by the promotion rule's criteria
+  (:mod:`sepadan.models.selection`).
+- Cross-validation over all vacancies with outcomes (:mod:`sepadan.models.crossval`): the same
+  figures with intervals over every vacancy, reported beside the held-out ones.
 - Metrics on the held-out vacancies, for the new ranker, the transparent scorer and the current
   champion alike: NDCG@10 (graded), MAP and Recall@k (relevant: hired or beyond) re-ranking each
   vacancy's judged candidates (:mod:`sepadan.evaluation.metrics`, the one implementation); on each
@@ -35,8 +40,10 @@ from sepadan.evaluation.metrics import average_precision, ndcg_at_k, recall_at_k
 from sepadan.matching.matcher import Matcher
 from sepadan.matching.scorer import TransparentScorer
 from sepadan.models.features import DIRECTIONS, FEATURES, RANKER_FEATURES, feature_matrix, pair_features, pair_for
-from sepadan.models.offline import Propensity
+from sepadan.models.crossval import cross_validated
+from sepadan.models.offline import Placements, Pools, Propensity
 from sepadan.models.ranker import MonotoneRanker
+from sepadan.models.selection import PoolFeatures, choose_anchor_weight
 from sepadan.models.registry import Registry, RunRecord, VersionInfo
 from sepadan.records import Outcome
 
@@ -63,6 +70,9 @@ class TrainingConfig:
     bootstrap_rounds: int = 2000
     unshown: int = 0  # per training vacancy, the logging policy's top this many without an outcome: grade 0
     ips: bool = False  # weigh each training row by 1 / propensity of its rank in the logging policy's list
+    anchor: str | None = "transparent_score"  # the feature the learned weights are blended with
+    anchor_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)  # candidates, chosen on validation folds
+    cv_all: bool = True  # also cross-validate over all vacancies with outcomes (crossval)
 
     def params(self) -> dict[str, Any]:
         p = self.propensity
@@ -70,7 +80,8 @@ class TrainingConfig:
                 "max_pairs_per_group": self.max_pairs_per_group, "cv_folds": self.cv_folds,
                 "logging_depth": self.logging_depth, "propensity": f"max({p.floor}, min(1, ({p.r0}/r)^{p.eta}))",
                 "fairness_tolerance": self.fairness_tolerance, "bootstrap_rounds": self.bootstrap_rounds,
-                "unshown": self.unshown, "ips": self.ips}
+                "unshown": self.unshown, "ips": self.ips, "anchor": self.anchor,
+                "anchor_weights": ",".join(f"{a:g}" for a in self.anchor_weights), "cv_all": self.cv_all}
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +164,8 @@ def with_unshown(matcher: Matcher, data: Dataset, graded: Mapping[tuple[str, str
                  transparent: TransparentScorer, config: TrainingConfig, *, placements: Any = None) -> Dataset:
     """``data`` plus, for each of its vacancies, the eligible workers in the logging policy's top
     ``config.unshown`` (the transparent scorer's shortlist) that have no outcome, as grade 0; with
-    ``config.ips`` every row weighs ``1 / propensity`` of its rank in that list (a judged worker
-    not in it: the rank after its end)."""
+    ``config.ips`` every row weighs ``1 / propensity`` of the rank it was shown at (the outcome
+    rows' ``shown_rank`` where recorded, else its rank in that list; not in it: the rank after its end)."""
     from sepadan.models.offline import Pools, rank_shortlists
 
     if config.unshown <= 0 and not config.ips:
@@ -171,7 +182,9 @@ def with_unshown(matcher: Matcher, data: Dataset, graded: Mapping[tuple[str, str
     if not config.ips:
         return out
     position = {(v, w): i for v, ranked in logged.items() for i, w in enumerate(ranked, start=1)}
-    ranks = [position.get((v, w), len(logged.get(v, ())) + 1) for v, w in zip(out.vacancy_ids, out.worker_ids)]
+    shown = placements.shown if placements is not None else {}
+    ranks = [shown.get((v, w)) or position.get((v, w), len(logged.get(v, ())) + 1)
+             for v, w in zip(out.vacancy_ids, out.worker_ids)]
     return replace(out, weights=np.array([1.0 / config.propensity(r) for r in ranks]))
 
 
@@ -252,11 +265,13 @@ class TrainingResult:
     transparent: Evaluation
     cv: dict[str, float]
     random: Evaluation  # the floor: the judged candidates in random order (mean of seeded shuffles)
+    choice: Any = None  # selection.Choice: the anchor weight and the candidates' validation figures
 
 
-def fit_ranker(data: Dataset, config: TrainingConfig) -> MonotoneRanker:
+def fit_ranker(data: Dataset, config: TrainingConfig, anchor_weight: float = 0.0) -> MonotoneRanker:
     model = MonotoneRanker(directions=DIRECTIONS, alpha=config.alpha,
-                           max_pairs_per_group=config.max_pairs_per_group, random_state=config.seed)
+                           max_pairs_per_group=config.max_pairs_per_group, random_state=config.seed,
+                           anchor=config.anchor, anchor_weight=anchor_weight)
     return model.fit(data.frame(), data.y, data.vacancy_ids, sample_weight=data.weights)
 
 
@@ -293,23 +308,40 @@ def evaluation(name: str, scores: np.ndarray, held: Dataset, config: TrainingCon
                       per_vacancy=per_vacancy(scores, held, recall_ks=config.recall_ks))
 
 
-def train(data: Dataset, config: TrainingConfig, *, augment: Any = None) -> TrainingResult:
+def train(data: Dataset, config: TrainingConfig, *, augment: Any = None, choose: Any = None) -> TrainingResult:
     """Split by vacancy, cross-validate on the training part, fit, and score the held-out part.
-    ``augment`` (optional) turns the training part into the rows to fit on (:func:`with_unshown`)."""
+    ``augment`` (optional) turns the training part into the rows to fit on (:func:`with_unshown`);
+    ``choose`` (optional) picks the anchor weight on the training part (``selection.Choice``)."""
     mask = holdout_mask(list(data.vacancy_ids), config.holdout, config.seed)
     train_part, held = data.subset(~mask), data.subset(mask)
-    if augment is not None and len(train_part):
-        train_part = augment(train_part)
     if len(train_part) == 0 or len(held) == 0:
         raise ValueError(f"the split left {len(train_part)} training and {len(held)} held-out pairs; "
                          "more outcomes (or another --holdout) are needed")
+    model, choice, train_part = make_ranker(train_part, config, augment=augment, choose=choose)
     cv = cross_validate(train_part, config)
-    model = fit_ranker(train_part, config)
     ranker = evaluation("ranker", model.predict(held.frame()), held, config)
     transparent = evaluation("transparent", held.column("transparent_score"), held, config)
     log.info("held-out %s: ranker %.4f, transparent %.4f", PRIMARY, ranker.ranking.get(PRIMARY, float("nan")),
              transparent.ranking.get(PRIMARY, float("nan")))
-    return TrainingResult(model, train_part, held, ranker, transparent, cv, random_order(held, config))
+    return TrainingResult(model, train_part, held, ranker, transparent, cv, random_order(held, config), choice)
+
+
+def make_ranker(part: Dataset, config: TrainingConfig, *, augment: Any = None, choose: Any = None
+                ) -> tuple[MonotoneRanker, Any, Dataset]:
+    """The ranker a version is made of from the judged pairs ``part``: the anchor weight chosen on
+    ``part`` (by ``choose``; the first candidate without it), then fitted on ``part`` augmented;
+    returns the model, the choice and the rows it was fitted on."""
+    choice = choose(part) if choose is not None else None
+    weight = choice.anchor_weight if choice is not None else config.anchor_weights[0]
+    rows = augment(part) if augment is not None and len(part) else part
+    return fit_ranker(rows, config, anchor_weight=weight), choice, rows
+
+
+def _progress(what: str) -> Any:
+    def report(done: int, total: int) -> None:
+        if done == total or done % 50 == 0:
+            log.info("%s: %d of %d vacancies", what, done, total)
+    return report
 
 
 def random_order(data: Dataset, config: TrainingConfig, *, rounds: int = 50) -> Evaluation:
@@ -372,13 +404,30 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
     the promotion rule holds (:func:`sepadan.models.promotion.decide`); otherwise the version is the
     ``challenger``, and the reason is logged."""
     from sepadan.models import promotion
-    from sepadan.models.offline import Placements
 
     outcomes = list(outcomes)
     graded, placements = labels(outcomes), Placements.of(outcomes)
     data = build_dataset(matcher, graded, transparent)
-    result = train(data, config, augment=lambda part: with_unshown(matcher, part, graded, transparent, config,
-                                                                   placements=placements))
+    pools = Pools.build(matcher, sorted(set(data.vacancy_ids)), graded, relevant=RELEVANT, placements=placements)
+
+    def augment(part: Dataset) -> Dataset:
+        return with_unshown(matcher, part, graded, transparent, config, placements=placements)
+
+    choose, make = None, None
+    if len(config.anchor_weights) > 1 or config.cv_all:
+        cache = PoolFeatures.build(matcher, pools, transparent, progress=_progress("pool features"))
+
+        def choose(part: Dataset) -> Any:
+            return choose_anchor_weight(part, lambda d, a: fit_ranker(augment(d), config, a), matcher=matcher,
+                                        pools=pools, cache=cache, shown=placements.shown, config=config)
+
+        def make(part: Dataset) -> MonotoneRanker:
+            return make_ranker(part, config, augment=augment, choose=choose)[0]
+
+    result = train(data, config, augment=augment, choose=choose if len(config.anchor_weights) > 1 else None)
+    if config.cv_all and make is not None:
+        result = replace(result, cv={**result.cv, **cross_validated(matcher, data, transparent, config, pools=pools,
+                                                                    shown=placements.shown, make=make)})
     board = promotion.compare(matcher, result, graded, registry, transparent, config, placements=placements)
     decision = promotion.decide(board, config)
     data_figures = promotion.data_figures(matcher, graded, relevant=RELEVANT)
@@ -389,17 +438,22 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
                "train/vacancies": float(len(set(result.train.vacancy_ids))),
                "holdout/vacancies": float(len(set(result.holdout.vacancy_ids))),
                "train/ranker_pairs": float(result.model.n_pairs_)}
+    if result.choice is not None:
+        metrics.update({f"select/{c}/{k}": v for c, figs in result.choice.candidates.items() for k, v in figs.items()})
+        metrics["select/anchor_weight"] = float(result.model.anchor_weight)
     tags = {"data_digest": data.digest(), "train_digest": result.train.digest(),
             "holdout_digest": result.holdout.digest(), "compared_with": board.baseline.name,
             "beats_champion": str(decision.promote).lower(), "promoted": str(promoted).lower(),
             "decision": "champion" if promoted else "challenger", "decision_reason": reason[:5000],
-            "primary_metric": PRIMARY, "outcome_pairs_skipped": str(data.skipped)}
+            "primary_metric": PRIMARY, "outcome_pairs_skipped": str(data.skipped),
+            "blend_choice": result.choice.reason[:5000] if result.choice is not None else "none"}
     record = RunRecord(name=f"monotone-pairwise alpha={config.alpha}", model=result.model, metrics=metrics,
                        tags=tags, figure=importance_figure(result.model),
                        params={**config.params(), "model": "sepadan.models.ranker.MonotoneRanker",
                                "features": ",".join(RANKER_FEATURES), "n_features": len(RANKER_FEATURES),
                                "transparent_version": transparent.version, **(params or {})},
                        report={"metrics": metrics, "tags": tags, "weights": result.model.importances(),
+                               "anchor_weight": float(result.model.anchor_weight),
                                "directions": {n: DIRECTIONS[n] for n in RANKER_FEATURES},
                                "fairness": board.fairness(), "data": data_figures,
                                "decision": {"promoted": promoted, "reason": reason}})
