@@ -9,8 +9,11 @@ With no sub-command it runs ``train``; ``models list|show|promote|rollback`` wor
 MLflow (experiment ``sepadan-ranker``, registered model ``sepadan-ranker``) at
 ``$MLFLOW_TRACKING_URI``, else ``sqlite:///HOME/mlflow.db`` with artifacts in ``HOME/mlartifacts``.
 ``--results DIR`` also writes ``DIR/ranker-demo.json`` (what ``sepadan train --json`` prints, with
-the machine, date and commit), ``DIR/ranker-demo.md`` (the headline table) and ``DIR/ranker-demo.png``
-(hires in the eligible top 10 and 30, naive and IPS, against transparent-1). The demo's figures are
+the machine, date and commit), ``DIR/ranker-demo.md`` (the headline table, the "Where we aim" table
+of issue 16 item 5, the figures cross-validated over all vacancies, and how the blend with the
+transparent score was chosen) and ``DIR/ranker-demo.png`` (hires in the eligible top 10 and 30,
+naive and IPS, against transparent-1; the differences with their intervals, held-out and
+cross-validated). The demo's figures are
 made with ``--today 2026-11-01``, the date the generator ran its hiring process on.
 
 The demo outcomes are synthetic (``sepadan/demo_hiring.py``): figures trained on them say how well
@@ -74,15 +77,22 @@ def write(folder: Path, body: dict) -> None:
     sys.stdout.write(markdown(body, stamp))
 
 
+AIM = (("ndcg_at_10", "NDCG@10"), ("shortlist_recall_at_10", "hires in top 10, naive"),
+       ("ips_recall_at_10", "hires in top 10, IPS"))
+
+
 def chart(body: dict):
-    """Hires in the eligible top 10 and 30, naive and IPS, for the new version and transparent-1,
-    with the 90% interval of the difference at 10 written on the bars."""
+    """Left: hires in the eligible top 10 and 30, naive and IPS, for the new version and
+    transparent-1 on the held-out vacancies, the 90% interval of the difference written on the bars.
+    Right: the differences at 10 and in NDCG@10 with their 90% intervals, held-out and
+    cross-validated over all vacancies, against zero."""
     from matplotlib.figure import Figure
 
     keys = ("shortlist_recall_at_10", "ips_recall_at_10", "shortlist_recall_at_30", "ips_recall_at_30")
     labels = ("top 10, naive", "top 10, IPS", "top 30, naive", "top 30, IPS")
-    fig = Figure(figsize=(8, 4.2), dpi=100)
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(13, 4.4), dpi=100)
+    ax, side = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+    _differences_panel(side, body)
     xs = range(len(keys))
     for shift, (system, name, colour) in zip((-0.2, 0.2), (("ranker", body["version"], "#2a7ab9"),
                                                            ("transparent", "transparent-1", "#9a9a9a"))):
@@ -103,6 +113,105 @@ def chart(body: dict):
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _differences_panel(ax, body: dict) -> None:
+    cv, d = body.get("cv", {}), body["difference"]
+    for shift, (source, prefix, colour, name) in zip((-0.15, 0.15), (
+            (d, "delta_", "#2a7ab9", "held-out split"), (cv, "cv_all/delta_", "#e67e22", "5-fold CV, all vacancies"))):
+        for y, (key, _) in enumerate(AIM):
+            if f"{prefix}{key}" not in source:
+                continue
+            mid, low, high = (source[f"{prefix}{key}{tail}"] for tail in ("", "_p05", "_p95"))
+            ax.errorbar(mid, y + shift, xerr=[[mid - low], [high - mid]], fmt="o", color=colour, capsize=3,
+                        label=name if y == 0 else None)
+            ax.text(high + 0.004, y + shift, f"{mid:+.3f} [{low:+.3f}, {high:+.3f}]", va="center", fontsize=7)
+    ax.axvline(0.0, color="#c0392b", linewidth=1)
+    ax.set_yticks(range(len(AIM)), [label for _, label in AIM], fontsize=8)
+    ax.set_xlabel(f"{body['version']} minus transparent-1 (90% paired bootstrap interval)")
+    ax.set_title("differences: the interval must exclude zero", fontsize=9)
+    ax.legend(loc="lower left", fontsize=7)
+    ax.margins(x=0.45)
+
+
+def aim_table(body: dict) -> list[str]:
+    """The "Where we aim" table of issue 16, item 5, from the held-out and cross-validated figures."""
+    cv, d, r = body.get("cv", {}), body["difference"], body["ranker"]
+    lines = ["## Where we aim (issue 16, item 5)", "",
+             "| target | held-out split | met | 5-fold CV, all vacancies | met |", "|---|---|:-:|---|:-:|"]
+    for key, label in (("shortlist_recall_at_10", "naive"), ("ips_recall_at_10", "IPS")):
+        held, over = r.get(key), cv.get(f"cv_all/ranker/{key}")
+        lines.append(f"| >= 0.5 of hires in the top 10, {label} | {_num(held)} | {_met(held, 0.5)} | {_num(over)} | "
+                     f"{_met(over, 0.5)} |")
+    for key, label in AIM:
+        a, b = _interval(d, "delta_", key), _interval(cv, "cv_all/delta_", key)
+        lines.append(f"| learned minus transparent, {label}: interval excludes zero (above) | {a[0]} | {a[1]} | "
+                     f"{b[0]} | {b[1]} |")
+    return lines + [""]
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _met(value, floor: float) -> str:
+    return "-" if value is None else ("yes" if value >= floor else "no")
+
+
+def _interval(source: dict, prefix: str, key: str) -> tuple[str, str]:
+    if f"{prefix}{key}" not in source:
+        return "-", "-"
+    mid, low, high = (source[f"{prefix}{key}{tail}"] for tail in ("", "_p05", "_p95"))
+    return f"{mid:+.3f} [{low:+.3f}, {high:+.3f}]", "yes" if low > 0 else "no"
+
+
+def cv_lines(body: dict) -> list[str]:
+    """Figures cross-validated over every vacancy with outcomes, and the blend chosen per fold."""
+    cv = body.get("cv", {})
+    if "cv_all/folds" not in cv:
+        return []
+    folds = int(cv["cv_all/folds"])
+    n = cv.get("cv_all/ranker/shortlist_vacancies_with_hired")
+    lines = [f"## Cross-validated over all vacancies with outcomes ({folds} folds by vacancy)", "",
+             f"Every vacancy measured once by a ranker made without it (the blend chosen on that ranker's own "
+             f"training folds); {int(cv.get('cv_all/vacancies_ndcg_at_10', 0))} vacancies with a graded "
+             f"candidate, {int(n or 0)} with hires in their pool.", "",
+             "| figure | learned | transparent-1 | difference, 90% interval |", "|---|---:|---:|---|"]
+    for key, label in ROWS[:6]:
+        a, b = cv.get(f"cv_all/ranker/{key}"), cv.get(f"cv_all/transparent/{key}")
+        if a is None:
+            continue
+        diff = _interval(cv, "cv_all/delta_", key)[0]
+        lines.append(f"| {label} | {a:.3f} | {_num(b)} | {'' if diff == '-' else diff} |")
+    for key, label in ROWS[6:]:
+        a, b = cv.get(f"cv_all/ranker/{key}"), cv.get(f"cv_all/transparent/{key}")
+        if a is not None:
+            lines.append(f"| {label} | {a:.3f} | {_num(b)} | |")
+    weights = [v for k, v in sorted(cv.items()) if k.startswith("cv_all/anchor_weight/")]
+    lines += ["", "Anchor weight (share of the transparent score) chosen per fold: "
+              + ", ".join(f"{w:.2f}" for w in weights), ""]
+    return lines
+
+
+def selection_lines(body: dict) -> list[str]:
+    """The candidates' figures on the training part's validation folds (how the blend was chosen)."""
+    cv = body.get("cv", {})
+    names = sorted({k.split("/")[1] for k in cv if k.startswith("select/") and k.count("/") >= 2})
+    if not names:
+        return []
+    cols = (("ndcg_at_10", "NDCG@10"), ("delta_ndcg_at_10_p05", "NDCG gain, lower end"),
+            ("shortlist_recall_at_10", "top 10 naive"), ("ips_recall_at_10", "top 10 IPS"),
+            ("skew_at_10/age_band/max_abs", "max abs Skew@10 age"), ("skew_at_10/gender/max_abs", "gender"),
+            ("fair", "fair"))
+    lines = [f"## How the blend was chosen (validation folds of the training part only; chosen anchor weight "
+             f"{cv.get('select/anchor_weight', float('nan')):.2f})", "",
+             "| anchor weight | " + " | ".join(c for _, c in cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name in ["transparent", *[n for n in names if n != "transparent"]]:
+        cells = [cv.get(f"select/{name}/{key}") for key, _ in cols]
+        lines.append(f"| {name} | " + " | ".join(
+            "-" if c is None else ("yes" if c == 1.0 else "no") if key == "fair" else f"{c:.3f}"
+            for c, (key, _) in zip(cells, cols)) + " |")
+    return lines + [""]
 
 
 def markdown(body: dict, stamp: dict) -> str:
@@ -130,6 +239,7 @@ def markdown(body: dict, stamp: dict) -> str:
               f"Decision: {body['reason']}", "",
               "Weights (non-negative, sum to 1): " + ", ".join(
                   f"{n} {w:.3f}" for n, w in sorted(body["weights"].items(), key=lambda kv: -kv[1]) if w > 0), ""]
+    lines += aim_table(body) + cv_lines(body) + selection_lines(body)
     return "\n".join(lines)
 
 

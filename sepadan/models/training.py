@@ -319,6 +319,9 @@ def train(data: Dataset, config: TrainingConfig, *, augment: Any = None, choose:
                          "more outcomes (or another --holdout) are needed")
     model, choice, train_part = make_ranker(train_part, config, augment=augment, choose=choose)
     cv = cross_validate(train_part, config)
+    if choice is not None:  # the candidates' figures on the validation folds, and the one chosen
+        cv.update({f"select/{c}/{k}": v for c, figs in choice.candidates.items() for k, v in figs.items()})
+        cv["select/anchor_weight"] = float(model.anchor_weight)
     ranker = evaluation("ranker", model.predict(held.frame()), held, config)
     transparent = evaluation("transparent", held.column("transparent_score"), held, config)
     log.info("held-out %s: ranker %.4f, transparent %.4f", PRIMARY, ranker.ranking.get(PRIMARY, float("nan")),
@@ -438,9 +441,6 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
                "train/vacancies": float(len(set(result.train.vacancy_ids))),
                "holdout/vacancies": float(len(set(result.holdout.vacancy_ids))),
                "train/ranker_pairs": float(result.model.n_pairs_)}
-    if result.choice is not None:
-        metrics.update({f"select/{c}/{k}": v for c, figs in result.choice.candidates.items() for k, v in figs.items()})
-        metrics["select/anchor_weight"] = float(result.model.anchor_weight)
     tags = {"data_digest": data.digest(), "train_digest": result.train.digest(),
             "holdout_digest": result.holdout.digest(), "compared_with": board.baseline.name,
             "beats_champion": str(decision.promote).lower(), "promoted": str(promoted).lower(),
