@@ -293,6 +293,49 @@ def test_gather_lists_from_the_matchers_own_shortlists_is_gather_and_refuses_wha
         gather_lists(m, lists, request, kept={k: 3 for k in lists})
 
 
+def test_the_batch_through_cells_probing_every_cell_gives_the_exact_runs_lists(market):
+    from sepadan.batch.vectors import CellOptions
+
+    engine, exact = market
+    every = CellOptions(nlist=5, nprobe=5, m=10_000)
+    ivf = run_batch(engine, runner=LocalRunner(), run_id="ivf-all", options=BatchOptions(
+        shards=3, **SMALL, candidates="ivf", cells=every, allocate=False, gaps=False))
+    assert [s.name for s in ivf.stages][:4] == ["encode", "index", "shards", "cells"]
+    for stage in ("shortlists", "recommendations"):
+        assert _lists(ivf.path, stage) == _lists(exact.path, stage), stage
+    assert ivf.manifest["options"]["candidates"] == "ivf" and ivf.manifest["options"]["cells"]["nprobe"] == 5
+
+
+def test_cell_indexes_answer_as_the_exact_index_when_every_cell_is_probed_and_never_with_fewer_rows():
+    from sepadan.batch.cellindex import CandidateIndex, CellIndex
+    from sepadan.batch.cells import build_cells, cell_candidates
+    from sepadan.matching.index import ExactIndex
+
+    orders, shards, _ = _dense_market()  # random directions: one cell of 20 never holds every neighbour
+    workers = shards[2].vectors
+    cells = build_cells(workers, 20, seed=1)
+    exact_w, exact_o = ExactIndex(workers), ExactIndex(orders.vectors)
+    allowed = np.arange(0, len(workers), 3)
+    q = orders.vectors[:25]
+    for kw in ({}, {"allowed": allowed}):
+        want = exact_w.search(q, 12, **kw)
+        got = CellIndex(workers, cells, 20).search(q, 12, **kw)
+        assert np.array_equal(got[1], want[1]) and np.array_equal(got[0], want[0])
+        few = CellIndex(workers, cells, 1).search(q, 12, **kw)
+        assert (few[1] >= 0).all() and _recall(few[1], want[1]) < 1.0  # one cell: some left out, none short
+        if kw:
+            assert np.isin(few[1], allowed).all()
+    every = CandidateIndex(orders.vectors, cells.centroids, cell_candidates(cells.centroids, orders.vectors, 10_000))
+    legal = np.arange(0, len(orders.ids), 2)
+    for kw in ({}, {"allowed": legal}):
+        want = exact_o.search(workers[:30], 8, **kw)
+        got = every.search(workers[:30], 8, **kw)
+        assert np.array_equal(got[1], want[1]) and np.array_equal(got[0], want[0])
+    some = CandidateIndex(orders.vectors, cells.centroids, cell_candidates(cells.centroids, orders.vectors, 6))
+    got = some.search(workers[:30], 8, allowed=legal)
+    assert (got[1] >= 0).all() and np.isin(got[1], legal).all()  # a cell's 6 candidates, more cells until 8
+
+
 def test_the_manifest_lists_every_file_with_rows_and_sha256_and_current_names_the_run(market):
     engine, result = market
     manifest = json.loads((result.path / "manifest.json").read_text())

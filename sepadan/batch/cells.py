@@ -1,7 +1,7 @@
 """Candidates through cells of a worker shard (an inverted file searched by matrix products).
 
-A shard's rows are cut into ``nlist`` cells by spherical k-means (NumPy, seeded: the same cells in any
-process and on any thread count). The same cells serve both directions of the nightly pass:
+A shard's rows are cut into ``nlist`` cells by spherical k-means (NumPy on a seeded sample; every
+row then goes to its nearest centroid by FAISS's exact search). The same cells serve both directions of the nightly pass:
 
 * **shortlists** (orders search workers): each order probes its ``nprobe`` nearest cells; each cell's
   rows are scored against all the orders probing it in one matrix product, each order keeps its top k
@@ -100,14 +100,17 @@ def _sums(x: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, *, chunk: int = _CHUNK) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's nearest and next-nearest centroid by inner product (ties: the lower cell)."""
+    """Each row's nearest and next-nearest centroid by inner product (FAISS's exact search: matrix
+    products and a heap, no n x nlist matrix kept)."""
+    import faiss
+
     first = np.empty(len(vectors), dtype=np.int32)
     second = np.empty(len(vectors), dtype=np.int32)
+    take = min(2, len(centroids))
     for lo in range(0, len(vectors), chunk):
-        scores = np.ascontiguousarray(vectors[lo:lo + chunk], dtype=np.float32) @ centroids.T
-        top = _top_cells(scores, min(2, len(centroids)))
-        first[lo:lo + chunk] = top[:, 0]
-        second[lo:lo + chunk] = top[:, -1]
+        x = np.ascontiguousarray(vectors[lo:lo + chunk], dtype=np.float32)
+        _, top = faiss.knn(x, centroids, take, metric=faiss.METRIC_INNER_PRODUCT)
+        first[lo:lo + chunk], second[lo:lo + chunk] = top[:, 0], top[:, -1]
     return first, second
 
 

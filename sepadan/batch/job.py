@@ -23,7 +23,8 @@ from sepadan.batch.aggregate import NATIONAL, AllocationStage, GapStage
 from sepadan.batch.plan import Partition, check_run_id, new_run_id, partitions
 from sepadan.batch.publish import Done, RunDir, last_unfinished
 from sepadan.batch.shards import shard_states
-from sepadan.batch.stages import MergeStage, RecommendStage, ShortlistStage
+from sepadan.batch.stages import CellSearch, MergeStage, RecommendStage, ShortlistStage
+from sepadan.batch.vectors import CellBuild, CellOptions
 from sepadan.errors import SepadanError
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ class BatchOptions:
     gaps: bool = True
     gap_regions: tuple[str, ...] | None = None  # None: national and every province with workers
     faults: Mapping[str, int] = field(default_factory=dict)  # partition key -> failing attempts (drills)
+    candidates: str = "exact"  # exact: each shard searched exactly; ivf: through its cells (stage "cells")
+    cells: CellOptions = field(default_factory=CellOptions)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.cells, Mapping):  # from params()
+            object.__setattr__(self, "cells", CellOptions(**self.cells))
+        if self.candidates not in ("exact", "ivf"):
+            raise ValueError(f"candidates must be exact or ivf, not '{self.candidates}'")
 
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != "faults"}
@@ -206,12 +215,17 @@ def _matching(job: Stages, vref: Any, srefs: tuple[Any, ...], shards: list[Any],
     orders = tuple((v.id, max(o.k, positions(v) * o.candidates_per_position))
                    for v in open_orders(matcher, Request()))
     chunks = partitions("shortlists", len(orders), o.orders_per_partition, prefix="o")
-    job.stage(ShortlistStage(vref, srefs, orders),
+    cells = None
+    if o.candidates == "ivf":
+        job.stage(CellBuild(srefs, o.cells), [Partition("cells", f"s{s.shard.number:02d}", 0, len(s.records),
+                                                        s.shard.number) for s in shards])
+        cells = CellSearch(str(job.run.path), o.cells)
+    job.stage(ShortlistStage(vref, srefs, orders, cells),
               [Partition("shortlist-shards", f"s{s.shard.number:02d}-{c.key}", c.lo, c.hi, s.shard.number)
                for s in shards for c in chunks])
     job.stage(MergeStage(str(job.run.path), "shortlist-shards", len(shards), orders), chunks)
     available = tuple(tuple(w.id for w in s.records if w.available is not False) for s in shards)
-    job.stage(RecommendStage(vref, srefs, available, o.recommendations),
+    job.stage(RecommendStage(vref, srefs, available, o.recommendations, cells),
               [p for s in shards for p in partitions("recommendations", len(available[s.shard.number]),
                                                      o.workers_per_partition, prefix="w", shard=s.shard.number)])
     return orders

@@ -89,10 +89,12 @@ class ShardState:
         return tuple(r.id for r in self.records)
 
 
-def shard_matcher(vacancies: VacancySide, shard: ShardState) -> Matcher:
-    """The matcher of one shard: its workers, every job order."""
-    workers = Side(shard.records, shard.profiles, ExactIndex(shard.vectors))
-    side = Side(vacancies.records, vacancies.profiles, vacancies.index.unpack())
+def shard_matcher(vacancies: VacancySide, shard: ShardState, *, worker_index: VectorIndex | None = None,
+                  vacancy_index: VectorIndex | None = None) -> Matcher:
+    """The matcher of one shard: its workers (by default searched exactly), every job order (by
+    default through the engine's vacancy index)."""
+    workers = Side(shard.records, shard.profiles, worker_index or ExactIndex(shard.vectors))
+    side = Side(vacancies.records, vacancies.profiles, vacancy_index or vacancies.index.unpack())
     matcher = Matcher(workers=workers, vacancies=side, table=WorkerTable(shard.records, shard.profiles),
                       ctx=vacancies.ctx, scorer=vacancies.scorer, candidates=vacancies.candidates)
     return matcher

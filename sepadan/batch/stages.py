@@ -94,11 +94,20 @@ class EncodeStage:
 
 # --- shortlists over shards, merged; recommendations per shard ------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class CellSearch:
+    """``--candidates ivf``: the shard matchers search through the cells the ``cells`` stage wrote."""
+
+    run_path: str
+    options: Any  # sepadan.batch.vectors.CellOptions
+    source: str = "cells"
+
+
 class _Shards:
     """A worker's shard matchers, made the first time a partition of that shard arrives."""
 
-    def __init__(self, vacancies: Any, shards: Sequence[Any]) -> None:
-        self.vacancies, self.shards = vacancies, list(shards)
+    def __init__(self, vacancies: Any, shards: Sequence[Any], cells: CellSearch | None = None) -> None:
+        self.vacancies, self.shards, self.cells = vacancies, list(shards), cells
         self._side: VacancySide | None = None
         self._matchers: dict[int, Any] = {}
 
@@ -107,8 +116,23 @@ class _Shards:
             if self._side is None:
                 self._side = resolve(self.vacancies)
             state: ShardState = resolve(self.shards[shard])
-            self._matchers[shard] = shard_matcher(self._side, state)
+            self._matchers[shard] = shard_matcher(self._side, state, **self._indexes(shard, state))
         return self._matchers[shard]
+
+    def _indexes(self, shard: int, state: ShardState) -> dict[str, Any]:
+        if self.cells is None:
+            return {}
+        from sepadan.batch.cellindex import CandidateIndex, CellIndex
+        from sepadan.batch.cells import cell_candidates, probers
+        from sepadan.batch.vectors import read_cells
+
+        o, orders = self.cells.options, self._side.index.vectors  # type: ignore[union-attr]
+        cells = read_cells(Path(self.cells.run_path) / self.cells.source / f"s{shard:02d}.parquet", len(state.records))
+        by = probers(orders, cells.centroids, o.probe_orders) if o.probe_orders else None
+        return {"worker_index": CellIndex(state.vectors, cells, o.nprobe),
+                "vacancy_index": CandidateIndex(orders, cells.centroids, cell_candidates(cells.centroids, orders, o.m,
+                                                                                         probers=by),
+                                                cells=o.worker_cells)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +142,12 @@ class ShortlistStage:
     vacancies: Any
     shards: tuple[Any, ...]
     orders: tuple[tuple[str, int], ...]  # (vacancy id, k)
+    cells: CellSearch | None = None
     name: str = "shortlist-shards"
     actor: bool = True
 
     def open(self) -> _Shards:
-        return _Shards(self.vacancies, self.shards)
+        return _Shards(self.vacancies, self.shards, self.cells)
 
     def run(self, state: _Shards, part: Partition) -> Any:
         m = state.matcher(part.shard or 0)
@@ -170,11 +195,12 @@ class RecommendStage:
     shards: tuple[Any, ...]
     workers: tuple[tuple[str, ...], ...]  # per shard: the ids to recommend for
     k: int
+    cells: CellSearch | None = None
     name: str = "recommendations"
     actor: bool = True
 
     def open(self) -> _Shards:
-        return _Shards(self.vacancies, self.shards)
+        return _Shards(self.vacancies, self.shards, self.cells)
 
     def run(self, state: _Shards, part: Partition) -> Any:
         m = state.matcher(part.shard or 0)

@@ -29,6 +29,12 @@ def batch(
     num_cpus: Annotated[Optional[int], typer.Option("--num-cpus", min=1, help="CPUs of a local Ray (default: --workers)")] = None,
     object_store: Annotated[Optional[int], typer.Option("--object-store-mb", min=64, help="object store of a local Ray, MB")] = None,
     shards: Annotated[int, typer.Option("--shards", min=1, max=4096, help="worker shards by id range, each with its own exact index")] = 2,
+    candidates: Annotated[str, typer.Option("--candidates", help="exact (each shard searched exactly) or ivf "
+                                            "(through k-means cells of each shard)")] = "exact",
+    nprobe: Annotated[int, typer.Option("--nprobe", min=1, help="--candidates ivf: cells a job order probes "
+                                        "(more until enough eligible workers)")] = 6,
+    nlist: Annotated[int, typer.Option("--nlist", min=0, help="--candidates ivf: cells per shard "
+                                       "(0: about sqrt(workers in the shard) / 2)")] = 0,
     k: Annotated[int, typer.Option("-k", min=1, max=500, help="shortlist length per job order (at least 2 per position)")] = 30,
     recommendations: Annotated[int, typer.Option("--recommendations", min=1, max=200, help="job orders per worker")] = 10,
     run_id: Annotated[Optional[str], typer.Option("--run-id", help="name of the run; the same id continues an unfinished run")] = None,
@@ -44,9 +50,13 @@ def batch(
     """The nightly re-match: new phrases, indexes, every shortlist and recommendation, the allocation and
     the gap tables, as Parquet under HOME/batch/RUN_ID with a manifest; CURRENT names the last complete run."""
     from sepadan.batch import BatchOptions, make_runner, run_batch
+    from sepadan.batch.vectors import CellOptions
 
+    if candidates not in ("exact", "ivf"):
+        raise typer.BadParameter("exact or ivf", param_hint="--candidates")
     options = BatchOptions(shards=shards, k=k, recommendations=recommendations, retries=retries, rebuild=rebuild,
-                           allocate=not no_allocate, gaps=not no_gaps)
+                           allocate=not no_allocate, gaps=not no_gaps, candidates=candidates,
+                           cells=CellOptions(nlist=nlist, nprobe=nprobe))
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # the stages' progress is ours
     with _engine(home, today) as engine:
         chosen = make_runner(runner, address=address, workers=workers, num_cpus=num_cpus,
