@@ -181,21 +181,25 @@ class Matcher:
                                     bits=None if allowed is None else allowed.bits)
         vvec = self.vacancies.index.vectors[vpos]
         batch = self._batch_scorer()
-        results = None if batch is None else self._best(batch, candidates, v, vp, vvec, k, include_ineligible)
+        vchecks = vacancy_checks(v, self.ctx)  # the same for every candidate
+        explain = lambda p: self._pair_match(p, v, vp, vvec, vchecks)  # noqa: E731
+        results = None if batch is None else self._best(batch, candidates, v, vp, vvec, k, include_ineligible,
+                                                         explain)
         if results is None:
-            matches = [self._pair_match(p, v, vp, vvec) for p in candidates]
+            matches = [explain(p) for p in candidates]
             results = _top(matches if include_ineligible else self._guard(matches), k)
-        warnings = tuple((c.key, c.params) for c in vacancy_checks(v, self.ctx) if not c.ok)
+        warnings = tuple((c.key, c.params) for c in vchecks if not c.ok)
         return MatchList("shortlist", vacancy_id, self.model_version, results, warnings)
 
-    def _pair_match(self, p: int, v: Vacancy, vp: VacancyProfile, vvec: np.ndarray) -> Match:
+    def _pair_match(self, p: int, v: Vacancy, vp: VacancyProfile, vvec: np.ndarray, vchecks: list[Check]
+                    ) -> Match:
         """One candidate scored and explained in full (every check, component, reason and gap)."""
         w, wp = self.workers.records[p], self.workers.profiles[p]
-        checks = [*vacancy_checks(v, self.ctx), *worker_checks(w, wp, v, vp, self.ctx)]
+        checks = [*vchecks, *worker_checks(w, wp, v, vp, self.ctx)]
         return self._match(w, wp, v, vp, self.workers.index.vectors[p], vvec, checks=checks)
 
     def _best(self, batch: BatchScorer, candidates: list[int], v: Vacancy, vp: VacancyProfile,
-              vvec: np.ndarray, k: int, include_ineligible: bool) -> tuple[Match, ...] | None:
+              vvec: np.ndarray, k: int, include_ineligible: bool, explain: Any) -> tuple[Match, ...] | None:
         """The top k of the candidates by their batch scores, each then scored and explained in
         full; the same list as explaining every candidate and keeping the best k. None (score
         them one by one) if a full score differs from its batch score: the champion changed
@@ -206,7 +210,7 @@ class Matcher:
         order = sorted(range(len(candidates)), key=lambda i: (-scores[i], records[candidates[i]].id))
         out: list[Match] = []
         for i in order:
-            m = self._pair_match(candidates[i], v, vp, vvec)
+            m = explain(candidates[i])
             if m.score != scores[i]:
                 log.warning("batch score %s differs from the full score %s for %s and %s (%s); "
                             "scoring this shortlist pair by pair", scores[i], m.score, m.worker_id, v.id,
