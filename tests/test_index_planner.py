@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sepadan.matching.index import FaissIndex, build_index, exact_search, ivf_lists, ivf_probes
+from sepadan.matching.index import PLAN, FaissIndex, build_index, exact_search, ivf_lists, ivf_probes
 from sepadan.matching.persist import load_index, save_index
 
 DIM = 16
@@ -114,3 +114,20 @@ def test_every_faiss_kind_maps_its_rows_from_disk(kind, rows, queries, tmp_path)
     assert isinstance(loaded.vectors, np.memmap)
     allowed = np.arange(0, 3000, 2, dtype=np.int64)
     assert (loaded.search(queries, 5, allowed=allowed)[1] == index.search(queries, 5, allowed=allowed)[1]).all()
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_sq8", "ivf", "ivf_sq8"])
+def test_each_kind_plans_by_its_measured_switch_points_unless_told(kind, rows):
+    index = build_index(rows, kind=kind)
+    assert (index.exact_filter_max, index.exact_filter_share) == PLAN[kind]
+    told = build_index(rows, kind=kind, exact_filter_max=7, exact_filter_share=0.2)
+    assert (told.exact_filter_max, told.exact_filter_share) == (7, 0.2)
+
+
+def test_loading_keeps_the_search_settings_given(rows, tmp_path):
+    save_index(tmp_path / "w", build_index(rows, kind="ivf_sq8"), [str(i) for i in range(len(rows))],
+               side="workers", model="m", fingerprint="f")
+    loaded, _, _ = load_index(tmp_path / "w", model="m", exact_filter_max=5, exact_filter_share=0.3, nprobe=9)
+    assert (loaded.exact_filter_max, loaded.exact_filter_share, loaded.nprobe) == (5, 0.3, 9)
+    default, _, _ = load_index(tmp_path / "w", model="m")
+    assert (default.exact_filter_max, default.exact_filter_share) == PLAN["ivf_sq8"]

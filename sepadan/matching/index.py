@@ -129,8 +129,16 @@ class ExactIndex:
         return exact_search(self.vectors, queries, k, allowed)
 
 
-EXACT_FILTER_SHARE = 0.05  # the planner's share below which a filtered query is searched exactly
 KINDS = ("exact", "flat", "hnsw", "hnsw_sq8", "ivf", "ivf_sq8")
+# The planner's switch points by kind: a filtered query with at most this many allowed rows, or
+# under this share of the index, is searched exactly; above both, ANN with the filter inside.
+# Read off both paths timed at 100k and 1M rows (experiments/results/speed-index-planner.md): an
+# HNSW graph's filtered recall@10 is 0.81-0.89 at 1% allowed and 0.99 from 5%, and its filtered
+# search costs about 1 ms whatever the share, which exact in place beats up to about 10k rows; IVF
+# visits more lists as the share falls (ivf_probes) and keeps recall >= 0.99 from 1%, and beats
+# exact from a few thousand rows.
+PLAN = {"flat": (10_000, 0.05), "hnsw": (10_000, 0.05), "hnsw_sq8": (10_000, 0.05),
+        "ivf": (2_000, 0.01), "ivf_sq8": (2_000, 0.01)}
 
 
 class FaissIndex:
@@ -141,15 +149,19 @@ class FaissIndex:
 
     RERANK = {"hnsw_sq8": 4, "ivf_sq8": 4}  # candidates per result re-scored on the float32 rows
 
-    def __init__(self, index: object, vectors: np.ndarray | None, *, kind: str, exact_filter_max: int = 20_000,
-                 ef_search: int = 128, nprobe: int = 32, exact_filter_share: float = EXACT_FILTER_SHARE) -> None:
+    def __init__(self, index: object, vectors: np.ndarray | None, *, kind: str, exact_filter_max: int | None = None,
+                 ef_search: int = 128, nprobe: int = 32, exact_filter_share: float | None = None) -> None:
+        """``exact_filter_max`` and ``exact_filter_share``: the planner's switch points (None: the
+        kind's measured ones, :data:`PLAN`)."""
         self.index, self.kind = index, kind
         shared = _stored_rows(index)
         if shared is not None and (vectors is None or shared.shape == np.shape(vectors)):
             self.vectors = shared
         else:
             self.vectors = _contiguous(np.asanyarray(vectors))
-        self.exact_filter_max, self.exact_filter_share = exact_filter_max, exact_filter_share
+        rows, share = PLAN.get(kind, (10_000, 0.05))
+        self.exact_filter_max = rows if exact_filter_max is None else exact_filter_max
+        self.exact_filter_share = share if exact_filter_share is None else exact_filter_share
         self.ef_search, self.nprobe = ef_search, nprobe
 
     @property
@@ -233,10 +245,11 @@ def _nlist(index: object) -> int:
 
 
 def build_index(vectors: np.ndarray, *, kind: str = "auto", exact_max: int = 50_000, ann: str = "hnsw",
-                hnsw_m: int = 32, ef_search: int = 128, exact_filter_max: int = 20_000,
-                ef_construction: int = 200, nprobe: int = 32, exact_filter_share: float = EXACT_FILTER_SHARE,
+                hnsw_m: int = 32, ef_search: int = 128, exact_filter_max: int | None = None,
+                ef_construction: int = 200, nprobe: int = 32, exact_filter_share: float | None = None,
                 random_state: int = 0) -> VectorIndex:
-    """Exact at or below ``exact_max`` rows, the ``ann`` kind above it (or the kind asked for)."""
+    """Exact at or below ``exact_max`` rows, the ``ann`` kind above it (or the kind asked for);
+    the planner's switch points default to the kind's measured ones (:data:`PLAN`)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if kind == "auto":
         kind = "exact" if len(vectors) <= exact_max else ann

@@ -93,17 +93,18 @@ def save_index(directory: Path, index: VectorIndex, ids: list[str], *, side: str
     return manifest
 
 
-def load_index(directory: Path, *, model: str, exact_filter_max: int = 20_000, ef_search: int = 128
-               ) -> tuple[VectorIndex, list[str], Manifest]:
+def load_index(directory: Path, *, model: str, exact_filter_max: int | None = None, ef_search: int = 128,
+               **search: object) -> tuple[VectorIndex, list[str], Manifest]:
     """The live version, checked against its manifest and the current model."""
     stored = load_stored(directory, model=model, exact_filter_max=exact_filter_max, ef_search=ef_search,
-                         profiles=False)
+                         profiles=False, **search)
     return stored.index, stored.ids, stored.manifest
 
 
-def load_stored(directory: Path, *, model: str, exact_filter_max: int = 20_000, ef_search: int = 128,
-                profiles: bool = True) -> Stored:
-    """The live version with its stored profile lines (None where it has none), every file checked."""
+def load_stored(directory: Path, *, model: str, exact_filter_max: int | None = None, ef_search: int = 128,
+                profiles: bool = True, exact_filter_share: float | None = None, nprobe: int = 32) -> Stored:
+    """The live version with its stored profile lines (None where it has none), every file checked;
+    the search settings as :class:`FaissIndex` takes them (None: the kind's measured planner)."""
     version = _current(directory)
     manifest = _manifest(version)
     if manifest.model != model:
@@ -119,7 +120,8 @@ def load_stored(directory: Path, *, model: str, exact_filter_max: int = 20_000, 
     ids = json.loads((version / "ids.json").read_text())
     if len(ids) != manifest.count or len(vectors) != manifest.count:
         raise IndexError_(f"{directory.name} index holds {len(vectors)} rows, its manifest says {manifest.count}")
-    loaded = _index(version, manifest, vectors, exact_filter_max, ef_search)
+    loaded = _index(version, manifest, vectors, {"exact_filter_max": exact_filter_max, "ef_search": ef_search,
+                                                 "exact_filter_share": exact_filter_share, "nprobe": nprobe})
     lines = None
     if profiles and PROFILES in manifest.files:
         lines = (version / PROFILES).read_text(encoding="utf-8").splitlines()
@@ -134,8 +136,7 @@ def read_manifest(directory: Path) -> Manifest | None:
         return None
 
 
-def _index(version: Path, manifest: Manifest, vectors: np.ndarray, exact_filter_max: int,
-           ef_search: int) -> VectorIndex:
+def _index(version: Path, manifest: Manifest, vectors: np.ndarray, search: dict[str, object]) -> VectorIndex:
     if manifest.kind == "exact":
         return ExactIndex(vectors)
     import faiss
@@ -143,7 +144,7 @@ def _index(version: Path, manifest: Manifest, vectors: np.ndarray, exact_filter_
     raw = faiss.read_index(str(version / "index.faiss"))
     if raw.ntotal != manifest.count:
         raise IndexError_(f"{manifest.side} FAISS index holds {raw.ntotal} rows, manifest {manifest.count}")
-    return FaissIndex(raw, vectors, kind=manifest.kind, exact_filter_max=exact_filter_max, ef_search=ef_search)
+    return FaissIndex(raw, vectors, kind=manifest.kind, **search)  # type: ignore[arg-type]
 
 
 def _current(directory: Path) -> Path:
