@@ -243,7 +243,9 @@ class Engine:
         try:
             stored = load_stored(self.settings.home / "index" / side, model=self.encoder.name,
                                  exact_filter_max=self.settings.exact_filter_max,
-                                 ef_search=self.settings.hnsw_ef_search)
+                                 ef_search=self.settings.hnsw_ef_search,
+                                 exact_filter_share=self.settings.exact_filter_share,
+                                 nprobe=self.settings.ivf_nprobe)
         except IndexError_ as exc:
             return _SideState(None, False, str(exc))
         fresh = stored.manifest.fingerprint == self._fingerprint(side) and stored.ids == [r.id for r in records]
@@ -314,7 +316,8 @@ class Engine:
         s = self.settings
         index = build_index(vectors, exact_max=s.index_exact_max, ann=s.index_ann, hnsw_m=s.hnsw_m,
                             ef_search=s.hnsw_ef_search, exact_filter_max=s.exact_filter_max,
-                            ef_construction=s.hnsw_ef_construction)
+                            ef_construction=s.hnsw_ef_construction, exact_filter_share=s.exact_filter_share,
+                            nprobe=s.ivf_nprobe)
         return self._write(side, index, records, profiles, reason=reason, started=started)
 
     def _write(self, side: str, index: VectorIndex, records: list[Any], profiles: list[Any], *, reason: str,
