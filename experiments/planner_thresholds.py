@@ -62,6 +62,32 @@ def switch_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def kind_of(name: str) -> str:
+    """The index kind a benchmark name stands for (hnsw32-sq8-efc40 -> hnsw_sq8)."""
+    base = "ivf" if name.startswith("ivf") else "hnsw" if name.startswith("hnsw") else "flat"
+    return f"{base}_sq8" if "sq8" in name else base
+
+
+def against_plan(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Each measured cell against the choice of the planner's switch points (PLAN in
+    sepadan/matching/index.py), with the time a wrong choice costs."""
+    from sepadan.matching.index import PLAN
+
+    out, agree = [], 0
+    for r in rows:
+        most, share = PLAN[kind_of(r["index"])]
+        exact = r["allowed_rows"] <= most or r["allowed_rows"] < share * r["workers"]
+        chosen = "exact" if exact else "ANN + filter"
+        agree += chosen == r["faster"]
+        if chosen != r["faster"]:
+            took = r["exact ms"] if exact else r["ANN + filter ms"]
+            best = r["ANN + filter ms"] if exact else r["exact ms"]
+            out.append({"workers": r["workers"], "allowed": r["allowed"], "index": r["index"], "planned": chosen,
+                        "measured faster": r["faster"], "ms lost a query": round(took - best, 3),
+                        "recall of the planned path": 1.0 if exact else r["ANN + filter recall@10"]})
+    return out, agree
+
+
 def table(rows: list[dict[str, Any]]) -> list[str]:
     keys = list(rows[0])
     return ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)] + [
@@ -113,6 +139,17 @@ def main(argv: list[str]) -> None:
              f"average at the start on 2 shared cores). ANN wins a cell when it is faster and its recall@10 "
              f"by ids is at least {opts.min_recall}.", ""]
     lines += table(rows) + ["", "## Switch points", ""] + table(switch_points(rows))
+    from sepadan.matching.index import PLAN
+
+    wrong, agree = against_plan(rows)
+    lines += ["", "## The rule (PLAN in sepadan/matching/index.py)", "",
+              "A filtered query is searched exactly when at most *rows* are allowed or under *share* of the "
+              "index; above both, by the ANN index with the filter inside (and exactly if that comes back "
+              "short).", "", "| kind | rows | share |", "|---|---|---|"]
+    lines += [f"| {kind} | {most:,} | {share:.0%} |" for kind, (most, share) in PLAN.items()]
+    lines += ["", f"The rule picks the measured faster path (at recall >= {opts.min_recall}) in {agree} of "
+              f"{len(rows)} cells above; where it does not:", ""]
+    lines += table(wrong) if wrong else ["(none)"]
     lines += ["", f"![paths]({opts.out}.png)", ""]
     (RESULTS / f"{opts.out}.md").write_text("\n".join(lines))
     chart(rows, opts.out)
