@@ -91,10 +91,12 @@ class Matcher:
         self._batch_lock = threading.Lock()
 
     def warm(self) -> None:
-        """Work out every vacancy's eligibility mask (and the worker table's columns they need)
-        and the columns the batch scorer reads, so no first shortlist pays for them."""
+        """Work out every vacancy's eligibility mask (and the worker table's columns they need),
+        the concept postings as bitmaps and the columns the batch scorer reads, so no first
+        shortlist pays for them."""
         for v in self.vacancies.records:
             self.masks.get(("vacancy", v.id))
+        self.workers.concepts.bitmaps()
         self._batch_scorer()
 
     def _batch_scorer(self) -> BatchScorer | None:
