@@ -237,7 +237,7 @@ def child_cells(args: argparse.Namespace) -> dict[str, Any]:
                              SHORT_K)[1]
     exact_rec = _rec_ids(exact / "recommend-topk", args.n)
     out: dict[str, Any] = {"builds": [], "shortlists": [], "recommendations": []}
-    chunks = partitions("x", len(oids), args.orders_chunk, prefix="o")
+    chunks = partitions("x", len(oids), args.cells_orders_chunk, prefix="o")  # fuller blocks per cell
     for nlist in args.nlist:
         run = RunDir(work, f"cells-{nlist}")
         job = Stages(None, LocalRunner(), run, BatchOptions(), None)
@@ -351,7 +351,8 @@ def _spawn(args: argparse.Namespace, mode: str, **extra: Any) -> dict[str, Any]:
            "--phrases", str(args.phrases), "--orders-chunk", str(args.orders_chunk),
            "--workers-chunk", str(args.workers_chunk), "--rec-sample", str(args.rec_sample),
            "--nprobe-short", *map(str, args.nprobe_short), "--nprobe-rec", *map(str, args.nprobe_rec),
-           "--nlist", *map(str, args.nlist), "--rec-grid", *args.rec_grid]
+           "--nlist", *map(str, args.nlist), "--rec-grid", *args.rec_grid,
+           "--cells-orders-chunk", str(args.cells_orders_chunk)]
     if args.demo_data:
         cmd += ["--demo-data", args.demo_data]
     for key, value in extra.items():
@@ -397,6 +398,8 @@ def main() -> None:
     ap.add_argument("--nlist", type=int, nargs="+", default=[256, 512], help="cells per shard (--cells)")
     ap.add_argument("--rec-grid", nargs="+", default=["200:0:1", "400:0:1", "200:0:2", "200:8:1", "400:8:2"],
                     help="recommendation settings m:probe_orders:worker_cells (--cells)")
+    ap.add_argument("--cells-orders-chunk", type=int, default=10_000,
+                    help="orders per partition of the cells' shortlists (--cells)")
     ap.add_argument("--cells", action="store_true",
                     help="only the exact pass (local) and candidates through cells, added to an existing batch.json")
     ap.add_argument("--work", default="/tmp/sepadan-bench-batch")
@@ -468,7 +471,7 @@ def cells(args: argparse.Namespace) -> None:
     work.mkdir(parents=True)
     started = time.perf_counter()
     cfg = {k: v for k, v in vars(args).items() if k in ("workers", "orders", "nlist", "nprobe_short", "rec_grid",
-                                                         "orders_chunk", "workers_chunk")}
+                                                         "orders_chunk", "workers_chunk", "cells_orders_chunk")}
     run: dict[str, Any] = {"machine": machine(), "config": cfg}
     _spawn(args, "encode", runner="local")
     w, o = generate(_phrase_table(work, "encode-local"), 300, args.workers, args.orders)

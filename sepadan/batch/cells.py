@@ -20,6 +20,7 @@ m x cells``. Ties go to the smaller id everywhere, as in :mod:`sepadan.batch.top
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from sepadan.batch.topk import exact_topk, merge_topk, shard_topk
 
 log = logging.getLogger(__name__)
 _CHUNK = 65_536  # rows scored against the centroids at a time
+_SMALL = 16_000_000  # query-row pairs of a block scored by NumPy (above: FAISS's exact search)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +159,10 @@ def _empty(r: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.ndarray, k: int, nprobe: int,
-              members: list[np.ndarray] | None = None, *, small: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's top k rows of the shard among its ``nprobe`` nearest cells (shortlists)."""
+              members: Sequence[np.ndarray | slice] | None = None, *, small: int = _SMALL
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's top k rows of the shard among its ``nprobe`` nearest cells (shortlists).
+    ``members``: each cell's rows of ``vectors`` (positions, or a slice where the rows are in cell order)."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     members = cells.members() if members is None else members
     probe = _top_cells(queries @ cells.centroids.T, nprobe)
@@ -167,10 +171,18 @@ def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.nd
     flat = probe.reshape(-1)
     for cell, slots in enumerate(groups(flat, cells.nlist)):
         rows = members[cell]
-        if len(slots) == 0 or len(rows) == 0:
+        if len(slots) == 0 or len(ids[rows]) == 0:
             continue
-        slot_s[slots], slot_i[slots] = shard_topk(vectors[rows], ids[rows], queries[slots // width], k, small=small)
+        slot_s[slots], slot_i[slots] = _scored(vectors[rows], ids[rows], queries[slots // width], k, small)
     return merge_topk([(slot_s.reshape(nq, width * k), slot_i.reshape(nq, width * k))], k)
+
+
+def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, small: int) -> tuple[np.ndarray, np.ndarray]:
+    """One block: every query against every row, top k. Up to ``small`` pairs by one NumPy product and
+    :func:`block_topk` (no per-row loop, no thread pool started for a small block); above, by FAISS."""
+    if len(queries) * len(rows) <= small:
+        return block_topk(queries @ np.ascontiguousarray(rows, dtype=np.float32).T, ids, k)
+    return shard_topk(rows, ids, queries, k, small=0)
 
 
 def cell_candidates(centroids: np.ndarray, rows: np.ndarray, m: int, *, probers: list[np.ndarray] | None = None
@@ -194,7 +206,7 @@ def probers(queries: np.ndarray, centroids: np.ndarray, nprobe: int) -> list[np.
 
 
 def cell_recommend(queries: np.ndarray, labels: np.ndarray, candidates: list[np.ndarray], rows: np.ndarray,
-                   row_ids: np.ndarray, k: int, *, small: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                   row_ids: np.ndarray, k: int, *, small: int = _SMALL) -> tuple[np.ndarray, np.ndarray]:
     """Each query's top k among the candidate rows of its cells (``labels``: (n, c) cells per query;
     with c > 1 the union, each row once)."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
@@ -206,7 +218,7 @@ def cell_recommend(queries: np.ndarray, labels: np.ndarray, candidates: list[np.
         cand = candidates[cell]
         if len(slots) == 0 or len(cand) == 0:
             continue
-        slot_s[slots], slot_i[slots] = shard_topk(rows[cand], row_ids[cand], queries[slots // c], k, small=small)
+        slot_s[slots], slot_i[slots] = _scored(rows[cand], row_ids[cand], queries[slots // c], k, small)
     scores, ids = slot_s.reshape(n, c * k), slot_i.reshape(n, c * k)
     if c > 1:
         scores, ids = _once(scores, ids)

@@ -199,11 +199,23 @@ class _ShardCells:
         self._got: dict[int, tuple[Any, Any, list[np.ndarray]]] = {}
 
     def __getitem__(self, s: int) -> tuple[Any, Any, list[np.ndarray]]:
+        """The shard, its cells, and each cell's rows (positions in the shard)."""
         if s not in self._got:
             shard = self.shards[s]
             cells = read_cells(self.path / f"s{s:02d}.parquet", len(shard.ids))
             self._got[s] = (shard, cells, cells.members())
         return self._got[s]
+
+    def by_cell(self, s: int) -> tuple[np.ndarray, np.ndarray, list[slice]]:
+        """The shard's vectors and ids in cell order (each cell one contiguous block: no copy per block)."""
+        key = -1 - s
+        if key not in self._got:
+            shard, _, members = self[s]
+            order = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+            bounds = np.concatenate([[0], np.cumsum([len(m) for m in members])]).astype(int)
+            self._got[key] = (np.ascontiguousarray(shard.vectors[order]), np.asarray(shard.ids)[order],
+                              [slice(a, b) for a, b in zip(bounds, bounds[1:])])
+        return self._got[key]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,10 +238,10 @@ class CellShardTopK:
     def run(self, state: tuple[_Resolved, _ShardCells], part: Partition) -> Any:
         from sepadan.batch.cells import cell_topk
 
-        queries = state[0][0]
-        shard, cells, members = state[1][part.shard or 0]
-        scores, ids = cell_topk(shard.vectors, shard.ids, cells, queries.vectors[part.lo:part.hi], self.k,
-                                self.nprobe, members)
+        queries, s = state[0][0], part.shard or 0
+        _, cells, _ = state[1][s]
+        vectors, ids, blocks = state[1].by_cell(s)
+        scores, ids = cell_topk(vectors, ids, cells, queries.vectors[part.lo:part.hi], self.k, self.nprobe, blocks)
         return topk_table(queries.ids[part.lo:part.hi], scores, ids)
 
 
