@@ -37,7 +37,7 @@ from sepadan.features.titles import TitleReader, load_title_words, mix_variants
 
 log = logging.getLogger(__name__)
 _ISCO = re.compile(r"^\d{4}$")
-SKILL_WEIGHT = 1.0  # per share of the order's skills ESCO relates to the occupation (dev set)
+SKILL_WEIGHT = 2.0  # per share of the skills ESCO relates to the occupation (tuning ranking set)
 WHOLE_WEIGHT = 0.7  # the whole reading against its best alternative (tuned on the dev split)
 LEXICAL_WEIGHT = 0.2  # BM25 over the labels, scaled to the reading's best (dev split)
 EXAMPLE_WEIGHT = 1.0  # the example titles' votes, summing to 1 (2-fold within the dev split)
