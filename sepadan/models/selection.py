@@ -151,7 +151,7 @@ def choose_anchor_weight(train_part: Any, fit: Callable[[Any, float], MonotoneRa
 
 
 def _headline(figures: Mapping[str, float], config: Any) -> dict[str, float]:
-    keys = [f"shortlist_recall_at_{k}" for k in config.shortlist_ks] + [f"ips_recall_at_{k}" for k in config.shortlist_ks]
+    keys = [f"{kind}_recall_at_{k}" for kind in ("shortlist", "ips") for k in config.shortlist_ks]
     keys += [f"skew_at_{config.skew_k}/{a}/max_abs" for a in ("gender", "age_band", "province")]
     return {k: figures[k] for k in keys if k in figures}
 

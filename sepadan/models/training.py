@@ -319,7 +319,7 @@ def train(data: Dataset, config: TrainingConfig, *, augment: Any = None, choose:
                          "more outcomes (or another --holdout) are needed")
     model, choice, train_part = make_ranker(train_part, config, augment=augment, choose=choose)
     cv = cross_validate(train_part, config)
-    if choice is not None:  # the candidates' figures on the validation folds, and the one chosen
+    if choice is not None and choice.candidates:  # the candidates' validation figures, and the one chosen
         cv.update({f"select/{c}/{k}": v for c, figs in choice.candidates.items() for k, v in figs.items()})
         cv["select/anchor_weight"] = float(model.anchor_weight)
     ranker = evaluation("ranker", model.predict(held.frame()), held, config)
