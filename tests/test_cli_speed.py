@@ -29,6 +29,12 @@ def test_serving_the_transparent_scorer_imports_no_scikit_learn() -> None:
     assert not mods & {"sklearn", "scipy.optimize", "pandas"}
 
 
+def test_the_engine_and_matcher_import_no_scikit_learn() -> None:
+    """A shortlist from stored profiles reads no title: scikit-learn waits for the first one."""
+    mods = _imported_by("import sepadan.engine, sepadan.matching.output")
+    assert "sepadan.features.bm25" in mods and "sklearn" not in mods
+
+
 def test_cli_kinds_are_the_contracts() -> None:
     from sepadan.cli.core import KINDS
     from sepadan.contract import KINDS as CONTRACT_KINDS

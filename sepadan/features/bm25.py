@@ -6,19 +6,28 @@ is "clerk"); no other stemming. Only what the core dependencies give (no bm25s a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 _WORD = re.compile(r"[a-z0-9]+")
 
 
 def tokens(text: str) -> list[str]:
     """Lower-case words without English stop words, plurals folded."""
-    return [_fold(w) for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+    stop = _stop_words()
+    return [_fold(w) for w in _WORD.findall(text.lower()) if w not in stop]
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, imported when a title is first read: scikit-learn (0.6 s)
+    is not paid by a command that reads none, e.g. ``sepadan shortlist`` from stored profiles."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def _fold(word: str) -> str:
@@ -36,6 +45,8 @@ class LabelBM25:
         self.k1, self.b = k1, b
 
     def fit(self, docs: Sequence[str]) -> LabelBM25:
+        from scipy import sparse
+
         self.vocab_: dict[str, int] = {}
         rows, cols, counts = [], [], []
         lengths = np.zeros(len(docs), dtype=np.float32)
@@ -56,6 +67,8 @@ class LabelBM25:
         return self
 
     def score(self, queries: Sequence[str]) -> np.ndarray:
+        from scipy import sparse
+
         rows, cols = [], []
         for i, query in enumerate(queries):
             for word in set(tokens(query)):
