@@ -167,7 +167,7 @@ def test_through_the_api_an_erased_worker_is_never_served_and_leaves_the_disk(tm
     data["workers"][0]["id"] = API_ID  # W1 of the API market: a NIK, a name, a phrase of her own
     for o in data["outcomes"]:
         o["worker_id"] = API_ID if o["worker_id"] == "W1" else o["worker_id"]
-    api = make_api(tmp_path, FakeEncoder(), data=data, index_exact_max=2)  # HNSW: rebuilt in the background
+    api = make_api(tmp_path, FakeEncoder(), data=data, index_exact_max=2)  # ANN (ivf_sq8): rebuilt in the background
     engine, admin = api.engine, api.headers("admin")
     home = engine.settings.home
     worker = data["workers"][0]
@@ -180,7 +180,7 @@ def test_through_the_api_an_erased_worker_is_never_served_and_leaves_the_disk(tm
         return build(**kw)
 
     with TestClient(api.app) as client:
-        assert engine.matcher.workers.index.kind == "hnsw"
+        assert engine.matcher.workers.index.kind == "ivf_sq8"  # the ANN kind above index_exact_max
         r = client.get("/v1/vacancies/V1/shortlist", headers=admin)
         assert API_ID in {x["worker_id"] for x in r.json()["results"]}
         wanted = needles(engine, API_ID, API_NIK, worker["name"], "ngurus kebun zaitun xyz")

@@ -50,7 +50,7 @@ def test_on_an_ann_index_writes_rebuild_in_the_background(make_engine, exact_max
     engine = make_engine(_market(8), index_exact_max=exact_max)
     engine.build()
     old = engine.matcher
-    assert old.workers.index.kind == "hnsw"
+    assert old.workers.index.kind == "ivf_sq8"  # the ANN kind for pools above index_exact_max
     engine.live.write("workers", [_carer("W-NEW")])
     engine.live.wait(timeout=60)
     assert engine.matcher is not old and _ids(engine)[0] == "W-NEW"
