@@ -66,6 +66,8 @@ def measure(n: int, kinds: list[str], work: Path, planned: bool, shares: tuple[f
         specs.append(KindSpec(name, kind, options))
     Clock.reset_peak()
     built, out["builds"] = build_kinds(data.vectors, specs, peak=Clock.peak_gb)
+    out["planner"] = {name: [index.exact_filter_max, index.exact_filter_share] for name, index in built.items()
+                      if hasattr(index, "exact_filter_share")}
     for index in built.values():
         if not planned and hasattr(index, "_plan_exact"):
             index._plan_exact = lambda n_allowed: False  # raw ANN with the filter inside, no planner
@@ -126,6 +128,9 @@ def write(result: dict[str, Any], stem: str) -> None:
                   "| resident memory after build (GB) |", "|---|---|---|---|---|"]
         lines += [f"| {b['index']} | {b['build_s']} | {b.get('build_cpu_s', '-')} | {b['index_bytes_per_row']} "
                   f"| {b['rss_gb_after']} |" for b in s["builds"]]
+        if s.get("planner"):
+            lines += ["", "Planner in this run (exact at or under the rows, or under the share): " + "; ".join(
+                f"{name} {most:,} rows, {share:.0%}" for name, (most, share) in s["planner"].items()) + "."]
         rows = s["selectivity"]
         keys = list(rows[0])
         lines += ["", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
