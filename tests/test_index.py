@@ -590,6 +590,23 @@ def test_only_changed_records_are_profiled_again(built, tmp_path, monkeypatch):
     assert {c.phrase for c in again.matcher.workers.profiles[pos].skills} == {"mengelas"}
 
 
+def test_stored_profiles_keep_text_with_unicode_line_separators(built, tmp_path):
+    """JSON does not escape U+2028/U+2029/U+0085: the stored lines must still read back whole
+    (schemathesis once sent such a title and every later build of that home failed to load)."""
+    from conftest import write_jsonl
+
+    odd = {**VACANCIES[0], "title": "Juru\u2028masak\x85hotel", "occupation": "cook\u2029chef",
+           "skills_required": ["memasak\u2028nasi", "las\x85listrik", "jaga\u2029jompo"]}
+    again = _restart(built)
+    again.import_file("vacancies", write_jsonl(tmp_path / "v.jsonl", [odd]))
+    again.build()
+    fresh = _restart(built)
+    fresh.build()
+    assert "profiler" not in fresh.__dict__
+    pos = fresh.matcher.vacancies.positions[odd["id"]]
+    assert fresh.matcher.vacancies.profiles[pos] == again.matcher.vacancies.profiles[pos]
+
+
 def test_stored_profiles_of_other_inputs_are_not_used(built, tmp_path):
     again = _restart(built)
     again.__dict__["_inputs_digest"] = "another-lexicon"

@@ -124,7 +124,9 @@ def load_stored(directory: Path, *, model: str, exact_filter_max: int | None = N
                                                  "exact_filter_share": exact_filter_share, "nprobe": nprobe})
     lines = None
     if profiles and PROFILES in manifest.files:
-        lines = (version / PROFILES).read_text(encoding="utf-8").splitlines()
+        # split on "\n" only: JSON leaves U+2028, U+2029 and U+0085 unescaped inside strings, and
+        # str.splitlines() would cut a record whose text holds one
+        lines = (version / PROFILES).read_text(encoding="utf-8").split("\n")
     _prune(directory, live=version.name)
     return Stored(loaded, ids, manifest, lines)
 
