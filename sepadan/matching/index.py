@@ -233,7 +233,8 @@ class FaissIndex:
 def ivf_probes(nprobe: int, share: float, nlist: int) -> int:
     """Lists an IVF search visits when ``share`` of the rows are allowed: the filtered top-k lies
     as deep as the unfiltered top k/share, so more lists are visited as the share falls (square
-    root, at most 4x; measured in experiments/results/speed-index.md)."""
+    root, at most 4x). With it, filtered recall@10 by ids was 0.97-0.99 at 1% allowed of 100k and
+    0.998 at 1% of 1M (speed-index.md, speed-index-1m.md); the fixed nprobe was not measured."""
     scale = min(4.0, 1.0 / max(share, 1e-9) ** 0.5)
     return int(min(nlist, max(1, round(nprobe * scale))))
 
