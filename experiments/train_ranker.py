@@ -130,7 +130,8 @@ def _differences_panel(ax, body: dict) -> None:
     ax.set_yticks(range(len(AIM)), [label for _, label in AIM], fontsize=8)
     ax.set_xlabel(f"{body['version']} minus transparent-1 (90% paired bootstrap interval)")
     ax.set_title("differences: the interval must exclude zero", fontsize=9)
-    ax.legend(loc="lower left", fontsize=7)
+    ax.set_ylim(-0.5, len(AIM) - 0.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=7)
     ax.margins(x=0.45)
 
 
