@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from sepadan.features import taxonomy as tx
 
 
@@ -56,3 +58,15 @@ def test_label_indexes_are_built_on_first_lookup_and_match_an_eager_build() -> N
     assert t.kbji_by_title(t.kbji[0].title)[0] == t.kbji[0]
     group = next(up for s in t.skills.values() for up in s.broader)
     assert t.narrower(group) and all(group in t.skills[u].broader for u in t.narrower(group))
+
+
+def test_a_taxonomy_pickles_before_and_after_its_label_indexes_are_built() -> None:
+    """The nightly batch ships the taxonomy to Ray workers (cloudpickle); its lazy label indexes hold a lock."""
+    pickle = pytest.importorskip("ray.cloudpickle", reason="Ray (the test extra) pickles what the batch ships")
+
+    t = tx._load_cached.__wrapped__(tx.default_data_dir().resolve())
+    skill = next(iter(t.skills.values()))
+    cold = pickle.loads(pickle.dumps(t))
+    assert cold._labels._built is None and skill.uri in cold.skills_by_label(skill.label)
+    warm = pickle.loads(pickle.dumps(cold))
+    assert warm._labels._built == cold._labels.get() and skill.uri in warm.skills_by_label(skill.label)

@@ -94,6 +94,13 @@ class _LabelIndexes:
         self._built: LabelIndexes | None = None
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, object]:  # a lock does not pickle (the batch ships the taxonomy to Ray)
+        return {"parts": self._parts, "built": self._built}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._parts, self._built = state["parts"], state["built"]  # type: ignore[assignment]
+        self._lock = threading.Lock()
+
     def get(self) -> LabelIndexes:
         built = self._built
         if built is None:
