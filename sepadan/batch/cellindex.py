@@ -40,7 +40,8 @@ def _search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarra
     mask = _mask(allowed, len(vectors))
     for qi, query in enumerate(queries):
         rows = rows_for(query, k, mask)
-        out_s[qi], out_i[qi] = (a[0] for a in exact_search(vectors, query[None, :], k, allowed if rows is None else rows))
+        got = exact_search(vectors, query[None, :], k, allowed if rows is None else rows)
+        out_s[qi], out_i[qi] = got[0][0], got[1][0]
     return out_s, out_i
 
 

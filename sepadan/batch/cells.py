@@ -1,7 +1,8 @@
 """Candidates through cells of a worker shard (an inverted file searched by matrix products).
 
 A shard's rows are cut into ``nlist`` cells by spherical k-means (NumPy on a seeded sample; every
-row then goes to its nearest centroid by FAISS's exact search). The same cells serve both directions of the nightly pass:
+row then goes to its nearest centroid by FAISS's exact search). The same cells serve both directions
+of the nightly pass:
 
 * **shortlists** (orders search workers): each order probes its ``nprobe`` nearest cells; each cell's
   rows are scored against all the orders probing it in one matrix product, each order keeps its top k
@@ -101,7 +102,8 @@ def _sums(x: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
     return out
 
 
-def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, *, chunk: int = _CHUNK) -> tuple[np.ndarray, np.ndarray]:
+def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, *, chunk: int = _CHUNK
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's nearest and next-nearest centroid by inner product (FAISS's exact search: matrix
     products and a heap, no n x nlist matrix kept)."""
     import faiss
@@ -177,7 +179,8 @@ def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.nd
     return merge_topk([(slot_s.reshape(nq, width * k), slot_i.reshape(nq, width * k))], k)
 
 
-def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, small: int) -> tuple[np.ndarray, np.ndarray]:
+def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, small: int
+            ) -> tuple[np.ndarray, np.ndarray]:
     """One block: every query against every row, top k. Up to ``small`` pairs by one NumPy product and
     :func:`block_topk` (no per-row loop, no thread pool started for a small block); above, by FAISS."""
     if len(queries) * len(rows) <= small:
@@ -185,15 +188,16 @@ def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, smal
     return shard_topk(rows, ids, queries, k, small=0)
 
 
-def cell_candidates(centroids: np.ndarray, rows: np.ndarray, m: int, *, probers: list[np.ndarray] | None = None
-                    ) -> list[np.ndarray]:
+def cell_candidates(centroids: np.ndarray, rows: np.ndarray, m: int, *,
+                    probers: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """Each centroid's candidate rows (positions into ``rows``, ascending): its exact top ``m`` (all
     rows when m >= len(rows)), and, when ``probers`` is given, every row that probes the cell."""
     positions = np.arange(len(rows), dtype=np.int64)
     if m >= len(rows):
         return [positions for _ in range(len(centroids))]
-    top = block_topk(centroids @ np.ascontiguousarray(rows, dtype=np.float32).T, positions, m)[1] if m > 0 else \
-        np.zeros((len(centroids), 0), dtype=np.int64)
+    top = np.zeros((len(centroids), 0), dtype=np.int64)
+    if m > 0:
+        top = block_topk(centroids @ np.ascontiguousarray(rows, dtype=np.float32).T, positions, m)[1]
     if probers is None:
         return [np.sort(t) for t in top]
     return [np.union1d(t, p).astype(np.int64) for t, p in zip(top, probers)]
