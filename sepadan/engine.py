@@ -249,6 +249,9 @@ class Engine:
         except IndexError_ as exc:
             return _SideState(None, False, str(exc))
         fresh = stored.manifest.fingerprint == self._fingerprint(side) and stored.ids == [r.id for r in records]
+        want = "exact" if len(records) <= self.settings.index_exact_max else self.settings.index_ann
+        if fresh and stored.manifest.kind != want:  # SEPADAN_INDEX_ANN or INDEX_EXACT_MAX changed
+            return _SideState(stored, False, f"the index kind setting changed ({stored.manifest.kind} -> {want})")
         return _SideState(stored, fresh, "up to date" if fresh else
                           "the data, taxonomy, lexicon or settings changed since it was built")
 

@@ -607,6 +607,20 @@ def test_stored_profiles_keep_text_with_unicode_line_separators(built, tmp_path)
     assert fresh.matcher.vacancies.profiles[pos] == again.matcher.vacancies.profiles[pos]
 
 
+def test_a_changed_index_kind_setting_rebuilds_the_index_from_stored_profiles(built):
+    from sepadan.engine import Engine
+
+    settings = built.settings.model_copy(update={"index_exact_max": 2, "index_ann": "hnsw"})
+    again = Engine(settings, encoder=built.encoder, today=built.today)
+    again.build()
+    status = again.index_status["workers"]
+    assert status.rebuilt and status.reason == "the index kind setting changed (exact -> hnsw)"
+    assert again.matcher.workers.index.kind == "hnsw"
+    same = Engine(settings, encoder=built.encoder, today=built.today)
+    same.build()
+    assert not same.index_status["workers"].rebuilt
+
+
 def test_stored_profiles_of_other_inputs_are_not_used(built, tmp_path):
     again = _restart(built)
     again.__dict__["_inputs_digest"] = "another-lexicon"
