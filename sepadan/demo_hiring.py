@@ -12,7 +12,9 @@ can check (``data/demo/README.md`` states it with the figures it produced):
    is out of its pool, and one hired in a round that began earlier but on or after this one began
    withdraws if shown (placed elsewhere).
 3. **Officers' ranking**: the transparent scorer's components without the embedding part
-   (profile cosine 0): skills, language, experience, training, readiness, preference; plus
+   (profile cosine 0): skills, language, experience, training, readiness, preference, weighted by
+   :attr:`Hiring.officer_weights` (fixed: the scorer's weights when the demo outcomes were made, so
+   later tuning of the product's scorer leaves the generator's officers as they were); plus
    Gaussian noise (``officer_noise``) for what an officer reads in a file.
 4. **Position bias**: the worker at rank ``r`` is shown to the employer (a ``shortlisted`` row)
    with probability ``min(1, (r0 / r) ** eta)``, never below rank ``max_rank``. Only shown
@@ -70,6 +72,12 @@ class Hiring:
     interview_at: float = 1.3
     hire_at: float = 1.9
     walk_in_share: float = 0.3
+    # The officers' weights of the transparent components (step 3), fixed here: the weights the
+    # demo outcomes were made with (the scorer's before 3 December 2026), so tuning the product's
+    # scorer does not change whom the generator's officers showed.
+    officer_weights: tuple[tuple[str, float], ...] = (
+        ("skills", 0.35), ("language", 0.10), ("experience", 0.10), ("training", 0.10), ("readiness", 0.10),
+        ("preference", 0.05))
 
     def shown_chance(self, rank: int) -> float:
         return 0.0 if rank > self.max_rank else min(1.0, (self.r0 / rank) ** self.eta)
@@ -128,7 +136,8 @@ def simulate(rng: random.Random, rows: dict[str, list[dict]], *, today: date, sk
 def _shown(rng: random.Random, market: _Market, vi: int, pool: list[int], params: Hiring,
            report: HiringReport) -> list[int]:
     """The pool ranked by the officers' relevance; each rank shown with the position-bias chance."""
-    keyed = sorted((-(market.relevance(wi, vi) + rng.gauss(0.0, params.officer_noise)), wi) for wi in pool)
+    weights = dict(params.officer_weights)
+    keyed = sorted((-(market.relevance(wi, vi, weights) + rng.gauss(0.0, params.officer_noise)), wi) for wi in pool)
     shown = []
     for rank, (_, wi) in enumerate(keyed, start=1):
         if rng.random() < params.shown_chance(rank):
@@ -259,11 +268,12 @@ class _Market:
 
         return Pair(self.workers[wi], self.wprof[wi], self.vacancies[vi], self.vprof[vi], 0.0, self.checks(wi, vi))
 
-    def relevance(self, wi: int, vi: int) -> float:
-        """The transparent scorer's weighted mean without the embedding component."""
+    def relevance(self, wi: int, vi: int, weights: dict[str, float] | None = None) -> float:
+        """The weighted mean of the transparent scorer's components without the embedding one, by
+        ``weights`` (None: the default :attr:`Hiring.officer_weights`)."""
         comps, _, _ = self.scorer.components(self.pair(wi, vi), self.ctx)
         comps.pop("semantic", None)
-        weights = self.scorer.weights
+        weights = weights or dict(Hiring().officer_weights)
         return sum(weights[k] * c for k, c in comps.items()) / sum(weights[k] for k in comps)
 
     def utility(self, wi: int, vi: int, params: Hiring) -> float:
