@@ -1,6 +1,6 @@
 """How many of the demo's hires a ranker could put in the eligible top k: ceilings and reference orders.
 
-    python experiments/ranker_ceiling.py --home HOME [--today 2026-11-01] [--out experiments/results]
+    python experiments/ranker_ceiling.py --home HOME [--today 2026-11-01] [--out experiments/results] [--version N]
 
 On the held-out vacancies of ``sepadan train``'s split (same seed and share), the share of each
 vacancy's hires in the top 10 and 30 (naive, as ``sepadan train`` reports it) for orders that no
@@ -18,7 +18,10 @@ profiles):
 
 beside the transparent scorer, each both over the matcher's retrieved candidates (what the service
 ranks: ANN and lexical retrieval, then scoring) and over the whole eligible pool (no retrieval), and
-the share of hires the retrieval step reaches at all. Pools leave out the workers placed elsewhere
+the share of hires the retrieval step reaches at all. Each share is also given inverse-propensity
+weighted, every hire weighing ``1 / p(r)`` for the rank ``r`` it was shown at (the outcome rows'
+``shown_rank``), as ``sepadan train`` weighs it: the naive share rewards agreeing with whom officers
+showed, the weighted one estimates the share of would-be hires. Pools leave out the workers placed elsewhere
 before each round began, as ``sepadan train`` does (:class:`sepadan.models.offline.Placements`). Writes ``OUT/ranker-ceiling.md`` and ``.json``.
 The demo outcomes are synthetic: this says what the generator makes recoverable, nothing about real
 placements.
@@ -44,8 +47,10 @@ def main() -> None:
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--today", default="2026-11-01")
     ap.add_argument("--out", type=Path, default=Path("experiments/results"))
+    ap.add_argument("--version", type=int, default=None,
+                    help="also rank by this registered sepadan-ranker version, and by its learned weights alone")
     args = ap.parse_args()
-    body = run(args.home, date.fromisoformat(args.today))
+    body = run(args.home, date.fromisoformat(args.today), version=args.version)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ranker-ceiling.json").write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
     (args.out / "ranker-ceiling.md").write_text(markdown(body), encoding="utf-8")
@@ -53,13 +58,13 @@ def main() -> None:
     print(markdown(body))
 
 
-def run(home: Path, today: date) -> dict:
+def run(home: Path, today: date, *, version: int | None = None) -> dict:
     from sepadan.config import Settings
     from sepadan.demo_hiring import Hiring, _Market
     from sepadan.engine import Engine
     from sepadan.ingest.importer import load_records
     from sepadan.matching.scorer import Scored
-    from sepadan.models.offline import Placements, Pools, rank_shortlists
+    from sepadan.models.offline import Placements, Pools, logged_ranks, rank_shortlists
     from sepadan.models.training import RELEVANT, TrainingConfig, holdout_mask, labels
 
     config, params = TrainingConfig(), Hiring()
@@ -69,7 +74,8 @@ def run(home: Path, today: date) -> dict:
     graded = labels(outcomes)
     vids = sorted({v for v, _ in graded})
     held = [v for v, m in zip(vids, holdout_mask(vids, config.holdout, config.seed)) if m]
-    pools = Pools.build(matcher, held, graded, relevant=RELEVANT, placements=Placements.of(outcomes))
+    placements = Placements.of(outcomes)
+    pools = Pools.build(matcher, held, graded, relevant=RELEVANT, placements=placements)
     market = _Market(_demo_rows(), date(2026, 11, 1), None, frozenset())
     wpos = {w.id: i for i, w in enumerate(market.workers)}
     vpos = {v.id: i for i, v in enumerate(market.vacancies)}
@@ -99,14 +105,30 @@ def run(home: Path, today: date) -> dict:
     depth = max(KS)
     rows: dict[str, dict[str, float]] = {}
     transparent = engine.scorer.transparent
+    # IPS weights from the rank each hire was shown at (the outcome rows' shown_rank)
+    logged = rank_shortlists(matcher, transparent, pools, k=config.logging_depth)
+    IPS.update({key: 1.0 / config.propensity(r) for key, r in logged_ranks(logged, pools, placements.shown).items()})
+    recorded = sum(1 for key in IPS if key in placements.shown)
+    IPS_SHOWN.update(graded)
     retrieved = {vid: [w for w in _retrieved(matcher, vid, depth + len(pools.placed.get(vid, ())))
                        if w not in pools.placed.get(vid, ())] for vid in pools.pools}  # what a shortlist scores
     rows["retrieval reaches (any order)"] = {f"at_{k}": _share(retrieved, pools, None) for k in KS}
     rows["transparent-1, retrieved"] = _shares(rank_shortlists(matcher, transparent, pools, k=depth), pools)
+    if version is not None:
+        from sepadan.models.registry import Registry
+        from sepadan.models.serving import RankerScorer
+
+        loaded = Registry.for_home(home).load(version)
+        blend = getattr(loaded.model, "anchor_weight", 0.0)
+        for name, model in ((f"{loaded.label} (anchor weight {blend:.2f})", loaded.model),
+                            (f"{loaded.label}, learned weights alone", loaded.model.with_anchor_weight(0.0))):
+            rows[f"{name}, retrieved"] = _shares(rank_shortlists(
+                matcher, RankerScorer(model, transparent, version=name), pools, k=depth), pools)
     for name, fn in orders.items():
         rows[f"{name}, retrieved"] = _shares(rank_shortlists(matcher, ByFunction(name, fn), pools, k=depth), pools)
         rows[f"{name}, whole pool"] = _shares(_rank_pool(matcher, pools, fn, depth), pools)
-    return {"today": today.isoformat(), "held_out_vacancies": len(held),
+    return {"today": today.isoformat(), "held_out_vacancies": len(held), "hires": len(IPS),
+            "hires_with_recorded_shown_rank": recorded,
             "vacancies_with_hires_in_pool": sum(1 for h in pools.hired.values() if h),
             "hires_outside_pool": pools.outside,
             "workers_tied_with_the_officers_fifth_median": float(np.median(TIES)) if TIES else None,
@@ -178,14 +200,26 @@ def _rank_pool(matcher, pools, fn, depth: int) -> dict[str, list[str]]:
     return out
 
 
-def _share(ranked: dict[str, list[str]], pools, k: int | None) -> float:
-    values = [len(h & set(ranked[v][:k] if k else ranked[v])) / len(h) for v, h in pools.hired.items()
-              if h and v in ranked]
+IPS: dict[tuple[str, str], float] = {}  # (vacancy, hire) -> 1 / propensity of the rank it was shown at
+
+
+def _share(ranked: dict[str, list[str]], pools, k: int | None, *, ips: bool = False) -> float:
+    def weight(v: str, w: str) -> float:
+        return IPS[(v, w)] if ips else 1.0
+
+    values = [sum(weight(v, w) for w in h & set(ranked[v][:k] if k else ranked[v])) / sum(weight(v, w) for w in h)
+              for v, h in pools.hired.items() if h and v in ranked]
     return float(np.mean(values)) if values else float("nan")
 
 
 def _shares(ranked, pools) -> dict[str, float]:
-    return {f"at_{k}": _share(ranked, pools, k) for k in KS}
+    shown = [np.mean([(v, w) in IPS_SHOWN for w in ranked[v][:10]]) for v in pools.pools if ranked.get(v)]
+    return {**{f"at_{k}": _share(ranked, pools, k) for k in KS},
+            **{f"ips_at_{k}": _share(ranked, pools, k, ips=True) for k in KS},
+            "shown_in_top_10": float(np.mean(shown)) if shown else float("nan")}
+
+
+IPS_SHOWN: set[tuple[str, str]] = set()  # (vacancy, worker) pairs with an outcome: shown to the employer
 
 
 def _sigmoid(z: float) -> float:
@@ -197,18 +231,21 @@ def chart(body: dict):
     from matplotlib.figure import Figure
 
     names = list(body["rows"])[::-1]
-    fig = Figure(figsize=(8, 0.45 * len(names) + 1.4), dpi=100)
+    fig = Figure(figsize=(8, 0.6 * len(names) + 1.4), dpi=100)
     ax = fig.add_subplot()
     ys = np.arange(len(names))
-    for shift, k, colour in ((-0.2, "at_10", "#2a7ab9"), (0.2, "at_30", "#9ecae1")):
-        values = [body["rows"][n][k] for n in names]
-        ax.barh(ys + shift, values, height=0.4, color=colour, label=f"hires in top {k[3:]}")
+    for shift, k, colour, label in ((-0.27, "at_10", "#2a7ab9", "hires in top 10 (naive)"),
+                                    (0.0, "ips_at_10", "#e67e22", "hires in top 10 (IPS)"),
+                                    (0.27, "at_30", "#9ecae1", "hires in top 30 (naive)")):
+        values = [body["rows"][n].get(k, float("nan")) for n in names]
+        ax.barh(ys + shift, values, height=0.27, color=colour, label=label)
         for y, v in zip(ys, values):
-            ax.text(v + 0.01, y + shift, f"{v:.2f}", va="center", fontsize=7)
+            if v == v:
+                ax.text(v + 0.01, y + shift, f"{v:.2f}", va="center", fontsize=6)
     ax.axvline(0.5, color="#c0392b", linestyle="--", linewidth=1, label="target at top 10 (0.5)")
     ax.set_yticks(ys, names, fontsize=8)
     ax.set_xlim(0, 1.4)
-    ax.set_xlabel("share of a held-out vacancy's hires (naive)")
+    ax.set_xlabel("share of a held-out vacancy's hires (naive; IPS: weighted by 1 / p(shown rank))")
     ax.set_title("Demo outcomes: what orders the generator knows would recover")
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
@@ -224,9 +261,16 @@ def markdown(body: dict) -> str:
              f"On the officers' relevance a median {body['workers_tied_with_the_officers_fifth_median']:.0f} "
              f"(mean {body['workers_tied_with_the_officers_fifth_mean']:.1f}) workers of a pool tie exactly with "
              "the fifth best, so the officers' noise decides which of them were shown.", "",
-             "| order | hires in top 10 | hires in top 30 |", "|---|---:|---:|"]
+             f"IPS columns: each hire weighs 1 / p(rank it was shown at), as `sepadan train` weighs it; "
+             f"{body['hires_with_recorded_shown_rank']} of {body['hires']} hires have the rank recorded on "
+             "their outcome rows (`shown_rank`).", "",
+             "Shown in top 10: the share of an order's top 10 that officers showed (has an outcome): the naive share "
+             "can count a hire only there.", "",
+             "| order | hires in top 10 | hires in top 30 | IPS top 10 | IPS top 30 | shown in top 10 |",
+             "|---|---:|---:|---:|---:|---:|"]
     for name, row in body["rows"].items():
-        lines.append(f"| {name} | {row['at_10']:.3f} | {row['at_30']:.3f} |")
+        more = [f"{row[k]:.3f}" if k in row else "-" for k in ("ips_at_10", "ips_at_30", "shown_in_top_10")]
+        lines.append(f"| {name} | {row['at_10']:.3f} | {row['at_30']:.3f} | " + " | ".join(more) + " |")
     return "\n".join(lines) + "\n"
 
 
