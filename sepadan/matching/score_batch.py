@@ -75,6 +75,8 @@ class WorkerColumns:
         self.concepts: list[Concept] = []
         self.isco_id: dict[str | None, int] = {}
         self.iscos: list[str | None] = []
+        sets: dict[tuple, int] = {}  # each distinct set of language credentials, numbered
+        self.languages = np.empty(self.n, dtype=np.int64)
         held, trainings, taught, recency, jobs, years = [], [], [], [], [], []
         docs = np.zeros(self.n, dtype=np.int64)
         for i, (w, wp) in enumerate(zip(records, profiles, strict=True)):
@@ -88,6 +90,8 @@ class WorkerColumns:
             jobs.append([self._isco(m.isco) for m, _ in wp.occupations])
             years.append([y for _, y in wp.occupations])
             docs[i] = sum(1 for d in self.documents if w.documents.get(d) is True)
+            self.languages[i] = sets.setdefault(w.languages, len(sets))
+        self.language_sets: list[tuple] = list(sets)
         self.held = _Ragged.of(held, np.int64)
         self.trainings = _Ragged.of(trainings, np.int64)
         self.taught = _Ragged.of(taught, np.int64)
@@ -119,6 +123,7 @@ class BatchScorer:
         self.scorer, self.columns = scorer, columns
         self._credit: dict[tuple, np.ndarray] = {}  # requirement -> credit of each concept (NaN: not yet)
         self._isco_sim: dict[str | None, np.ndarray] = {}
+        self._language: dict[tuple, float] = {}  # (credential set, requirements) -> component
         self._lock = threading.Lock()
 
     def scores(self, rows: np.ndarray, w_records: Sequence[Worker], vectors: np.ndarray, v: Vacancy,
@@ -134,7 +139,7 @@ class BatchScorer:
             comps["skills"] = skills
         comps["semantic"] = np.clip([float(vectors[p] @ vvec) for p in rows.tolist()], 0.0, 1.0)
         if v.languages:
-            comps["language"] = _language(rows, w_records, v)
+            comps["language"] = self._languages(rows, v)
         comps["experience"] = self._experience(rows, v, vp)
         comps["training"] = self._training(rows, vp)
         docs = ctx.rules.document_lead_days
@@ -227,6 +232,26 @@ class BatchScorer:
                 self._isco_sim[target] = sims
         return sims
 
+    def _languages(self, rows: np.ndarray, v: Vacancy) -> np.ndarray:
+        """0 if a required language is not met, else 0.75 + 0.25 x the smallest margin, at most 1
+        (worked out once per distinct set of credentials: a pool holds few)."""
+        sets, inverse = np.unique(self.columns.languages[rows], return_inverse=True)
+        values = np.empty(len(sets), dtype=np.float64)
+        for i, s in enumerate(sets.tolist()):
+            key = (s, v.languages)
+            value = self._language.get(key)
+            if value is None:
+                creds = self.columns.language_sets[s]
+                results = [languages.meets(creds, req) for req in v.languages]
+                value = 0.0 if not all(ok for ok, _, _ in results) else \
+                    min(1.0, 0.75 + 0.25 * min(m for _, _, m in results))
+                with self._lock:
+                    if len(self._language) > _CACHE_MAX:
+                        self._language.clear()
+                    self._language[key] = value
+            values[i] = value
+        return values[inverse.reshape(-1)]
+
     def _training(self, rows: np.ndarray, vp: VacancyProfile) -> np.ndarray:
         """Best relevance x recency over the worker's trainings (relevance: the best credit a
         taught concept gives any of the vacancy's skills)."""
@@ -251,19 +276,6 @@ def _mean(columns: list[np.ndarray]) -> np.ndarray:
     for col in columns[1:]:
         total = total + col
     return total / len(columns)
-
-
-def _language(rows: np.ndarray, records: Sequence[Worker], v: Vacancy) -> np.ndarray:
-    """0 if a required language is not met, else 0.75 + 0.25 x the smallest margin, at most 1."""
-    out = np.empty(len(rows), dtype=np.float64)
-    for i, p in enumerate(rows.tolist()):
-        creds = records[p].languages
-        results = [languages.meets(creds, req) for req in v.languages]
-        if not all(ok for ok, _, _ in results):
-            out[i] = 0.0
-        else:
-            out[i] = min(1.0, 0.75 + 0.25 * min(m for _, _, m in results))
-    return out
 
 
 def _preference(rows: np.ndarray, records: Sequence[Worker], v: Vacancy) -> np.ndarray:
