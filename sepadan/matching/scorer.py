@@ -21,7 +21,7 @@ from sepadan.features.taxonomy import Taxonomy
 from sepadan.matching.eligibility import Check, Context, readiness
 from sepadan.records import Vacancy, Worker
 
-WEIGHTS = {"skills": 0.35, "semantic": 0.40, "language": 0.10, "experience": 0.20,
+WEIGHTS = {"skills": 0.35, "semantic": 0.50, "language": 0.10, "experience": 0.25,
            "training": 0.10, "readiness": 0.10, "preference": 0.05}
 RELATED_CREDIT = 0.5
 SIMILAR_FLOOR, SIMILAR_CAP = 0.65, 0.9
