@@ -147,6 +147,18 @@ def registry(home) -> Registry:
     return Registry.for_home(home)
 
 
+# The transparent scorer's weights this market was designed against (written skills above
+# experience and the embedding's similarity), pinned so that tuning the product's weights on the
+# ranking benchmarks does not quietly make the transparent scorer right here.
+SKILLS_FIRST = {"skills": 0.35, "semantic": 0.20, "language": 0.10, "experience": 0.10,
+                "training": 0.10, "readiness": 0.10, "preference": 0.05}
+
+
+@pytest.fixture(autouse=True)
+def _skills_first_transparent_scorer(monkeypatch):
+    monkeypatch.setattr("sepadan.matching.scorer.WEIGHTS", SKILLS_FIRST)
+
+
 @pytest.fixture
 def engine(make_engine, home):
     return make_engine(MARKET, home=home, ranker_refresh_seconds=0)
