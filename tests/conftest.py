@@ -118,3 +118,19 @@ def make_engine(tmp_path: Path, fake_encoder: CachedEncoder) -> EngineFactory:
                            **settings)
 
     return factory
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    """The bundled ESCO/KBJI taxonomy (loaded once per process; cached by load_taxonomy)."""
+    from sepadan.features.taxonomy import load_taxonomy
+
+    return load_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def lexicon(taxonomy):
+    """The bundled Indonesian lexicon with the Indonesian labels, one per test module."""
+    from sepadan.features.lexicon import load_lexicon
+
+    return load_lexicon(taxonomy)

@@ -25,8 +25,7 @@ from sepadan.evaluation.datasets import (
 from sepadan.evaluation.ranking_set import RankingSetConfig, grade, make_ranking_set
 from sepadan.evaluation.results import Result, markdown
 from sepadan.features.encoder import CachedEncoder
-from sepadan.features.lexicon import load_lexicon
-from sepadan.features.taxonomy import Occupation, load_taxonomy
+from sepadan.features.taxonomy import Occupation
 
 
 class BagOfWords:
@@ -41,16 +40,6 @@ class BagOfWords:
                 out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
-
-
-@pytest.fixture(scope="module")
-def taxonomy():
-    return load_taxonomy()
-
-
-@pytest.fixture(scope="module")
-def lexicon(taxonomy):
-    return load_lexicon(taxonomy)
 
 
 # --- metrics -------------------------------------------------------------------------------------

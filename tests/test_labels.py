@@ -11,16 +11,11 @@ import pytest
 from sepadan.features.labels import HEADER, LABELS_DIR, LABELS_FILE, Fallbacks, Labels, load_labels
 from sepadan.features.lexicon import load_lexicon
 from sepadan.features.skills import SkillNormaliser
-from sepadan.features.taxonomy import Taxonomy, default_data_dir, load_taxonomy
+from sepadan.features.taxonomy import Taxonomy, default_data_dir
 from sepadan.matching.messages import render
 
 DATA = default_data_dir()
 ELDERLY = "tend to elderly people"
-
-
-@pytest.fixture(scope="module")
-def taxonomy() -> Taxonomy:
-    return load_taxonomy()
 
 
 @pytest.fixture(scope="module")

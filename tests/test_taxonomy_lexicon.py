@@ -19,16 +19,6 @@ from sepadan.features.text import normalise_text
 DATA = default_data_dir()
 
 
-@pytest.fixture(scope="module")
-def taxonomy() -> Taxonomy:
-    return load_taxonomy()
-
-
-@pytest.fixture(scope="module")
-def lexicon(taxonomy: Taxonomy) -> Lexicon:
-    return load_lexicon(taxonomy)
-
-
 # --- taxonomy ---------------------------------------------------------------------------------
 
 

@@ -11,9 +11,7 @@ import pytest
 
 from sepadan.evaluation.datasets import load_jobbert, split_benchmark, title_split
 from sepadan.features.bm25 import LabelBM25, tokens
-from sepadan.features.lexicon import load_lexicon
 from sepadan.features.occupations import OccupationNormaliser
-from sepadan.features.taxonomy import load_taxonomy
 from sepadan.features.text import normalise_text
 from sepadan.features.title_examples import (
     HEADER,
@@ -24,16 +22,6 @@ from sepadan.features.title_examples import (
 
 JOBBERT = Path(__file__).resolve().parents[2] / "shared" / "data" / "jobbert-eval" / "titles.csv"
 OCC = "http://data.europa.eu/esco/occupation/"
-
-
-@pytest.fixture(scope="module")
-def taxonomy():
-    return load_taxonomy()
-
-
-@pytest.fixture(scope="module")
-def lexicon(taxonomy):
-    return load_lexicon(taxonomy)
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,8 @@ import pytest
 
 from sepadan.evaluation.datasets import load_jobbert, split_benchmark, title_split
 from sepadan.evaluation.ranking_set import make_ranking_set, real_wording
-from sepadan.features.lexicon import load_lexicon
 from sepadan.features.occupations import OccupationNormaliser
-from sepadan.features.taxonomy import load_taxonomy
 from sepadan.features.titles import TitleReader, load_title_words, mix_variants
-
-
-@pytest.fixture(scope="module")
-def taxonomy():
-    return load_taxonomy()
-
-
-@pytest.fixture(scope="module")
-def lexicon(taxonomy):
-    return load_lexicon(taxonomy)
 
 
 @pytest.fixture(scope="module")
