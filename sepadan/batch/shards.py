@@ -48,6 +48,8 @@ class PackedIndex:
     faiss_bytes: np.ndarray | None = None
     exact_filter_max: int = 20_000
     ef_search: int = 128
+    nprobe: int = 32
+    exact_filter_share: float | None = None
 
     def unpack(self) -> VectorIndex:
         if self.faiss_bytes is None:
@@ -55,7 +57,8 @@ class PackedIndex:
         import faiss
 
         return FaissIndex(faiss.deserialize_index(self.faiss_bytes), self.vectors, kind=self.kind,
-                          exact_filter_max=self.exact_filter_max, ef_search=self.ef_search)
+                          exact_filter_max=self.exact_filter_max, ef_search=self.ef_search,
+                          nprobe=self.nprobe, exact_filter_share=self.exact_filter_share)
 
 
 def pack_index(index: VectorIndex) -> PackedIndex:
@@ -63,7 +66,7 @@ def pack_index(index: VectorIndex) -> PackedIndex:
         import faiss
 
         return PackedIndex(index.kind, index.vectors, faiss.serialize_index(index.index),
-                           index.exact_filter_max, index.ef_search)
+                           index.exact_filter_max, index.ef_search, index.nprobe, index.exact_filter_share)
     return PackedIndex("exact", index.vectors)
 
 
