@@ -47,3 +47,67 @@ def test_empty_allowed_and_unknown_concepts() -> None:
     assert ci.search({"a": 1.0}, 5, allowed=np.array([], dtype=np.int64)) == []
     assert ci.search({"zzz": 1.0}, 5) == []
     assert ci.search({"a": 1.0, "b": 1.0}, 5) == [1, 0]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_best_subsets_equal_the_summed_reference_over_many_concepts(seed: int, monkeypatch) -> None:
+    """The branch and bound over subsets (many query concepts, equal gains, so ties across
+    subsets and inside them) against summing every posting, the filter given as rows and as bits."""
+    from sepadan.matching import retrieve
+
+    monkeypatch.setattr(retrieve, "_FROM_BITS", 0)  # small pools read the filter from the bits too
+    rng = np.random.default_rng(100 + seed)
+    n, vocab = int(rng.integers(200, 5000)), int(rng.integers(4, 18))
+    common = rng.random(vocab) ** 3  # a few concepts most rows hold, many rare ones
+    sets = [{f"c{c}" for c in np.flatnonzero(rng.random(vocab) < common)} for _ in range(n)]
+    ci = ConceptIndex(sets)
+    for trial in range(12):
+        size = int(rng.integers(1, vocab + 2))
+        query = {f"c{c}": float(rng.choice([1.0, 0.5])) for c in rng.permutation(vocab + 1)[:size]}
+        k = int(rng.integers(1, 300))
+        allowed = None if trial % 3 == 0 else np.flatnonzero(rng.random(n) < rng.choice([0.9, 0.3, 0.01]))
+        bits = None if allowed is None else np.packbits(np.isin(np.arange(n), allowed), bitorder="little")
+        want = ci.summed(query, k, allowed=allowed)
+        assert want == _reference(sets, query, k, None if allowed is None else set(allowed.tolist()), ci)
+        assert ci.search(query, k, allowed=allowed, bits=bits) == want
+        assert ci.search(query, k, allowed=allowed) == want
+
+
+def test_a_query_with_a_weight_that_is_not_positive_is_summed() -> None:
+    ci = ConceptIndex([{"a"}, {"a", "b"}, {"b"}, set()])
+    query = {"a": 1.0, "b": -0.5}
+    assert ci.search(query, 5) == ci.summed(query, 5) == _reference([{"a"}, {"a", "b"}, {"b"}, set()], query, 5,
+                                                                     None, ci)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 4096, 65535, 65536, 65537, 200_000])
+def test_a_roaring_bitmap_from_packed_bits_holds_the_same_rows(n: int) -> None:
+    from pyroaring import BitMap
+
+    from sepadan.matching.retrieve import roaring_from_bits
+
+    rng = np.random.default_rng(n)
+    cases = [np.zeros(n, dtype=bool), np.ones(n, dtype=bool), rng.random(n) < 0.5, rng.random(n) < 0.01]
+    if n > 65536:  # a chunk at the array container's limit and one just past it
+        edge = np.zeros(n, dtype=bool)
+        edge[rng.choice(65536, 4096, replace=False)] = True
+        edge[65536 + rng.choice(min(65536, n - 65536), min(4097, n - 65536), replace=False)] = True
+        cases.append(edge)
+    for mask in cases:
+        bits = np.packbits(mask, bitorder="little")
+        rows = np.flatnonzero(mask)
+        want = BitMap(rows.tolist())
+        assert roaring_from_bits(bits, n) == want
+        assert roaring_from_bits(bits, n, rows) == want
+    spare = np.full(-(-n // 8), 255, dtype=np.uint8)  # bits past the last row are not rows
+    assert roaring_from_bits(spare, n) == BitMap(range(n))
+
+
+def test_packed_bits_that_disagree_with_the_rows_are_refused() -> None:
+    from sepadan.matching.retrieve import roaring_from_bits
+
+    bits = np.packbits(np.array([True, False, True]), bitorder="little")
+    with pytest.raises(ValueError, match="rows listed"):
+        roaring_from_bits(bits, 3, np.array([0]))
+    with pytest.raises(ValueError, match="cannot hold"):
+        roaring_from_bits(bits, 9)
