@@ -19,6 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
+from sepadan.matching.gathered import MAX_BYTES, GatheredRows
+
 log = logging.getLogger(__name__)
 
 
@@ -33,17 +35,19 @@ class VectorIndex(Protocol):
                bitmap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
-def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, *,
+                 gathered: GatheredRows | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k inner products by brute force, optionally over a subset of row positions; best first,
     ties by position.
 
     A subset is searched in place: FAISS's k-NN by index over the matrix itself, every query in
-    one call (no copy of the allowed rows, no per-query Python work: at 100 allowed rows the call's
-    own overhead is most of the time). Every row: one matrix product a query."""
+    one call (no per-query Python work: at 100 allowed rows the call's own overhead is most of
+    the time), or over a contiguous copy of the subset's rows that ``gathered`` holds for a rows
+    array searched before (the same arithmetic in the same order: the same answer). Every row:
+    one matrix product a query."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     if allowed is not None:
-        return _subset_search(vectors, queries, k, np.ascontiguousarray(allowed, dtype=np.int64))
+        return _subset_search(vectors, queries, k, np.ascontiguousarray(allowed, dtype=np.int64), gathered)
     m = len(vectors)
     scores_out = np.full((len(queries), k), -np.inf, dtype=np.float32)
     ids_out = np.full((len(queries), k), -1, dtype=np.int64)
@@ -59,31 +63,54 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.n
     return scores_out, ids_out
 
 
-def _subset_search(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _subset_search(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.ndarray,
+                   gathered: GatheredRows | None) -> tuple[np.ndarray, np.ndarray]:
     """The k best of the given rows for each query (FAISS heap in C; rows scanned in the order
     given, and an equal score never displaces a kept row, so ascending rows keep the lower
-    position at the k-th place; equal scores inside the k are put in position order after)."""
-    import faiss
-
+    position at the k-th place; equal scores inside the k are put in position order after).
+    A copy of the rows is scanned in the same order, so it keeps the same rows."""
     nq, m = len(queries), len(rows)
     take = min(k, m) if k > 0 else 0
     if take == 0:
         return np.full((nq, max(k, 0)), -np.inf, dtype=np.float32), np.full((nq, max(k, 0)), -1, dtype=np.int64)
-    _check_rows(rows, len(vectors))
-    vectors = _contiguous(vectors)
-    scores = np.empty((nq, take), dtype=np.float32)
-    ids = np.empty((nq, take), dtype=np.int64)
-    faiss.knn_inner_products_by_idx(faiss.swig_ptr(queries), faiss.swig_ptr(vectors), faiss.swig_ptr(rows),
-                                    vectors.shape[1], nq, len(vectors), m, take, faiss.swig_ptr(scores),
-                                    faiss.swig_ptr(ids), 0)  # stride 0: the same rows for every query
-    if take > 1 and (scores[:, 1:] == scores[:, :-1]).any():
+    copy = None if gathered is None else gathered.lookup(rows, vectors)
+    if copy is None:
+        _check_rows(rows, len(vectors))  # a held copy was checked when it was made
+        vectors = _contiguous(vectors)
+        copy = None if gathered is None else gathered.offer(rows, vectors)
+    if copy is None:
+        scores, ids = _knn_by_idx(queries, vectors, rows, take)
+    else:
+        scores, local = _knn_by_idx(queries, copy.matrix, copy.local, take)
+        ids = rows[local]
+    if take > 1 and _has_ties(scores):
         for qi in range(nq):
             order = np.lexsort((ids[qi], -scores[qi]))
             scores[qi], ids[qi] = scores[qi, order], ids[qi, order]
     if take < k:
         pad = ((0, 0), (0, k - take))
         return np.pad(scores, pad, constant_values=-np.inf), np.pad(ids, pad, constant_values=-1)
+    return scores, ids
+
+
+def _has_ties(scores: np.ndarray) -> bool:
+    """Whether any query's sorted scores hold an equal pair (one query: a set of a few floats,
+    a third of the array comparison's cost)."""
+    if len(scores) == 1:
+        got = scores[0].tolist()
+        return len(set(got)) < len(got)
+    return bool((scores[:, 1:] == scores[:, :-1]).any())
+
+
+def _knn_by_idx(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, take: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    scores = np.empty((len(queries), take), dtype=np.float32)
+    ids = np.empty((len(queries), take), dtype=np.int64)
+    faiss.knn_inner_products_by_idx(faiss.swig_ptr(queries), faiss.swig_ptr(vectors), faiss.swig_ptr(rows),
+                                    vectors.shape[1], len(queries), len(vectors), len(rows), take,
+                                    faiss.swig_ptr(scores), faiss.swig_ptr(ids), 0)  # stride 0: same rows
     return scores, ids
 
 
@@ -116,8 +143,11 @@ class ExactIndex:
 
     kind = "exact"
 
-    def __init__(self, vectors: np.ndarray) -> None:
+    def __init__(self, vectors: np.ndarray, *, gather_max_bytes: int = MAX_BYTES) -> None:
+        """``gather_max_bytes``: the budget for contiguous copies of repeatedly searched subsets
+        (:mod:`sepadan.matching.gathered`; 0: none)."""
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.gathered = GatheredRows(max_bytes=gather_max_bytes)
 
     @property
     def size(self) -> int:
@@ -126,7 +156,7 @@ class ExactIndex:
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
                bitmap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``bitmap``: the same rows as ``allowed``, packed (little bit order); unused here."""
-        return exact_search(self.vectors, queries, k, allowed)
+        return exact_search(self.vectors, queries, k, allowed, gathered=self.gathered)
 
 
 KINDS = ("exact", "flat", "hnsw", "hnsw_sq8", "ivf", "ivf_sq8")
@@ -150,9 +180,11 @@ class FaissIndex:
     RERANK = {"hnsw_sq8": 4, "ivf_sq8": 4}  # candidates per result re-scored on the float32 rows
 
     def __init__(self, index: object, vectors: np.ndarray | None, *, kind: str, exact_filter_max: int | None = None,
-                 ef_search: int = 128, nprobe: int = 32, exact_filter_share: float | None = None) -> None:
+                 ef_search: int = 128, nprobe: int = 32, exact_filter_share: float | None = None,
+                 gather_max_bytes: int = MAX_BYTES) -> None:
         """``exact_filter_max`` and ``exact_filter_share``: the planner's switch points (None: the
-        kind's measured ones, :data:`PLAN`)."""
+        kind's measured ones, :data:`PLAN`); ``gather_max_bytes``: the budget for contiguous
+        copies of subsets searched exactly again and again (:mod:`sepadan.matching.gathered`)."""
         self.index, self.kind = index, kind
         shared = _stored_rows(index)
         if shared is not None and (vectors is None or shared.shape == np.shape(vectors)):
@@ -163,6 +195,7 @@ class FaissIndex:
         self.exact_filter_max = rows if exact_filter_max is None else exact_filter_max
         self.exact_filter_share = share if exact_filter_share is None else exact_filter_share
         self.ef_search, self.nprobe = ef_search, nprobe
+        self.gathered = GatheredRows(max_bytes=gather_max_bytes)
 
     @property
     def size(self) -> int:
@@ -173,7 +206,7 @@ class FaissIndex:
         """``bitmap``: the same rows as ``allowed``, packed (little bit order), when the caller
         holds it (a cached eligibility mask): the filtered ANN search needs no bitmap made."""
         if allowed is not None and self._plan_exact(len(allowed)):
-            return exact_search(self.vectors, queries, k, allowed)
+            return exact_search(self.vectors, queries, k, allowed, gathered=self.gathered)
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         rerank = self.RERANK.get(self.kind, 1)
         share = 1.0 if allowed is None else len(allowed) / max(self.size, 1)
@@ -182,7 +215,7 @@ class FaissIndex:
             scores, ids = self._rescore(queries, ids, k)
         if allowed is not None and (ids[:, :min(k, len(allowed))] < 0).any():
             log.debug("filtered ANN came back short; falling back to exact search")
-            return exact_search(self.vectors, queries, k, allowed)
+            return exact_search(self.vectors, queries, k, allowed, gathered=self.gathered)
         return scores, ids
 
     def _rescore(self, queries: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -248,17 +281,17 @@ def _nlist(index: object) -> int:
 def build_index(vectors: np.ndarray, *, kind: str = "auto", exact_max: int = 50_000, ann: str = "hnsw",
                 hnsw_m: int = 32, ef_search: int = 128, exact_filter_max: int | None = None,
                 ef_construction: int = 200, nprobe: int = 32, exact_filter_share: float | None = None,
-                random_state: int = 0) -> VectorIndex:
+                random_state: int = 0, gather_max_bytes: int = MAX_BYTES) -> VectorIndex:
     """Exact at or below ``exact_max`` rows, the ``ann`` kind above it (or the kind asked for);
     the planner's switch points default to the kind's measured ones (:data:`PLAN`)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if kind == "auto":
         kind = "exact" if len(vectors) <= exact_max else ann
     if kind == "exact":
-        return ExactIndex(vectors)
+        return ExactIndex(vectors, gather_max_bytes=gather_max_bytes)
     index = _faiss_index(kind, vectors, hnsw_m=hnsw_m, ef_construction=ef_construction, random_state=random_state)
     return FaissIndex(index, vectors, kind=kind, exact_filter_max=exact_filter_max, ef_search=ef_search,
-                      nprobe=nprobe, exact_filter_share=exact_filter_share)
+                      nprobe=nprobe, exact_filter_share=exact_filter_share, gather_max_bytes=gather_max_bytes)
 
 
 def _stored_rows(index: object) -> np.ndarray | None:

@@ -23,11 +23,16 @@ MaskFn = Callable[[int], np.ndarray]  # vacancy position -> bool mask over the w
 
 @dataclass(frozen=True, slots=True)
 class Allowed:
-    """One cached mask: packed bits and the positions where it is true."""
+    """One cached mask: packed bits and the positions where it is true. The rows are made
+    read-only, so an exact search may keep a contiguous copy of them for the next time the same
+    mask is searched (:mod:`sepadan.matching.gathered`)."""
 
     bits: np.ndarray  # uint8, little bit order
-    rows: np.ndarray  # int64 positions, ascending
+    rows: np.ndarray  # int64 positions, ascending, read-only
     n: int
+
+    def __post_init__(self) -> None:
+        self.rows.setflags(write=False)
 
     @classmethod
     def of(cls, mask: np.ndarray) -> Allowed:

@@ -1,0 +1,120 @@
+"""Contiguous copies of the row subsets that are searched again and again, bounded by bytes.
+
+Exact search over an allowed subset reads rows scattered through the whole matrix (1.5 GB at a
+million 384-d rows), and at a few thousand rows it waits on memory for each one: 1,000 scattered
+rows took about twice as long as the same rows in a contiguous copy, which is what a FAISS flat
+index built over the subset scans (experiments/results/speed-index.md). A vacancy's eligibility
+mask is cached (:mod:`sepadan.matching.masks`) and its rows array is searched at every shortlist,
+so the copy is made the second time the same array is searched and kept, least recently used
+dropped first, within a byte budget; a mask searched once (a one-off region scope) never pays for
+a copy. Only read-only arrays are copied (a rows array the caller can no longer change:
+:class:`~sepadan.matching.masks.Allowed` makes its rows read-only), known by identity through a
+weak reference, so a copy goes when its mask does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+MAX_BYTES = 256 * 2**20  # per index; an entry may take at most half of it
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """The allowed rows of one mask, copied in their order, with the ids FAISS scans them by."""
+
+    matrix: np.ndarray  # (m, dim) float32, C-contiguous
+    local: np.ndarray  # int64 0..m-1
+
+    @property
+    def nbytes(self) -> int:
+        return self.matrix.nbytes + self.local.nbytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    ref: weakref.ref
+    source: int  # id of the matrix the rows were copied from
+    copy: Gathered
+
+
+class GatheredRows:
+    """Copies of repeatedly searched rows arrays of one matrix, at most ``max_bytes`` in all and
+    ``max_entry_bytes`` each (default half the budget); ``max_bytes=0`` keeps none."""
+
+    def __init__(self, *, max_bytes: int = MAX_BYTES, max_entry_bytes: int | None = None,
+                 remembered: int = 4096) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_bytes // 2 if max_entry_bytes is None else max_entry_bytes
+        self.remembered = remembered
+        self.held_bytes = 0
+        self._entries: OrderedDict[int, _Entry] = OrderedDict()
+        self._seen: OrderedDict[int, weakref.ref] = OrderedDict()
+        self._dead: list[weakref.ref] = []
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
+        """The copy made for this very rows array of this matrix, if one is held."""
+        if self._dead:
+            self._purge()
+        entry = self._entries.get(id(rows))
+        if entry is None or entry.ref() is not rows or entry.source != id(vectors):
+            return None
+        try:
+            self._entries.move_to_end(id(rows))  # one call, atomic under the GIL
+        except KeyError:  # dropped by another thread meanwhile; the copy is still whole
+            pass
+        return entry.copy
+
+    def offer(self, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
+        """Note that ``rows`` (validated, int64, read-only to be eligible) is being searched; on
+        its second search, copy its rows of ``vectors`` and keep the copy if it fits."""
+        if self._dead:
+            self._purge()
+        key, size = id(rows), len(rows) * (vectors.shape[1] * 4 + 8)
+        if self.max_bytes <= 0 or rows.flags.writeable or size > min(self.max_entry_bytes, self.max_bytes):
+            return None
+        with self._lock:
+            seen = self._seen.pop(key, None)
+            if seen is None or seen() is not rows:
+                self._seen[key] = weakref.ref(rows)
+                while len(self._seen) > self.remembered:
+                    self._seen.popitem(last=False)
+                return None
+        copy = Gathered(np.ascontiguousarray(np.take(vectors, rows, axis=0), dtype=np.float32),
+                        np.arange(len(rows), dtype=np.int64))
+        self._keep(key, _Entry(weakref.ref(rows, self._dead.append), id(vectors), copy))
+        return copy
+
+    def _keep(self, key: int, entry: _Entry) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.held_bytes -= old.copy.nbytes
+            while self._entries and self.held_bytes + entry.copy.nbytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self.held_bytes -= dropped.copy.nbytes
+            self._entries[key] = entry
+            self.held_bytes += entry.copy.nbytes
+        log.debug("kept a contiguous copy of %d rows (%d bytes held)", len(entry.copy.local), self.held_bytes)
+
+    def _purge(self) -> None:
+        """Drop the copies whose rows arrays are gone (their weak references' callbacks filled
+        ``_dead``)."""
+        with self._lock:
+            while self._dead:
+                self._dead.pop()
+            for key, entry in list(self._entries.items()):
+                if entry.ref() is None:
+                    del self._entries[key]
+                    self.held_bytes -= entry.copy.nbytes
