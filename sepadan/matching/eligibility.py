@@ -17,7 +17,7 @@ from sepadan.features import education, languages
 from sepadan.features.occupations import isco_similarity
 from sepadan.features.profiles import VacancyProfile, WorkerProfile
 from sepadan.features.text import normalise_text
-from sepadan.matching.rules import RuleBook
+from sepadan.matching.rules import ProgrammeRule, RuleBook
 from sepadan.records import Agency, Vacancy, Worker
 
 LEGIT = frozenset({"active", "not_required"})
@@ -76,7 +76,10 @@ def check_pair(w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, ctx
     return [*vacancy_checks(v, ctx), *worker_checks(w, wp, v, vp, ctx)]
 
 
-def worker_checks(w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, ctx: Context) -> list[Check]:
+def worker_checks(w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, ctx: Context, *,
+                  programmes: tuple[ProgrammeRule, ...] | None = None) -> list[Check]:
+    """The checks that depend on the worker (``programmes``: ``ctx.rules.for_vacancy(v)``, where
+    the caller checks many workers against one vacancy and has worked them out)."""
     out: list[Check] = []
     if w.available is False:
         out.append(Check("available", False, True, "not_available"))
@@ -86,7 +89,7 @@ def worker_checks(w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, 
     out += _gender(w, v)
     out += [_certificate(w, (name,), rule="certificate") for name in v.certificates_required]
     out += _experience(wp, v, vp)
-    out += _programmes(w, v, ctx)
+    out += _programmes(w, v, ctx, ctx.rules.for_vacancy(v) if programmes is None else programmes)
     out += _documents(w, v, ctx)
     out += _preferences(w, v)
     return out
@@ -163,9 +166,9 @@ def _experience(wp: WorkerProfile, v: Vacancy, vp: VacancyProfile) -> list[Check
                   {"years": round(years, 1), "need": v.experience_years_min})]
 
 
-def _programmes(w: Worker, v: Vacancy, ctx: Context) -> list[Check]:
+def _programmes(w: Worker, v: Vacancy, ctx: Context, rules: tuple[ProgrammeRule, ...]) -> list[Check]:
     out: list[Check] = []
-    for rule in ctx.rules.for_vacancy(v):
+    for rule in rules:
         name = f"programme:{rule.id}"
         out += _age(w, rule.age_min, rule.age_max, ctx.today, rule=name)
         if rule.languages_any:

@@ -28,6 +28,7 @@ from sepadan.matching.eligibility import (
 from sepadan.matching.index import VectorIndex
 from sepadan.matching.masks import Allowed, MaskCache
 from sepadan.matching.retrieve import ConceptIndex, rrf
+from sepadan.matching.rules import ProgrammeRule
 from sepadan.matching.score_batch import BatchScorer, WorkerColumns
 from sepadan.matching.scorer import Message, Pair, Scored, TransparentScorer
 from sepadan.matching.table import WorkerTable
@@ -184,7 +185,8 @@ class Matcher:
         vvec = self.vacancies.index.vectors[vpos]
         batch = self._batch_scorer()
         vchecks = vacancy_checks(v, self.ctx)  # the same for every candidate
-        explain = lambda p: self._pair_match(p, v, vp, vvec, vchecks)  # noqa: E731
+        programmes = self.ctx.rules.for_vacancy(v)
+        explain = lambda p: self._pair_match(p, v, vp, vvec, vchecks, programmes)  # noqa: E731
         results = None if batch is None else self._best(batch, candidates, v, vp, vvec, k, include_ineligible,
                                                          explain)
         if results is None:
@@ -193,11 +195,11 @@ class Matcher:
         warnings = tuple((c.key, c.params) for c in vchecks if not c.ok)
         return MatchList("shortlist", vacancy_id, self.model_version, results, warnings)
 
-    def _pair_match(self, p: int, v: Vacancy, vp: VacancyProfile, vvec: np.ndarray, vchecks: list[Check]
-                    ) -> Match:
+    def _pair_match(self, p: int, v: Vacancy, vp: VacancyProfile, vvec: np.ndarray, vchecks: list[Check],
+                    programmes: tuple[ProgrammeRule, ...]) -> Match:
         """One candidate scored and explained in full (every check, component, reason and gap)."""
         w, wp = self.workers.records[p], self.workers.profiles[p]
-        checks = [*vchecks, *worker_checks(w, wp, v, vp, self.ctx)]
+        checks = [*vchecks, *worker_checks(w, wp, v, vp, self.ctx, programmes=programmes)]
         return self._match(w, wp, v, vp, self.workers.index.vectors[p], vvec, checks=checks)
 
     def _best(self, batch: BatchScorer, candidates: list[int], v: Vacancy, vp: VacancyProfile,

@@ -29,7 +29,7 @@ from sepadan.features.profiles import Requirement, VacancyProfile, WorkerProfile
 from sepadan.features.skills import Concept
 from sepadan.matching import scorer as sc
 from sepadan.matching.eligibility import Context
-from sepadan.records import Vacancy, Worker
+from sepadan.records import Preferences, Vacancy, Worker
 
 log = logging.getLogger(__name__)
 _CACHE_MAX = 20_000  # requirement credit rows kept (each one float per distinct concept)
@@ -76,7 +76,9 @@ class WorkerColumns:
         self.isco_id: dict[str | None, int] = {}
         self.iscos: list[str | None] = []
         sets: dict[tuple, int] = {}  # each distinct set of language credentials, numbered
+        wants: dict[Preferences, int] = {}  # and each distinct set of preferences
         self.languages = np.empty(self.n, dtype=np.int64)
+        self.preferences = np.empty(self.n, dtype=np.int64)
         held, trainings, taught, recency, jobs, years = [], [], [], [], [], []
         docs = np.zeros(self.n, dtype=np.int64)
         for i, (w, wp) in enumerate(zip(records, profiles, strict=True)):
@@ -91,7 +93,9 @@ class WorkerColumns:
             years.append([y for _, y in wp.occupations])
             docs[i] = sum(1 for d in self.documents if w.documents.get(d) is True)
             self.languages[i] = sets.setdefault(w.languages, len(sets))
+            self.preferences[i] = wants.setdefault(w.preferences, len(wants))
         self.language_sets: list[tuple] = list(sets)
+        self.preference_sets: list[Preferences] = list(wants)
         self.held = _Ragged.of(held, np.int64)
         self.trainings = _Ragged.of(trainings, np.int64)
         self.taught = _Ragged.of(taught, np.int64)
@@ -147,7 +151,7 @@ class BatchScorer:
             if tuple(docs) != self.columns.documents:
                 raise ValueError("the worker columns were built for other documents")
             comps["readiness"] = self.columns.docs_held[rows] / len(docs)
-        comps["preference"] = _preference(rows, w_records, v)
+        comps["preference"] = self._preferences(rows, v)
         total = np.zeros(len(rows), dtype=np.float64)
         norm = 0
         for key, values in comps.items():  # term by term, in the scorer's order
@@ -252,6 +256,12 @@ class BatchScorer:
             values[i] = value
         return values[inverse.reshape(-1)]
 
+    def _preferences(self, rows: np.ndarray, v: Vacancy) -> np.ndarray:
+        """The preference component, worked out once per distinct set of preferences among the rows."""
+        sets, inverse = np.unique(self.columns.preferences[rows], return_inverse=True)
+        values = np.array([_preference(self.columns.preference_sets[s], v) for s in sets.tolist()], dtype=np.float64)
+        return values[inverse.reshape(-1)]
+
     def _training(self, rows: np.ndarray, vp: VacancyProfile) -> np.ndarray:
         """Best relevance x recency over the worker's trainings (relevance: the best credit a
         taught concept gives any of the vacancy's skills)."""
@@ -278,14 +288,9 @@ def _mean(columns: list[np.ndarray]) -> np.ndarray:
     return total / len(columns)
 
 
-def _preference(rows: np.ndarray, records: Sequence[Worker], v: Vacancy) -> np.ndarray:
-    out = np.empty(len(rows), dtype=np.float64)
-    for i, p in enumerate(rows.tolist()):
-        prefs = records[p].preferences
-        if not prefs.countries and not prefs.sectors and prefs.domestic is None:
-            out[i] = 0.5
-            continue
-        hit = (v.sector in prefs.sectors) or (v.overseas and v.country in prefs.countries) \
-            or (not v.overseas and prefs.domestic is True)
-        out[i] = 1.0 if hit else 0.25
-    return out
+def _preference(prefs: Preferences, v: Vacancy) -> float:
+    if not prefs.countries and not prefs.sectors and prefs.domestic is None:
+        return 0.5
+    hit = (v.sector in prefs.sectors) or (v.overseas and v.country in prefs.countries) \
+        or (not v.overseas and prefs.domestic is True)
+    return 1.0 if hit else 0.25

@@ -27,6 +27,8 @@ RELATED_CREDIT = 0.5
 SIMILAR_FLOOR, SIMILAR_CAP = 0.65, 0.9
 TRAINING_HALF_LIFE_YEARS = 3.0
 Message = tuple[str, dict[str, Any]]
+# a requirement, its concept keys with the free-text fallback, without it, and in order
+_Keys = tuple[Requirement, frozenset[str], frozenset[str], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +104,9 @@ class TransparentScorer:
 
     def _cover(self, r: Requirement, have: list[Concept], keys: tuple[str, ...], reasons: list[Message],
                gaps: list[Message], missing_key: str) -> float:
-        which, credit = self._covering(r, have, keys)
-        if which >= 0 and credit == 1.0 and keys[which] in self._keys(r)[1]:
+        held = self._keys(r)
+        which, credit = self._covering(held, have, keys)
+        if which >= 0 and credit == 1.0 and keys[which] in held[1]:
             c = have[which]
             reasons.append(("skill_exact", {"skill": c.label, "phrase": c.phrase, "skill_uri": c.uri}))
         elif which >= 0:
@@ -114,16 +117,16 @@ class TransparentScorer:
             gaps.append((missing_key, {"skill": _label(r), "skill_uri": _uri(r)}))
         return credit
 
-    def _covering(self, r: Requirement, have: list[Concept], keys: tuple[str, ...]) -> tuple[int, float]:
-        """Which held concept covers a requirement (the first exact one, else the first with the
-        best partial credit; -1: none) and its credit."""
-        wanted = self._keys(r)[1]
+    def _covering(self, held: _Keys, have: list[Concept], keys: tuple[str, ...]) -> tuple[int, float]:
+        """Which held concept covers a requirement (given as :meth:`_keys`) (the first exact one,
+        else the first with the best partial credit; -1: none) and its credit."""
+        wanted = held[1]
         for i, key in enumerate(keys):
             if key in wanted:
                 return i, 1.0
         best, which = 0.0, -1
         for i, c in enumerate(have):
-            credit = self._partial(c, r)
+            credit = self._partial_to(c, held)
             if credit > best:
                 best, which = credit, i
         return which, best
@@ -131,15 +134,19 @@ class TransparentScorer:
     def _partial(self, c: Concept, r: Requirement) -> float:
         """Credit for a skill near a required one: through the ESCO hierarchy or by meaning
         (a function of the concepts alone, so each combination is worked out once)."""
-        key = (c.key, self._keys(r)[3])
+        return self._partial_to(c, self._keys(r))
+
+    def _partial_to(self, c: Concept, held: _Keys) -> float:
+        """:meth:`_partial` for a requirement given as :meth:`_keys`."""
+        key = (c.key, held[3])
         credit = self._credits.get(key)
         if credit is None:
-            credit = self._credits[key] = self._partial_credit(c, r)
+            credit = self._credits[key] = self._partial_credit(c, held[0])
             if len(self._credits) > 1_000_000:
                 self._credits.clear()
         return credit
 
-    def _keys(self, r: Requirement) -> tuple[Requirement, frozenset[str], frozenset[str], tuple[str, ...]]:
+    def _keys(self, r: Requirement) -> _Keys:
         """A requirement's concept keys (with the free-text fallback, without it, in order), worked out
         once per requirement object: a shortlist scores hundreds of workers against the same few.
         The entry holds the requirement, so its id is not reused while cached."""
@@ -174,11 +181,13 @@ class TransparentScorer:
         return min(1.0, credit / need)
 
     def _training(self, pair: Pair, today: date, reasons: list[Message]) -> float:
-        wanted = [r for r in (*pair.vp.required, *pair.vp.preferred)]
         best, best_training = 0.0, None
+        if not pair.worker.trainings:
+            return best
+        wanted = [self._keys(r) for r in (*pair.vp.required, *pair.vp.preferred)]
         for training in pair.worker.trainings:
             taught = [c for c, done in pair.wp.training_skills if done is training]
-            relevance = max((self._relevance(c, r) for c in taught for r in wanted), default=0.0)
+            relevance = max((self._relevance(c, held) for c in taught for held in wanted), default=0.0)
             value = relevance * _recency(training.completed, today)
             if value > best:
                 best, best_training = value, training
@@ -187,8 +196,8 @@ class TransparentScorer:
                                                   "hours": _years(best_training.hours or 0)}))
         return best
 
-    def _relevance(self, c: Concept, r: Requirement) -> float:
-        return 1.0 if c.key in self._keys(r)[2] else self._partial(c, r)
+    def _relevance(self, c: Concept, held: _Keys) -> float:
+        return 1.0 if c.key in held[2] else self._partial_to(c, held)
 
 
 def _language(checks: list[Check]) -> float:
