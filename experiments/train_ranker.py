@@ -9,12 +9,13 @@ With no sub-command it runs ``train``; ``models list|show|promote|rollback`` wor
 MLflow (experiment ``sepadan-ranker``, registered model ``sepadan-ranker``) at
 ``$MLFLOW_TRACKING_URI``, else ``sqlite:///HOME/mlflow.db`` with artifacts in ``HOME/mlartifacts``.
 ``--results DIR`` also writes ``DIR/ranker-demo.json`` (what ``sepadan train --json`` prints, with
-the machine, date and commit), ``DIR/ranker-demo.md`` (the headline table, the "Where we aim" table
-of issue 16 item 5, the figures cross-validated over all vacancies, and how the blend with the
-transparent score was chosen) and ``DIR/ranker-demo.png`` (hires in the eligible top 10 and 30,
-naive and IPS, against transparent-1; the differences with their intervals, held-out and
-cross-validated). The demo's figures are
-made with ``--today 2026-11-01``, the date the generator ran its hiring process on.
+the machine, date and commit), ``DIR/ranker-demo.md`` (the tables ``sepadan train`` prints, from
+``sepadan.models.summary``: held-out figures and differences, the figures cross-validated over all
+vacancies, Skew@10 per group cross-validated, the "Where we aim" table of issue 16 item 5; then how
+the blend with the transparent score was chosen) and ``DIR/ranker-demo.png`` (hires in the eligible
+top 10 and 30, naive and IPS, against transparent-1; the differences with their intervals,
+held-out and cross-validated; Skew@10 per group cross-validated). The demo's figures are made with
+``--today 2026-11-01``, the date the generator ran its hiring process on.
 
 The demo outcomes are synthetic (``sepadan/demo_hiring.py``): figures trained on them say how well
 the ranker recovers the generator's hidden preference, nothing about real placements.
@@ -30,19 +31,6 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-
-ROWS = (("ndcg_at_10", "NDCG@10, judged candidates"), ("map", "MAP (hired)"),
-        ("shortlist_recall_at_10", "hires in the eligible top 10 (naive)"),
-        ("shortlist_recall_at_30", "hires in the eligible top 30 (naive)"),
-        ("ips_recall_at_10", "hires in the eligible top 10 (IPS)"),
-        ("ips_recall_at_30", "hires in the eligible top 30 (IPS)"),
-        ("skew_at_10/gender/max_abs", "max abs Skew@10 gender"), ("ndkl_at_10/gender", "NDKL@10 gender"),
-        ("skew_at_10/age_band/max_abs", "max abs Skew@10 age band"), ("ndkl_at_10/age_band", "NDKL@10 age band"),
-        ("skew_at_10/province/max_abs", "max abs Skew@10 province"), ("ndkl_at_10/province", "NDKL@10 province"))
-GAINS = (("ndcg_at_10", "NDCG@10"), ("shortlist_recall_at_10", "hires in top 10, naive"),
-         ("ips_recall_at_10", "hires in top 10, IPS"), ("shortlist_recall_at_30", "hires in top 30, naive"),
-         ("ips_recall_at_30", "hires in top 30, IPS"))
-
 
 def main(argv: list[str]) -> None:
     from sepadan import cli
@@ -77,22 +65,22 @@ def write(folder: Path, body: dict) -> None:
     sys.stdout.write(markdown(body, stamp))
 
 
-AIM = (("ndcg_at_10", "NDCG@10"), ("shortlist_recall_at_10", "hires in top 10, naive"),
-       ("ips_recall_at_10", "hires in top 10, IPS"))
-
-
 def chart(body: dict):
     """Left: hires in the eligible top 10 and 30, naive and IPS, for the new version and
     transparent-1 on the held-out vacancies, the 90% interval of the difference written on the bars.
     Right: the differences at 10 and in NDCG@10 with their 90% intervals, held-out and
-    cross-validated over all vacancies, against zero."""
+    cross-validated over all vacancies, against zero. Below: mean Skew@10 per group cross-validated
+    over all vacancies, learned and transparent, with the number of vacancies each mean is over
+    (pale: fewer than the minimum, not judged)."""
     from matplotlib.figure import Figure
 
     keys = ("shortlist_recall_at_10", "ips_recall_at_10", "shortlist_recall_at_30", "ips_recall_at_30")
     labels = ("top 10, naive", "top 10, IPS", "top 30, naive", "top 30, IPS")
-    fig = Figure(figsize=(13, 4.4), dpi=100)
-    ax, side = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+    fig = Figure(figsize=(13, 9), dpi=100)
+    grid = fig.add_gridspec(2, 2, width_ratios=[1.6, 1], height_ratios=[1, 1.1])
+    ax, side, groups = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, :])
     _differences_panel(side, body)
+    _groups_panel(groups, body)
     xs = range(len(keys))
     for shift, (system, name, colour) in zip((-0.2, 0.2), (("ranker", body["version"], "#2a7ab9"),
                                                            ("transparent", "transparent-1", "#9a9a9a"))):
@@ -116,6 +104,8 @@ def chart(body: dict):
 
 
 def _differences_panel(ax, body: dict) -> None:
+    from sepadan.models.summary import AIM
+
     cv, d = body.get("cv", {}), body["difference"]
     for shift, (source, prefix, colour, name) in zip((-0.15, 0.15), (
             (d, "delta_", "#2a7ab9", "held-out split"), (cv, "cv_all/delta_", "#e67e22", "5-fold CV, all vacancies"))):
@@ -135,63 +125,37 @@ def _differences_panel(ax, body: dict) -> None:
     ax.margins(x=0.45)
 
 
-def aim_table(body: dict) -> list[str]:
-    """The "Where we aim" table of issue 16, item 5, from the held-out and cross-validated figures."""
-    cv, d, r = body.get("cv", {}), body["difference"], body["ranker"]
-    lines = ["## Where we aim (issue 16, item 5)", "",
-             "| target | held-out split | met | 5-fold CV, all vacancies | met |", "|---|---|:-:|---|:-:|"]
-    for key, label in (("shortlist_recall_at_10", "naive"), ("ips_recall_at_10", "IPS")):
-        held, over = r.get(key), cv.get(f"cv_all/ranker/{key}")
-        lines.append(f"| >= 0.5 of hires in the top 10, {label} | {_num(held)} | {_met(held, 0.5)} | {_num(over)} | "
-                     f"{_met(over, 0.5)} |")
-    for key, label in AIM:
-        a, b = _interval(d, "delta_", key), _interval(cv, "cv_all/delta_", key)
-        lines.append(f"| learned minus transparent, {label}: interval excludes zero (above) | {a[0]} | {a[1]} | "
-                     f"{b[0]} | {b[1]} |")
-    return lines + [""]
+def _groups_panel(ax, body: dict) -> None:
+    from sepadan.models.summary import ATTRIBUTES
 
-
-def _num(value) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
-def _met(value, floor: float) -> str:
-    return "-" if value is None else ("yes" if value >= floor else "no")
-
-
-def _interval(source: dict, prefix: str, key: str) -> tuple[str, str]:
-    if f"{prefix}{key}" not in source:
-        return "-", "-"
-    mid, low, high = (source[f"{prefix}{key}{tail}"] for tail in ("", "_p05", "_p95"))
-    return f"{mid:+.3f} [{low:+.3f}, {high:+.3f}]", "yes" if low > 0 else "no"
-
-
-def cv_lines(body: dict) -> list[str]:
-    """Figures cross-validated over every vacancy with outcomes, and the blend chosen per fold."""
-    cv = body.get("cv", {})
-    if "cv_all/folds" not in cv:
-        return []
-    folds = int(cv["cv_all/folds"])
-    n = cv.get("cv_all/ranker/shortlist_vacancies_with_hired")
-    lines = [f"## Cross-validated over all vacancies with outcomes ({folds} folds by vacancy)", "",
-             f"Every vacancy measured once by a ranker made without it (the blend chosen on that ranker's own "
-             f"training folds); {int(cv.get('cv_all/vacancies_ndcg_at_10', 0))} vacancies with a graded "
-             f"candidate, {int(n or 0)} with hires in their pool.", "",
-             "| figure | learned | transparent-1 | difference, 90% interval |", "|---|---:|---:|---|"]
-    for key, label in ROWS[:6]:
-        a, b = cv.get(f"cv_all/ranker/{key}"), cv.get(f"cv_all/transparent/{key}")
-        if a is None:
-            continue
-        diff = _interval(cv, "cv_all/delta_", key)[0]
-        lines.append(f"| {label} | {a:.3f} | {_num(b)} | {'' if diff == '-' else diff} |")
-    for key, label in ROWS[6:]:
-        a, b = cv.get(f"cv_all/ranker/{key}"), cv.get(f"cv_all/transparent/{key}")
-        if a is not None:
-            lines.append(f"| {label} | {a:.3f} | {_num(b)} | |")
-    weights = [v for k, v in sorted(cv.items()) if k.startswith("cv_all/anchor_weight/")]
-    lines += ["", "Anchor weight (share of the transparent score) chosen per fold: "
-              + ", ".join(f"{w:.2f}" for w in weights), ""]
-    return lines
+    cv, least = body.get("cv", {}), int(body.get("config", {}).get("skew_min_vacancies", 0))
+    bars = []
+    for attr, label in ATTRIBUTES:
+        prefix = f"cv_all/ranker/skew_at_10/{attr}/"
+        for group in sorted({k[len(prefix):] for k in cv if k.startswith(prefix) and k.count("/") == 4}
+                            - {"max_abs", "max_abs_all"}):
+            key = f"skew_at_10/{attr}/{group}"
+            bars.append((f"{label}\n{group}", cv[f"cv_all/ranker/{key}"], cv.get(f"cv_all/transparent/{key}"),
+                         int(cv.get(f"cv_all/ranker/{key}/vacancies", 0))))
+    if not bars:
+        ax.set_axis_off()
+        return
+    xs = range(len(bars))
+    for shift, index, colour, name in ((-0.2, 1, "#2a7ab9", "learned (CV)"), (0.2, 2, "#9a9a9a", "transparent-1")):
+        for x, bar in zip(xs, bars):
+            judged = bar[3] >= least
+            ax.bar(x + shift, bar[index] or 0.0, width=0.4, color=colour, alpha=1.0 if judged else 0.3,
+                   label=name if x == 0 else None)
+    low = min(min(b[1], b[2] or 0.0) for b in bars)
+    for x, bar in zip(xs, bars):
+        ax.text(x, low - 0.08, f"{bar[3]}", ha="center", fontsize=7)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xticks(list(xs), [b[0] for b in bars], fontsize=7)
+    ax.set_ylim(low - 0.15, max(0.3, max(max(b[1], b[2] or 0.0) for b in bars) + 0.1))
+    ax.set_ylabel("mean Skew@10 (0 is parity)")
+    ax.set_title(f"exposure in the top 10 per group, cross-validated over all vacancies; number: vacancies the "
+                 f"mean is over (pale: under {least}, not judged)", fontsize=9)
+    ax.legend(loc="upper right", fontsize=8)
 
 
 def selection_lines(body: dict) -> list[str]:
@@ -216,31 +180,30 @@ def selection_lines(body: dict) -> list[str]:
 
 
 def markdown(body: dict, stamp: dict) -> str:
-    systems = [("ranker", body["version"]), ("transparent", "transparent-1")]
-    if body["champion"] and body["compared_with"] != "transparent-1":
-        systems.append(("champion", f"{body['compared_with']} (champion)"))
+    """The result file: the tables ``sepadan train`` prints (:mod:`sepadan.models.summary`), the
+    decision and its reason, the weights, and how the blend was chosen."""
+    from sepadan.models import summary
+
     lines = [f"# Learned ranker on the demo outcomes ({body['version']})", "",
              f"{stamp['date']}, commit {stamp['commit']}, {stamp['machine']}, Python {stamp['python']}; "
-             f"data digest `{body['data_digest'][:16]}`.", "",
-             "| figure | " + " | ".join(label for _, label in systems) + " |",
-             "|---|" + "---:|" * len(systems)]
-    for key, label in ROWS:
-        cells = [body[s].get(key) for s, _ in systems]
-        lines.append(f"| {label} | " + " | ".join("-" if c is None else f"{c:.3f}" for c in cells) + " |")
-    lines += ["", f"Differences, {body['version']} minus {body['compared_with']} (90% paired bootstrap "
-                  "interval over held-out vacancies):", ""]
-    d = body["difference"]
-    for key, label in GAINS:
-        if f"delta_{key}" in d:
-            lines.append(f"- {label}: {d[f'delta_{key}']:+.3f} [{d[f'delta_{key}_p05']:+.3f}, "
-                         f"{d[f'delta_{key}_p95']:+.3f}]")
+             f"data digest `{body['data_digest'][:16]}`; trained on {body.get('train_vacancies', '?')} vacancies, "
+             f"{body.get('held_out_vacancies', '?')} held out.", "",
+             f"**Decision**: {body['reason']}", ""]
+    for table in summary.tables(body):
+        lines += [f"## {table.title}", "", "| " + " | ".join(table.columns) + " |",
+                  "|" + "|".join("---" if i == 0 or c in ("attribute", "group") else "---:"
+                                 for i, c in enumerate(table.columns)) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in table.rows] + [""]
     rates = {k: v for k, v in body["hire_rates"].items() if k.startswith("hire_rate_parity")}
-    lines += ["", "Hire-rate parity among shown candidates (lowest group rate / highest): "
+    weights = [v for k, v in sorted(body.get("cv", {}).items()) if k.startswith("cv_all/anchor_weight/")]
+    lines += ["Hire-rate parity among shown candidates (lowest group rate / highest): "
               + ", ".join(f"{k.split('/')[1]} {v:.2f}" for k, v in rates.items()), "",
-              f"Decision: {body['reason']}", "",
               "Weights (non-negative, sum to 1): " + ", ".join(
                   f"{n} {w:.3f}" for n, w in sorted(body["weights"].items(), key=lambda kv: -kv[1]) if w > 0), ""]
-    lines += aim_table(body) + cv_lines(body) + selection_lines(body)
+    if weights:
+        lines += ["Anchor weight (share of the transparent score) chosen per cross-validation fold: "
+                  + ", ".join(f"{w:.2f}" for w in weights), ""]
+    lines += selection_lines(body)
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sepadan.errors import SepadanError
+from sepadan.models import summary
 
 # Defined here, not imported from sepadan.cli, so that this module never imports the CLI module at
 # import time (``python -m sepadan.cli`` runs it as __main__: importing it back would be circular).
@@ -50,22 +51,33 @@ Unshown = Annotated[int, typer.Option("--unshown", min=0, max=500,
                                       help="add, per training vacancy, the transparent top N without an outcome as grade 0")]
 Ips = Annotated[bool, typer.Option("--ips", help="weigh training rows by 1 / propensity of their logged rank")]
 NoPromote = Annotated[bool, typer.Option("--no-promote", help="register the version, never move the champion")]
+CvAll = Annotated[bool, typer.Option(
+    "--cv-all/--no-cv-all",
+    help="also cross-validate over all vacancies with outcomes (--cv-folds folds by vacancy): the figures "
+         "the fairness condition also reads and issue 16's targets are judged on; on the demo (310 "
+         "vacancies) about 11 s of a 40 s run, so on by default; --no-cv-all on a large store")]
+MinVacancies = Annotated[int, typer.Option(
+    "--skew-min-vacancies", min=1,
+    help="a group's mean Skew@10 enters max |Skew@10| (and the fairness condition) only when measured "
+         "on at least this many vacancies; a mean over fewer is mostly noise")]
 
 
 def train(holdout: Holdout = 0.2, seed: Seed = 20261123, alpha: Alpha = 1e-3, cv_folds: Folds = 5,
           fairness_tolerance: Tolerance = 0.05, unshown: Unshown = 0, ips: Ips = False,
-          no_promote: NoPromote = False, as_json: AsJson = False,
-          today: Today = None, home: Home = None) -> None:
+          no_promote: NoPromote = False, cv_all: CvAll = True, skew_min_vacancies: MinVacancies = 20,
+          as_json: AsJson = False, today: Today = None, home: Home = None) -> None:
     """Train a monotone ranker on the stored outcomes, compare it with the transparent scorer and the
-    champion on held-out vacancies, log the run to MLflow and register it as sepadan-ranker; the alias
-    'champion' moves only if the gain's 90% interval excludes zero and no fairness figure worsens
-    beyond the tolerance (otherwise the version is the 'challenger', and the reason is printed)."""
+    champion on held-out vacancies and cross-validated over all vacancies, log the run to MLflow and
+    register it as sepadan-ranker; the alias 'champion' moves only if the held-out gain's 90% interval
+    excludes zero and no fairness figure worsens beyond the tolerance, on the held-out split or
+    cross-validated (otherwise the version is the 'challenger', and the reason is printed)."""
     from sepadan.cli.common import _engine
     from sepadan.ingest.importer import load_records
     from sepadan.models.training import TrainingConfig, train_and_register
 
     config = TrainingConfig(holdout=holdout, seed=seed, alpha=alpha, cv_folds=cv_folds,
-                            fairness_tolerance=fairness_tolerance, unshown=unshown, ips=ips)
+                            fairness_tolerance=fairness_tolerance, unshown=unshown, ips=ips, cv_all=cv_all,
+                            skew_min_vacancies=skew_min_vacancies)
     with _engine(home, today) as engine:
         outcomes = load_records(engine.store, "outcomes")
         if not outcomes:
@@ -73,72 +85,54 @@ def train(holdout: Holdout = 0.2, seed: Seed = 20261123, alpha: Alpha = 1e-3, cv
         matcher = engine.matcher
         registry = _registry(home)
         done = train_and_register(matcher, outcomes, registry, engine.scorer.transparent, config,
-                                  promote=not no_promote,
+                                  promote=not no_promote, progress=engine.progress,
                                   params={"embedding_model": engine.encoder.name, "today": engine.today.isoformat()})
     if as_json:
-        out.print_json(json.dumps(_train_json(done)))
+        out.print_json(json.dumps(summary.body(done)))
         return
     _print_training(done)
 
 
-def _train_json(done: Any) -> dict[str, Any]:
-    return {"version": done.version.label, "promoted": done.promoted, "beats_champion": done.beats,
-            "compared_with": done.compared_with, "data_digest": done.digest,
-            "ranker": {**done.ranker.ranking, **done.ranker.shortlist},
-            "transparent": {**done.transparent.ranking, **done.transparent.shortlist},
-            "champion": {**done.baseline.ranking, **done.baseline.shortlist},
-            "random_order": done.result.random.ranking, "cv": done.result.cv,
-            "difference": done.delta, "reason": done.reason, "hire_rates": done.data_figures,
-            "weights": done.result.model.importances()}
-
-
 def _print_training(done: Any) -> None:
+    """The tables of the result file (:mod:`sepadan.models.summary`), the decision and its reason."""
     from sepadan.models.training import PRIMARY
 
-    r = done.result
-    systems = [(done.version.label, done.ranker), (done.transparent.name, done.transparent)]
-    if done.baseline.name != done.transparent.name:
-        systems.append((f"{done.baseline.name} (champion)", done.baseline))
-    systems.append(("random order", r.random))
-    table = Table(title=f"held-out vacancies: {len(set(r.holdout.vacancy_ids))} "
-                        f"({len(r.holdout)} judged pairs); trained on {len(set(r.train.vacancy_ids))} "
-                        f"vacancies ({len(r.train)} pairs)")
-    table.add_column("metric")
-    for name, _ in systems:
-        table.add_column(name, justify="right")
-    keys = [k for k in (*done.ranker.ranking, *done.ranker.shortlist)
-            if "vacancies" not in k and "pool" not in k and (not k.startswith("skew") or k.endswith("max_abs"))]
-    for key in sorted(keys, key=_metric_order):
-        table.add_row(key, *(_fmt(ev.ranking.get(key, ev.shortlist.get(key))) for _, ev in systems))
-    out.print(table)
-    if r.cv:
+    b, r = summary.body(done), done.result
+    out.print(f"trained on {b['train_vacancies']} vacancies ({b['train_pairs']} pairs); held out "
+              f"{b['held_out_vacancies']} vacancies ({b['held_out_pairs']} judged pairs)")
+    for table in summary.tables(b):
+        _print_table(table)
+    if r.cv.get("cv/folds"):
         out.print(f"cross-validated {PRIMARY} on the training part ({int(r.cv['cv/folds'])} folds by vacancy): "
                   f"ranker {r.cv.get(f'cv/ranker/{PRIMARY}_mean', float('nan')):.4f} "
                   f"± {r.cv.get(f'cv/ranker/{PRIMARY}_std', float('nan')):.4f}, transparent "
                   f"{r.cv.get(f'cv/transparent/{PRIMARY}_mean', float('nan')):.4f} "
                   f"± {r.cv.get(f'cv/transparent/{PRIMARY}_std', float('nan')):.4f}")
-    new, old = done.ranker.ranking.get(PRIMARY), done.baseline.ranking.get(PRIMARY)
-    figures = f"{PRIMARY} {_fmt(new)} vs {_fmt(old)} of {done.compared_with} on the same held-out split"
     d = done.delta
     if f"delta_{PRIMARY}" in d:
-        out.print(f"difference {d[f'delta_{PRIMARY}']:+.4f}, 90% bootstrap interval over vacancies "
-                  f"[{d[f'delta_{PRIMARY}_p05']:+.4f}, {d[f'delta_{PRIMARY}_p95']:+.4f}]; better on "
-                  f"{int(d['wins'])} vacancies, worse on {int(d['losses'])}, equal on {int(d['ties'])}")
-    _print_gains(done.delta)
-    state = "champion moved to it" if done.promoted else "registered as the challenger; champion unchanged"
-    out.print(f"registered {done.version.label}; {state} ({figures})")
-    out.print(f"why: {done.reason}")
+        out.print(f"held-out {PRIMARY}: better on {int(d['wins'])} vacancies, worse on {int(d['losses'])}, "
+                  f"equal on {int(d['ties'])}")
+    rates = {k.split("/")[1]: v for k, v in b["hire_rates"].items() if k.startswith("hire_rate_parity/")}
+    if rates:
+        out.print("hire-rate parity among shown candidates (lowest group rate / highest): "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in rates.items()))
+    if b.get("blend_choice"):
+        out.print(f"blend: {b['blend_choice']}")
     out.print("weights (non-negative, sum to 1): " + ", ".join(
         f"{n} {w:.3f}" for n, w in sorted(done.result.model.importances().items(), key=lambda kv: -kv[1]) if w > 0))
     out.print(f"training data digest (sha256 of sorted vacancy, worker, label): {done.digest}")
+    state = "champion moved to it" if done.promoted else "registered as the challenger; champion unchanged"
+    out.print(f"registered {done.version.label}; {state}")
+    out.print(f"why: {done.reason}")
 
 
-def _print_gains(delta: dict[str, float]) -> None:
-    for name, label in (("shortlist_recall_at_10", "hires in the eligible top 10, naive"),
-                        ("ips_recall_at_10", "hires in the eligible top 10, inverse-propensity weighted")):
-        if f"delta_{name}" in delta:
-            out.print(f"{label}: {delta[f'delta_{name}']:+.4f} [{delta[f'delta_{name}_p05']:+.4f}, "
-                      f"{delta[f'delta_{name}_p95']:+.4f}]")
+def _print_table(t: Any) -> None:
+    table = Table(title=t.title)
+    for i, name in enumerate(t.columns):
+        table.add_column(name, justify="left" if i == 0 or name in ("attribute", "group") else "right")
+    for row in t.rows:
+        table.add_row(*row)
+    out.print(table)
 
 
 def _metric_order(key: str) -> tuple[int, str]:

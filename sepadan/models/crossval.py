@@ -7,8 +7,11 @@ vacancy runs over **all** vacancies with outcomes: each fold's ranker is made ex
 version being trained (``make``: the same augmentation and the same blend chosen on its own
 training folds, never on the fold it is measured on) and ranks the fold's vacancies as the service
 ranks them (:func:`~sepadan.models.offline.rank_shortlists`); every vacancy is then measured once,
-by a model that never saw it, and the paired bootstrap intervals run over all of them. These
-figures are reported beside the held-out ones, not used by the promotion rule.
+by a model that never saw it, and the paired bootstrap intervals run over all of them (also per
+group of each fairness attribute: ``cv_all/delta_skew_at_10/<attr>/<group>``, with the number of
+vacancies measured and of those where the two top 10s differ). The gain the promotion rule reads
+stays the held-out split's (fixed, shared with the champion); its fairness condition reads these
+figures too (:func:`sepadan.models.promotion.decide`), five times as many vacancies as the split.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ SHORTLIST = ("shortlist_recall_at_10", "ips_recall_at_10", "shortlist_recall_at_
 
 
 def cross_validated(matcher: Matcher, data: Any, transparent: TransparentScorer, config: Any, *, pools: Pools,
-                    shown: Mapping[tuple[str, str], int], make: Callable[[Any], MonotoneRanker]
-                    ) -> dict[str, float]:
+                    shown: Mapping[tuple[str, str], int], make: Callable[[Any], MonotoneRanker],
+                    progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
     """``{cv_all/...: value}``: per system the mean figures over all vacancies, and the learned
     ranker minus the transparent scorer with 90% paired intervals (``cv_all/delta_<figure>``,
-    ``_p05``, ``_p95``); ``data`` is every judged pair (a training Dataset)."""
+    ``_p05``, ``_p95``); ``data`` is every judged pair (a training Dataset); ``progress(done, total)``
+    hears of each fold."""
     from sklearn.model_selection import GroupKFold
 
     from sepadan.models.training import PRIMARY, per_vacancy
@@ -61,6 +65,8 @@ def cross_validated(matcher: Matcher, data: Any, transparent: TransparentScorer,
                                       k=depth))
         out[f"{PREFIX}/anchor_weight/fold_{i}"] = float(getattr(model, "anchor_weight", 0.0))
         log.info("cross-validation over all vacancies: fold %d of %d done", i, folds)
+        if progress is not None:
+            progress(i, folds)
     logged = rank_shortlists(matcher, transparent, pools, k=max(config.logging_depth, depth))
     ranks = logged_ranks(logged, pools, shown)
     systems = {"ranker": (ndcg, ranked),
@@ -70,16 +76,18 @@ def cross_validated(matcher: Matcher, data: Any, transparent: TransparentScorer,
     for name, (nd, lists) in systems.items():
         found = evaluate_shortlists(matcher, {v: lst for v, lst in lists.items() if v in ranked}, pools, ranks,
                                     propensity=config.propensity, ks=config.shortlist_ks, today=matcher.ctx.today,
-                                    skew_k=config.skew_k)
+                                    skew_k=config.skew_k, skew_min_vacancies=config.skew_min_vacancies)
         per[name] = {PRIMARY: {v: x for v, x in nd.items() if v in ranked}, **found.per_vacancy}
         out.update({f"{PREFIX}/{name}/{k}": v for k, v in found.figures.items()})
         out[f"{PREFIX}/{name}/{PRIMARY}"] = float(np.mean(list(per[name][PRIMARY].values())))
-    for metric in (PRIMARY, *SHORTLIST):
+    groups = sorted(k for k in per["ranker"] if k.startswith(f"skew_at_{config.skew_k}/"))
+    for metric in (PRIMARY, *SHORTLIST, *groups):
         diff = paired_interval(per["ranker"].get(metric, {}), per["transparent"].get(metric, {}), seed=config.seed,
                                rounds=config.bootstrap_rounds)
         if diff:
             out.update({f"{PREFIX}/delta_{metric}": diff["delta"], f"{PREFIX}/delta_{metric}_p05": diff["p05"],
                         f"{PREFIX}/delta_{metric}_p95": diff["p95"], f"{PREFIX}/vacancies_{metric}": float(
-                            diff["wins"] + diff["ties"] + diff["losses"])})
+                            diff["wins"] + diff["ties"] + diff["losses"]),
+                        f"{PREFIX}/differ_{metric}": diff["wins"] + diff["losses"]})
     return out
 

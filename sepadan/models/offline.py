@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from sepadan.matching.matcher import Matcher, Scorer
-from sepadan.models.fairness import Exposure
+from sepadan.models.fairness import MIN_VACANCIES, Exposure
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +170,15 @@ def logged_ranks(logging: Mapping[str, list[str]], pools: Pools,
 
 def evaluate_shortlists(matcher: Matcher, ranked: dict[str, list[str]], pools: Pools,
                         ranks: Mapping[tuple[str, str], int], *, propensity: Propensity, ks: Sequence[int],
-                        today: date, skew_k: int = 10) -> ShortlistEval:
-    """Naive and IPS recall@k of the hires and exposure by group, from ranked shortlists."""
+                        today: date, skew_k: int = 10, skew_min_vacancies: int = MIN_VACANCIES) -> ShortlistEval:
+    """Naive and IPS recall@k of the hires and exposure by group, from ranked shortlists
+    (``per_vacancy`` holds each group's Skew@k per vacancy too)."""
     per: dict[str, dict[str, float]] = defaultdict(dict)
-    exposure = Exposure(today, k=skew_k)
+    exposure = Exposure(today, k=skew_k, min_vacancies=skew_min_vacancies)
     records = matcher.workers.records
     for vid, top in ranked.items():
         exposure.add([records[matcher.workers.positions[w]] for w in top[:skew_k]],
-                     [records[p] for p in pools.pools[vid]])
+                     [records[p] for p in pools.pools[vid]], key=vid)
         hired = pools.hired.get(vid)
         if not hired:
             continue
@@ -187,6 +188,7 @@ def evaluate_shortlists(matcher: Matcher, ranked: dict[str, list[str]], pools: P
             per[f"shortlist_recall_at_{k}"][vid] = len(found) / len(hired)
             per[f"ips_recall_at_{k}"][vid] = sum(weight[w] for w in found) / sum(weight.values())
     figures = {name: float(np.mean(list(values.values()))) for name, values in per.items()}
+    per.update(exposure.per_vacancy)
     figures["shortlist_vacancies"] = float(len(ranked))
     figures["shortlist_vacancies_with_hired"] = float(sum(1 for h in pools.hired.values() if h))
     figures["hired_outside_pool"] = float(pools.outside)

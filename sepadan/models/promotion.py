@@ -8,22 +8,28 @@ with 90% paired bootstrap intervals over vacancies.
 
 :func:`decide` is the promotion rule: the champion moves only when the interval of the held-out
 gain on :data:`~sepadan.models.training.PRIMARY` lies above zero **and** no fairness figure
-(max |Skew@10| and NDKL@10 by gender, age band and province) is worse than the baseline's by more
-than ``fairness_tolerance``. Otherwise the version is registered as the challenger, and the
-reason says which condition failed, with the figures.
+(each group's mean Skew@10, over the groups measured on at least ``skew_min_vacancies`` vacancies,
+and NDKL@10; by gender, age band and province: :func:`sepadan.models.fairness.worse`) is worse by
+more than ``fairness_tolerance``: cross-validated over all vacancies against the transparent
+scorer where the run has those figures, else on the held-out split against it. Why the
+cross-validated figures: they are over five times the split's vacancies, and a group's mean
+exposure over the split's few dozen moves by more than the tolerance by chance; why against the
+transparent scorer: every version is then held to the same rule-based reference, so small
+allowed steps cannot add up from champion to champion. Otherwise the version is registered as
+the challenger, and the reason says which condition failed, with the figures.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sepadan.errors import SepadanError
 from sepadan.matching.matcher import Matcher, Scorer
 from sepadan.matching.scorer import TransparentScorer
-from sepadan.models.fairness import hire_rates, worse
+from sepadan.models.fairness import hire_rates, unjudged, worse
 from sepadan.models.offline import Placements, Pools, evaluate_shortlists, logged_ranks, paired_interval, rank_shortlists
 from sepadan.models.registry import Registry
 from sepadan.models.serving import RankerScorer
@@ -42,6 +48,7 @@ class Board:
     random: Any
     delta: dict[str, float]
     versus_transparent: dict[str, float]
+    cv: dict[str, float] = field(default_factory=dict)  # cross-validated over all vacancies (crossval)
 
     def metrics(self) -> dict[str, float]:
         out = {**self.ranker.metrics("ranker"), **self.transparent.metrics("transparent"),
@@ -82,7 +89,8 @@ def compare(matcher: Matcher, result: Any, graded: Mapping[tuple[str, str], int]
     def shortlists(ev: Any, scorer: Scorer | None, ranked: dict[str, list[str]] | None = None) -> Any:
         ranked = ranked if ranked is not None else rank_shortlists(matcher, scorer, pools, k=depth)
         found = evaluate_shortlists(matcher, ranked, pools, ranks, propensity=config.propensity,
-                                    ks=config.shortlist_ks, today=matcher.ctx.today, skew_k=config.skew_k)
+                                    ks=config.shortlist_ks, today=matcher.ctx.today, skew_k=config.skew_k,
+                                    skew_min_vacancies=config.skew_min_vacancies)
         return replace(ev, shortlist={**found.figures, **recorded},
                        per_vacancy={**ev.per_vacancy, **found.per_vacancy})
 
@@ -106,7 +114,7 @@ def compare(matcher: Matcher, result: Any, graded: Mapping[tuple[str, str], int]
     seed, rounds = config.seed, config.bootstrap_rounds
     delta = _differences(ranker, baseline, PRIMARY, seed, rounds)
     versus = _differences(ranker, plain, PRIMARY, seed, rounds)
-    return Board(ranker, plain, baseline, result.random, delta, versus)
+    return Board(ranker, plain, baseline, result.random, delta, versus, dict(result.cv))
 
 
 def _differences(new: Any, old: Any, primary: str, seed: int, rounds: int) -> dict[str, float]:
@@ -130,7 +138,7 @@ def _differences(new: Any, old: Any, primary: str, seed: int, rounds: int) -> di
 
 def decide(board: Board, config: Any) -> Decision:
     """Promote only on a held-out gain whose 90% interval is above zero and no fairness figure worse
-    than the baseline's by more than ``config.fairness_tolerance``."""
+    by more than ``config.fairness_tolerance`` (:func:`fairness_check` says where, against whom)."""
     from sepadan.models.training import PRIMARY
 
     d, against = board.delta, board.baseline.name
@@ -142,14 +150,36 @@ def decide(board: Board, config: Any) -> Decision:
     if d[f"delta_{PRIMARY}_p05"] <= 0:
         return Decision(False, f"challenger: {gain} does not exclude zero" if d[f"delta_{PRIMARY}_p95"] >= 0
                         else f"challenger: {gain} is below zero")
-    tol = config.fairness_tolerance
-    worse_figures = worse(board.ranker.shortlist, board.baseline.shortlist, tolerance=tol, k=config.skew_k)
-    if worse_figures:
-        return Decision(False, f"challenger: {gain}, but fairness worse than {against} by more than {tol}: "
-                               + "; ".join(worse_figures))
-    return Decision(True, f"champion: {gain} excludes zero, and no fairness figure (max |Skew@{config.skew_k}|, "
-                          f"NDKL@{config.skew_k} by gender, age band, province) is worse than {against}'s by "
-                          f"more than {tol}")
+    tol, k, least = config.fairness_tolerance, config.skew_k, config.skew_min_vacancies
+    place, name, new, old = fairness_check(board)
+    figures = (f"each group's mean Skew@{k} over the groups measured on at least {least} vacancies, and NDKL@{k}; "
+               f"by gender, age band, province")
+    failing = worse(new, old, tolerance=tol, k=k, min_vacancies=least)
+    if failing:
+        return Decision(False, f"challenger: {gain}, but fairness ({figures}) is worse than {name}'s {place} by "
+                               f"more than {tol}: " + "; ".join(failing))
+    gaps = unjudged(new, old, k=k, min_vacancies=least)
+    note = f"; not judged (no group measured on enough vacancies): {', '.join(gaps)}" if gaps else ""
+    return Decision(True, f"champion: {gain} excludes zero, and no fairness figure ({figures}) is worse than "
+                          f"{name}'s {place} by more than {tol}{note}")
+
+
+def fairness_check(board: Board) -> tuple[str, str, dict[str, float], dict[str, float]]:
+    """``(where, against, new figures, old figures)`` for the fairness condition: cross-validated
+    over all vacancies against the transparent scorer where the run has those figures (five times
+    the held-out split's vacancies: a group's exposure is judged on more than a handful), else on
+    the held-out split against the transparent scorer too."""
+    new, old = cv_system(board.cv, "ranker"), cv_system(board.cv, "transparent")
+    if new and old:
+        folds, n = int(board.cv.get("cv_all/folds", 0)), int(new.get("shortlist_vacancies", 0))
+        return f"over all {n} vacancies ({folds}-fold cross-validated)", board.transparent.name, new, old
+    return "on the held-out split", board.transparent.name, dict(board.ranker.shortlist), dict(board.transparent.shortlist)
+
+
+def cv_system(cv: Mapping[str, float], system: str) -> dict[str, float]:
+    """One system's cross-validated figures (``cv_all/<system>/<figure>``) as ``{figure: value}``."""
+    prefix = f"cv_all/{system}/"
+    return {key[len(prefix):]: v for key, v in cv.items() if key.startswith(prefix)}
 
 
 def data_figures(matcher: Matcher, graded: Mapping[tuple[str, str], int], *, relevant: int) -> dict[str, float]:

@@ -10,9 +10,10 @@ promotion rule's own criteria, on the training vacancies only (never the held-ou
    folds, and every candidate anchor weight ranks the fold's vacancies: NDCG@10 on their judged
    candidates, and on their whole eligible pool (pair features computed once, :class:`PoolFeatures`)
    the hires in the top 10 and 30 (naive and IPS) and the exposure figures.
-2. A candidate is **admissible** when no fairness figure (max |Skew@10|, NDKL@10 by gender, age
-   band and province) is worse than the transparent scorer's on the same validation vacancies by
-   more than the tolerance.
+2. A candidate is **admissible** when no fairness figure (each group's mean Skew@10 over the
+   groups measured on enough vacancies, NDKL@10; by gender, age band and province:
+   :func:`sepadan.models.fairness.worse`) is worse than the transparent scorer's on the same
+   validation vacancies by more than the tolerance.
 3. The chosen candidate is the admissible one with the highest lower end of the 90% paired
    bootstrap interval of its NDCG@10 gain over the transparent scorer; with none admissible, the
    one with the largest anchor weight (closest to the transparent order), which the promotion rule
@@ -125,7 +126,8 @@ def choose_anchor_weight(train_part: Any, fit: Callable[[Any, float], MonotoneRa
 
     def figures(lists: dict[str, list[str]]) -> dict[str, float]:
         return evaluate_shortlists(matcher, lists, val_pools, ranks, propensity=config.propensity,
-                                   ks=config.shortlist_ks, today=matcher.ctx.today, skew_k=config.skew_k).figures
+                                   ks=config.shortlist_ks, today=matcher.ctx.today, skew_k=config.skew_k,
+                                   skew_min_vacancies=config.skew_min_vacancies).figures
 
     base = figures({v: lst[:depth] for v, lst in logging_list.items()})
     table: dict[str, dict[str, float]] = {"transparent": {**_headline(base, config), f"{PRIMARY}": _mean(base_ndcg)}}
@@ -133,7 +135,8 @@ def choose_anchor_weight(train_part: Any, fit: Callable[[Any, float], MonotoneRa
     for a in candidates:
         found = figures(ranked[a])
         gain = paired_interval(ndcg[a], base_ndcg, seed=config.seed, rounds=config.bootstrap_rounds)
-        failing = worse(found, base, tolerance=config.fairness_tolerance, k=config.skew_k)
+        failing = worse(found, base, tolerance=config.fairness_tolerance, k=config.skew_k,
+                        min_vacancies=config.skew_min_vacancies)
         table[f"{a:.2f}"] = {**_headline(found, config), PRIMARY: _mean(ndcg[a]),
                              f"delta_{PRIMARY}_p05": gain.get("p05", float("nan")), "fair": float(not failing)}
         if not failing and gain:

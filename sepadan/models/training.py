@@ -41,6 +41,7 @@ from sepadan.matching.matcher import Matcher
 from sepadan.matching.scorer import TransparentScorer
 from sepadan.models.features import DIRECTIONS, FEATURES, RANKER_FEATURES, feature_matrix, pair_features, pair_for
 from sepadan.models.crossval import cross_validated
+from sepadan.models.fairness import MIN_VACANCIES
 from sepadan.models.offline import Placements, Pools, Propensity
 from sepadan.models.ranker import MonotoneRanker
 from sepadan.models.selection import PoolFeatures, choose_anchor_weight
@@ -67,6 +68,7 @@ class TrainingConfig:
     logging_depth: int = 100  # ranks of the logging policy's list looked at for propensities
     propensity: Propensity = Propensity()
     fairness_tolerance: float = 0.05  # the champion moves only if no fairness figure worsens by more
+    skew_min_vacancies: int = MIN_VACANCIES  # a group's mean Skew@k enters max |Skew@k| from this many vacancies
     bootstrap_rounds: int = 2000
     unshown: int = 0  # per training vacancy, the logging policy's top this many without an outcome: grade 0
     ips: bool = False  # weigh each training row by 1 / propensity of its rank in the logging policy's list
@@ -79,7 +81,8 @@ class TrainingConfig:
         return {"holdout": self.holdout, "seed": self.seed, "alpha": self.alpha,
                 "max_pairs_per_group": self.max_pairs_per_group, "cv_folds": self.cv_folds,
                 "logging_depth": self.logging_depth, "propensity": f"max({p.floor}, min(1, ({p.r0}/r)^{p.eta}))",
-                "fairness_tolerance": self.fairness_tolerance, "bootstrap_rounds": self.bootstrap_rounds,
+                "fairness_tolerance": self.fairness_tolerance, "skew_min_vacancies": self.skew_min_vacancies,
+                "bootstrap_rounds": self.bootstrap_rounds,
                 "unshown": self.unshown, "ips": self.ips, "anchor": self.anchor,
                 "anchor_weights": ",".join(f"{a:g}" for a in self.anchor_weights), "cv_all": self.cv_all}
 
@@ -340,10 +343,14 @@ def make_ranker(part: Dataset, config: TrainingConfig, *, augment: Any = None, c
     return fit_ranker(rows, config, anchor_weight=weight), choice, rows
 
 
-def _progress(what: str) -> Any:
+def _progress(what: str, progress: Any = None) -> Any:
+    """A ``(done, total)`` callback that logs every 50 and passes each step on to ``progress``
+    (``(label, done, total)``, the engine's progress bars) when given."""
     def report(done: int, total: int) -> None:
         if done == total or done % 50 == 0:
-            log.info("%s: %d of %d vacancies", what, done, total)
+            log.info("%s: %d of %d", what, done, total)
+        if progress is not None:
+            progress(what, done, total)
     return report
 
 
@@ -393,6 +400,7 @@ class TrainingOutcome:
     delta: dict[str, float] = field(default_factory=dict)  # new minus baseline, 90% intervals
     reason: str = ""
     data_figures: dict[str, float] = field(default_factory=dict)  # hire rates of the outcomes
+    config: TrainingConfig | None = None
 
     @property
     def compared_with(self) -> str:
@@ -401,11 +409,13 @@ class TrainingOutcome:
 
 def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: Registry,
                        transparent: TransparentScorer, config: TrainingConfig = TrainingConfig(), *,
-                       promote: bool = True, params: Mapping[str, Any] | None = None) -> TrainingOutcome:
+                       promote: bool = True, params: Mapping[str, Any] | None = None,
+                       progress: Any = None) -> TrainingOutcome:
     """Train on the outcomes, evaluate beside the transparent scorer and the current champion on the
     same held-out vacancies, log and register the new version, and move ``champion`` to it only if
     the promotion rule holds (:func:`sepadan.models.promotion.decide`); otherwise the version is the
-    ``challenger``, and the reason is logged."""
+    ``challenger``, and the reason is logged. ``progress`` (optional, ``(label, done, total)``) hears
+    of the long steps: the pool features and the cross-validation folds."""
     from sepadan.models import promotion
 
     outcomes = list(outcomes)
@@ -418,7 +428,8 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
 
     choose, make = None, None
     if len(config.anchor_weights) > 1 or config.cv_all:
-        cache = PoolFeatures.build(matcher, pools, transparent, progress=_progress("pool features"))
+        cache = PoolFeatures.build(matcher, pools, transparent,
+                                   progress=_progress("pool features (vacancies)", progress))
 
         def choose(part: Dataset) -> Any:
             return choose_anchor_weight(part, lambda d, a: fit_ranker(augment(d), config, a), matcher=matcher,
@@ -429,8 +440,9 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
 
     result = train(data, config, augment=augment, choose=choose if len(config.anchor_weights) > 1 else None)
     if config.cv_all and make is not None:
-        result = replace(result, cv={**result.cv, **cross_validated(matcher, data, transparent, config, pools=pools,
-                                                                    shown=placements.shown, make=make)})
+        result = replace(result, cv={**result.cv, **cross_validated(
+            matcher, data, transparent, config, pools=pools, shown=placements.shown, make=make,
+            progress=_progress("cross-validation (folds)", progress))})
     board = promotion.compare(matcher, result, graded, registry, transparent, config, placements=placements)
     decision = promotion.decide(board, config)
     data_figures = promotion.data_figures(matcher, graded, relevant=RELEVANT)
@@ -462,4 +474,4 @@ def train_and_register(matcher: Matcher, outcomes: Iterable[Outcome], registry: 
         registry.mark_challenger(version.version, reason=reason)
     log.info("%s: %s", version.label, reason)
     return TrainingOutcome(version, result, board.ranker, board.transparent, board.baseline, decision.promote,
-                           promoted, data.digest(), board.delta, reason, data_figures)
+                           promoted, data.digest(), board.delta, reason, data_figures, config)
