@@ -46,3 +46,19 @@ def test_serving_memory_reads_a_fresh_process_for_each_index(tmp_path):
     r = got[0]
     assert 0 < r["rss_gb_empty_process"] <= r["rss_gb_after_load"] <= r["peak_gb"]
     assert abs(r["anon_gb_after_queries"] + r["file_gb_after_queries"] - r["rss_gb_after_queries"]) < 0.01
+
+
+def test_the_selectivity_table_times_a_fresh_mask_apart_and_keeps_exact_recall_whole():
+    from sepadan.evaluation.speed_index import selectivity_table
+
+    rows = np.random.default_rng(5).standard_normal((2000, 8)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    built = {"exact": build_index(rows, kind="exact"), "flat": build_index(rows, kind="flat")}
+    got = selectivity_table(built, rows, rows[:6] + 0.01, shares=(0.05, 1.0), max_queries=6)
+    assert [(r["index"], r["allowed_rows"]) for r in got] == [("exact", 100), ("flat", 100), ("exact", 2000),
+                                                              ("flat", 2000)]
+    assert all(r["recall@10 (ids)"] == 1.0 and r["empty results"] == 0 for r in got)
+    assert all(r["first query on a mask ms"] > 0 and r["second query ms"] > 0 for r in got)
+    assert got[0]["plan"] == "exact index" and got[1]["plan"] == "exact (planned)"
+    whole = got[2]
+    assert whole["first query on a mask ms"] == whole["second query ms"] == whole["ms/query"]

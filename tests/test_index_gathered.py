@@ -159,3 +159,20 @@ def test_the_sighting_memory_is_bounded():
         assert gathered.offer(a, vectors) is None
     assert gathered.offer(arrays[0], vectors) is None  # forgotten: a first sighting again
     assert gathered.offer(arrays[4], vectors) is not None
+
+
+def test_a_mask_whose_copy_was_dropped_for_room_must_be_searched_twice_as_often_again(rows, queries):
+    entry = 500 * (DIM * 4 + 8)
+    index = ExactIndex(rows, gather_max_bytes=2 * entry)
+    held = index.gathered
+    masks = [frozen(np.arange(i, 3000, 6)) for i in range(3)]
+    for m in masks:  # each copied at its second search; the third pushes out the first
+        index.search(queries, 5, allowed=m)
+        index.search(queries, 5, allowed=m)
+    assert held.lookup(masks[0], index.vectors) is None
+    for _ in range(3):
+        _, ids = index.search(queries, 5, allowed=masks[0])
+        assert held.lookup(masks[0], index.vectors) is None
+    assert (ids == exact_search(rows, queries, 5, masks[0].copy())[1]).all()
+    index.search(queries, 5, allowed=masks[0])  # the fourth search: copied again
+    assert held.lookup(masks[0], index.vectors) is not None and held.held_bytes <= held.max_bytes

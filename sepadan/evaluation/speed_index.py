@@ -11,9 +11,17 @@ For each share of allowed rows (drawn at random) and each index kind, one query 
 
 - recall@k against the exact top-k *ids* (ties with the k-th score are counted apart, as
   ``ties``: the share of missed ids whose score equals the k-th exact score);
-- time per query, against two peers measured in the same loop: FAISS ``IndexFlatIP`` over the
-  full set (ignores the filter: what a search costs with no filtering at all) and ``IndexFlatIP``
-  built over the allowed rows alone (the cost floor of exact filtered search);
+- time per query, against two peers: FAISS ``IndexFlatIP`` over the full set (ignores the filter:
+  what a search costs with no filtering at all; once a share) and ``IndexFlatIP`` built over the
+  allowed rows alone (the cost floor of exact filtered search), timed for each index in blocks of
+  10 queries alternating with it, so both see the same load;
+- the allowed rows are a read-only array searched again and again, as a vacancy's cached mask is,
+  so an exact search keeps a contiguous copy of them from the second search on
+  (:mod:`sepadan.matching.gathered`): ``ms/query`` is the repeated search (after two warm-up
+  searches), and the first and the second search of a fresh mask are timed apart (the first in
+  place, the second making the copy), each on 20 fresh arrays; every time is the median of
+  per-query times (on a shared machine a mean at microseconds a query is mostly other processes'
+  time slices);
 - the planner's choice (exact or ANN) for that count of allowed rows.
 
 A result where most queries come back with nothing is refused (an error), not reported.
@@ -171,15 +179,17 @@ def selectivity_table(built: dict[str, Any], vectors: np.ndarray, queries: np.nd
     for share in shares:
         m = max(1, round(share * n))
         allowed = None if m >= n else np.sort(rng.choice(n, m, replace=False)).astype(np.int64)
+        if allowed is not None:
+            allowed.setflags(write=False)  # as a cached mask's rows are (masks.Allowed)
         nq = _queries_within(max_queries, n if allowed is None else m, exact_budget_s)
         qs = queries[:nq]
         truth_s, truth_i = _truth(vectors, qs, k, allowed)
         sub = faiss.IndexFlatIP(vectors.shape[1])
         sub.add(vectors if allowed is None else vectors[allowed])
-        peer_sub = _per_query(lambda q: sub.search(q, k), qs)
         peer_full = _per_query(lambda q: full.search(q, k), qs)
         for name, index in built.items():
-            got_s, got_i, ms = _search_all(index, qs, k, allowed)
+            got_s, got_i, ms, peer_sub = _search_all(index, qs, k, allowed, lambda q: sub.search(q, k))
+            first, second = _fresh_masks(index, qs, k, allowed) if allowed is not None else (ms, ms)
             empty = int((got_i[:, 0] < 0).sum())
             if empty > nq // 2 and m >= k:
                 raise RuntimeError(f"{name} at {share:.1%} allowed: {empty} of {nq} queries returned nothing")
@@ -189,6 +199,8 @@ def selectivity_table(built: dict[str, Any], vectors: np.ndarray, queries: np.nd
                         "missed ids tied with the k-th": round(ties, 4), "ms/query": round(ms, 3),
                         "flat over allowed rows ms": round(peer_sub, 3), "flat over all rows ms": round(peer_full, 3),
                         "x flat over allowed": round(ms / max(peer_sub, 1e-6), 2),
+                        "first query on a mask ms": round(first, 3), "second query ms": round(second, 3),
+                        "x flat, first query": round(first / max(peer_sub, 1e-6), 2),
                         "empty results": empty})
         log.info("%d rows, %.1f%% allowed: done", n, share * 100)
     return out
@@ -208,29 +220,68 @@ def _truth(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.ndarray
 
 
 def _per_query(fn: Callable[[np.ndarray], Any], queries: np.ndarray) -> float:
+    """The median ms of one query."""
     fn(queries[:1])
-    started = time.perf_counter()
+    spent = []
     for i in range(len(queries)):
+        started = time.perf_counter()
         fn(queries[i:i + 1])
-    return (time.perf_counter() - started) * 1000 / len(queries)
+        spent.append(time.perf_counter() - started)
+    return float(np.median(spent)) * 1000
 
 
-def _search_all(index: Any, queries: np.ndarray, k: int, allowed: np.ndarray | None
-                ) -> tuple[np.ndarray, np.ndarray, float]:
+def _search_all(index: Any, queries: np.ndarray, k: int, allowed: np.ndarray | None,
+                peer: Callable[[np.ndarray], Any], *, block: int = 10) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Every query through the index, and through the peer in alternate blocks of ``block``
+    queries (the same stretch of a shared machine's time for both); the median ms a query of
+    each (a mean at a few microseconds a query is mostly the other processes' time slices)."""
     bits = None
     if allowed is not None:
         keep = np.zeros(index.size, dtype=bool)
         keep[allowed] = True
         bits = np.packbits(keep, bitorder="little")  # the matcher holds this bitmap cached per vacancy
     scores, ids = [], []
-    index.search(queries[:1], k, allowed=allowed, bitmap=bits)
-    started = time.perf_counter()
-    for i in range(len(queries)):
-        s, j = index.search(queries[i:i + 1], k, allowed=allowed, bitmap=bits)
-        scores.append(s)
-        ids.append(j)
-    ms = (time.perf_counter() - started) * 1000 / len(queries)
-    return np.concatenate(scores), np.concatenate(ids), ms
+    for _ in range(2):  # the first search of these rows, and the second, which keeps a copy of them
+        index.search(queries[:1], k, allowed=allowed, bitmap=bits)
+    peer(queries[:1])
+    spent, spent_peer = [], []
+    for start in range(0, len(queries), block):
+        chunk = range(start, min(start + block, len(queries)))
+        for i in chunk:
+            started = time.perf_counter()
+            s, j = index.search(queries[i:i + 1], k, allowed=allowed, bitmap=bits)
+            spent.append(time.perf_counter() - started)
+            scores.append(s)
+            ids.append(j)
+        for i in chunk:
+            started = time.perf_counter()
+            peer(queries[i:i + 1])
+            spent_peer.append(time.perf_counter() - started)
+    return (np.concatenate(scores), np.concatenate(ids), float(np.median(spent)) * 1000,
+            float(np.median(spent_peer)) * 1000)
+
+
+def _fresh_masks(index: Any, queries: np.ndarray, k: int, allowed: np.ndarray, *, reps: int = 20
+                 ) -> tuple[float, float]:
+    """The median ms of the first and of the second search of a mask never searched before: a
+    fresh read-only copy of the rows each time (made outside the timing), one query searched
+    twice."""
+    keep = np.zeros(index.size, dtype=bool)
+    keep[allowed] = True
+    bits = np.packbits(keep, bitorder="little")
+    first, second = [], []
+    for i in range(min(reps, len(queries))):
+        rows = allowed.copy()
+        rows.setflags(write=False)
+        q = queries[i:i + 1]
+        started = time.perf_counter()
+        index.search(q, k, allowed=rows, bitmap=bits)
+        middle = time.perf_counter()
+        index.search(q, k, allowed=rows, bitmap=bits)
+        first.append(middle - started)
+        second.append(time.perf_counter() - middle)
+        del rows  # its copy goes with it
+    return float(np.median(first)) * 1000, float(np.median(second)) * 1000
 
 
 def _recall(got_s: np.ndarray, got_i: np.ndarray, truth_s: np.ndarray, truth_i: np.ndarray

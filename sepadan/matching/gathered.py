@@ -7,7 +7,7 @@ index built over the subset scans (experiments/results/speed-index.md). A vacanc
 mask is cached (:mod:`sepadan.matching.masks`) and its rows array is searched at every shortlist,
 so the copy is made the second time the same array is searched and kept, least recently used
 dropped first, within a byte budget; a mask searched once (a one-off region scope) never pays for
-a copy. Only read-only arrays are copied (a rows array the caller can no longer change:
+a copy, and one whose copy was dropped for room must earn it again with more searches. Only read-only arrays are copied (a rows array the caller can no longer change:
 :class:`~sepadan.matching.masks.Allowed` makes its rows read-only), known by identity through a
 weak reference, so a copy goes when its mask does.
 """
@@ -43,11 +43,25 @@ class _Entry:
     ref: weakref.ref
     source: int  # id of the matrix the rows were copied from
     copy: Gathered
+    searches: int  # searches of the rows that it took to make this copy
+
+
+@dataclass(frozen=True, slots=True)
+class _Sighting:
+    ref: weakref.ref
+    count: int  # searches of these rows since they were last copied or dropped
+    needed: int  # searches before a copy is made
 
 
 class GatheredRows:
     """Copies of repeatedly searched rows arrays of one matrix, at most ``max_bytes`` in all and
-    ``max_entry_bytes`` each (default half the budget); ``max_bytes=0`` keeps none."""
+    ``max_entry_bytes`` each (default half the budget); ``max_bytes=0`` keeps none.
+
+    A copy is made at a rows array's second search. One dropped to make room must be searched
+    twice as often again before it is copied once more (up to :data:`MOST_NEEDED` times), so
+    more masks in turn than the budget holds do not pay for a copy at every search."""
+
+    MOST_NEEDED = 64
 
     def __init__(self, *, max_bytes: int = MAX_BYTES, max_entry_bytes: int | None = None,
                  remembered: int = 4096) -> None:
@@ -56,7 +70,7 @@ class GatheredRows:
         self.remembered = remembered
         self.held_bytes = 0
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
-        self._seen: OrderedDict[int, weakref.ref] = OrderedDict()
+        self._seen: OrderedDict[int, _Sighting] = OrderedDict()
         self._dead: list[weakref.ref] = []
         self._lock = threading.Lock()
 
@@ -77,8 +91,9 @@ class GatheredRows:
         return entry.copy
 
     def offer(self, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
-        """Note that ``rows`` (validated, int64, read-only to be eligible) is being searched; on
-        its second search, copy its rows of ``vectors`` and keep the copy if it fits."""
+        """Note that ``rows`` (validated, int64, read-only to be eligible) is being searched and
+        has no copy; copy its rows of ``vectors`` and keep the copy when it has been searched
+        often enough and fits."""
         if self._dead:
             self._purge()
         key, size = id(rows), len(rows) * (vectors.shape[1] * 4 + 8)
@@ -86,15 +101,20 @@ class GatheredRows:
             return None
         with self._lock:
             seen = self._seen.pop(key, None)
-            if seen is None or seen() is not rows:
-                self._seen[key] = weakref.ref(rows)
-                while len(self._seen) > self.remembered:
-                    self._seen.popitem(last=False)
+            if seen is None or seen.ref() is not rows:
+                seen = _Sighting(weakref.ref(rows), 0, 2)
+            if seen.count + 1 < seen.needed:
+                self._note(key, _Sighting(seen.ref, seen.count + 1, seen.needed))
                 return None
         copy = Gathered(np.ascontiguousarray(np.take(vectors, rows, axis=0), dtype=np.float32),
                         np.arange(len(rows), dtype=np.int64))
-        self._keep(key, _Entry(weakref.ref(rows, self._dead.append), id(vectors), copy))
+        self._keep(key, _Entry(weakref.ref(rows, self._dead.append), id(vectors), copy, seen.needed))
         return copy
+
+    def _note(self, key: int, seen: _Sighting) -> None:
+        self._seen[key] = seen
+        while len(self._seen) > self.remembered:
+            self._seen.popitem(last=False)
 
     def _keep(self, key: int, entry: _Entry) -> None:
         with self._lock:
@@ -102,8 +122,10 @@ class GatheredRows:
             if old is not None:
                 self.held_bytes -= old.copy.nbytes
             while self._entries and self.held_bytes + entry.copy.nbytes > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
+                dropped_key, dropped = self._entries.popitem(last=False)
                 self.held_bytes -= dropped.copy.nbytes
+                if dropped.ref() is not None:  # its mask lives on: a copy again only if it earns one
+                    self._note(dropped_key, _Sighting(dropped.ref, 0, min(2 * dropped.searches, self.MOST_NEEDED)))
             self._entries[key] = entry
             self.held_bytes += entry.copy.nbytes
         log.debug("kept a contiguous copy of %d rows (%d bytes held)", len(entry.copy.local), self.held_bytes)
