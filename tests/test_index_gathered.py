@@ -176,3 +176,15 @@ def test_a_mask_whose_copy_was_dropped_for_room_must_be_searched_twice_as_often_
     assert (ids == exact_search(rows, queries, 5, masks[0].copy())[1]).all()
     index.search(queries, 5, allowed=masks[0])  # the fourth search: copied again
     assert held.lookup(masks[0], index.vectors) is not None and held.held_bytes <= held.max_bytes
+
+
+def test_an_index_pickles_without_its_copies(rows, queries):
+    import pickle
+
+    index = ExactIndex(rows, gather_max_bytes=10**6)
+    allowed = frozen(np.arange(0, 3000, 7))
+    for _ in range(2):
+        index.search(queries, 5, allowed=allowed)
+    again = pickle.loads(pickle.dumps(index))
+    assert len(again.gathered) == 0 and again.gathered.max_bytes == 10**6
+    assert (again.search(queries, 5, allowed=allowed)[1] == index.search(queries, 5, allowed=allowed)[1]).all()

@@ -77,6 +77,12 @@ class GatheredRows:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __getstate__(self) -> dict[str, int]:  # an index shipped elsewhere starts with no copies
+        return {"max_bytes": self.max_bytes, "max_entry_bytes": self.max_entry_bytes, "remembered": self.remembered}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
     def lookup(self, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
         """The copy made for this very rows array of this matrix, if one is held."""
         if self._dead:

@@ -7,8 +7,9 @@ inner-product scores on L2-normalised rows, ``-1`` positions where fewer than k 
 Filtered search is planned by how many rows are allowed, as Qdrant and Lucene do: an ANN graph
 filters only inside its beam and silently loses recall when few rows are allowed, so at or under
 ``exact_filter_max`` allowed rows, or under ``exact_filter_share`` of the index, the search is
-exact over the allowed subset, in place; above that, ANN with the filter inside the search, and an
-exact fallback if it comes back short. The thresholds come from measurements of both paths at
+exact over the allowed subset (in place the first time, then over a contiguous copy of a cached
+mask's rows, :mod:`sepadan.matching.gathered`); above that, ANN with the filter inside the search,
+and an exact fallback if it comes back short. The thresholds come from measurements of both paths at
 100k and 1M rows (experiments/results/speed-index.md).
 """
 
