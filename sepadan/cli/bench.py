@@ -572,9 +572,13 @@ def speed(
         queries=queries,
         import_max=import_max,
         index_exact_max=settings.index_exact_max,
+        index_ann=settings.index_ann,
+        ivf_nprobe=settings.ivf_nprobe,
+        exact_filter_max=settings.exact_filter_max,
+        exact_filter_share=settings.exact_filter_share,
         hnsw_m=settings.hnsw_m,
         ef_search=settings.hnsw_ef_search,
-        exact_filter_max=settings.exact_filter_max,
+        ef_construction=settings.hnsw_ef_construction,
     )
     with tempfile.TemporaryDirectory(prefix="sepadan-speed-") as tmp:
         folder = workdir or Path(tmp)

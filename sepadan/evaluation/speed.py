@@ -12,14 +12,18 @@ eligibility rules do real work. What is measured:
 - embedding: the distinct phrases of all worker profiles through a phrase cache that is empty (cold:
   the model encodes each) and then full (warm: read back from the cache's SQLite file), and the
   profile vectors (weighted means) from the cached phrase vectors.
-- index: ``build_index`` as the engine configures it (exact up to ``index_exact_max``, else HNSW),
-  and FAISS flat (``IndexFlatIP``) for comparison.
+- index: ``build_index`` as the engine configures it from its settings (exact up to
+  ``index_exact_max``, else ``index_ann``: ivf_sq8 by default, with its nprobe and the planner's
+  switch points), FAISS flat (``IndexFlatIP``) for comparison, and HNSW for the recall comparison
+  up to ``hnsw_compare_max`` workers (its build is minutes at a million).
 - queries: ``Matcher.shortlist`` (k=30) and ``Matcher.recommend`` (k=10), built from the same
   parts as ``Engine.build`` (records, profiles, indexes, WorkerTable, concept index, transparent
   scorer); one query at a time; beside them a flat search and a BM25 retrieval (bm25s, top 30, over
-  the workers' whole text) for the same vacancies.
-- ANN recall@10 against exact search at 100%, 10%, 1% and 0.1% of workers eligible: through the
-  index's own planner (what the matcher does) and raw HNSW with the filter inside the search.
+  the workers' whole text) for the same vacancies; then the shortlists again with each stage
+  timed (rules, dense, lexical, fusion, batch scoring, explaining the k returned).
+- ANN recall@10 against exact search at 100%, 10%, 1% and 0.1% of workers eligible, by exact ids
+  and apart from it counting ties: through the engine index's own planner (what the matcher does)
+  and, where it was built, raw HNSW with the filter inside the search.
 """
 
 from __future__ import annotations
@@ -67,11 +71,16 @@ NOTES = [
     "eligible worker (about 6% of the demo's open vacancies have none, and would answer at once); "
     "the share of workers eligible for them (languages, age, documents, preferences) is in the "
     "ratios table",
+    "index: the worker index is the one the engine's settings build (SEPADAN_INDEX_ANN, default "
+    "ivf_sq8: IVF over 8-bit codes, re-ranked on the float32 rows, with the planner's exact search "
+    "for small allowed sets); raw HNSW is compared only up to hnsw_compare_max workers",
     "recall: vacancy profile vectors with small noise as queries (200), eligible rows drawn at "
     "random; recall counts the exact top-k ids found, and apart from it the recall where a returned "
     "row whose score reaches the exact k-th score counts (ties: the demo's few phrases give many "
     "equal vectors, so this one is lenient); recall on varied vectors (ESCO-derived, hundreds of "
     "thousands of distinct vectors) for every index kind is in speed-index.md",
+    "stages: a second pass over the shortlist queries with Matcher.shortlist(stages=...) marking "
+    "each stage's end; the slowest 5% are the queries with the largest total",
     "peers in the same run: FAISS flat over all workers, FAISS flat built over each query's "
     "eligible workers alone (the floor of exact filtered search; its build not timed) and BM25",
 ]
@@ -93,9 +102,10 @@ MEASURES = {
     "embed_warm_phrases_per_s": "embedding, cache warm (read back), phrases a second",
     "profile_vectors_per_s": "profile vectors from cached phrase vectors, workers a second",
     "embed_peak_gb": "peak memory while building profile vectors (GB)",
-    "index_kind": "worker index kind (engine defaults)",
+    "index_kind": "worker index kind (engine settings)",
+    "index_settings": "worker index settings",
     "index_build_s": "worker index build (s)",
-    "hnsw_build_s": "HNSW build for the recall table where the engine's index is exact (s)",
+    "hnsw_build_s": "HNSW build for the recall comparison, where the engine's index is not HNSW (s)",
     "flat_build_s": "FAISS flat build (s)",
     "index_peak_gb": "peak memory while building indexes (GB)",
     "peak_query_gb": "peak memory while querying, incl. the BM25 index (GB)",
@@ -116,11 +126,15 @@ class SpeedConfig:
     import_max: int = 100_000
     seed: int = 20261123
     today: date = date(2026, 11, 1)
-    index_exact_max: int = 50_000
+    index_exact_max: int = 50_000  # the engine's settings (sepadan.config.Settings) from here on
+    index_ann: str = "ivf_sq8"
+    ivf_nprobe: int = 32
+    exact_filter_max: int | None = None  # None: the index kind's measured switch points (index.PLAN)
+    exact_filter_share: float | None = None
     hnsw_m: int = 32
-    ef_search: int = 128
-    exact_filter_max: int = 20_000
+    ef_search: int = 256
     ef_construction: int = 80
+    hnsw_compare_max: int = 100_000  # raw HNSW recall and its efSearch sweep up to this many workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +236,13 @@ def measure_size(n: int, config: SpeedConfig, spec: EncoderSpec, workdir: Path) 
     settings = Settings(
         home=workdir / f"home-{n}",
         index_exact_max=config.index_exact_max,
+        index_ann=config.index_ann,
+        ivf_nprobe=config.ivf_nprobe,
         hnsw_m=config.hnsw_m,
         hnsw_ef_search=config.ef_search,
+        hnsw_ef_construction=config.ef_construction,
         exact_filter_max=config.exact_filter_max,
+        exact_filter_share=config.exact_filter_share,
     )
     engine = Engine(settings, encoder=encoder, today=config.today)
     if n <= config.import_max:
@@ -242,7 +260,8 @@ def measure_size(n: int, config: SpeedConfig, spec: EncoderSpec, workdir: Path) 
     queries = _query_vacancies(matcher, config)
     with _one_thread():
         out["latency"] = _latency(matcher, built, records, profiled, queries, config)
-        log.info("%d: latency measured", n)
+        out["stages"] = _stages(matcher, queries, config)
+        log.info("%d: latency and stages measured", n)
         out["recall"], out["ef_sweep"] = _recall(built, profiled, config)
     out["peak_query_gb"] = Clock.peak_gb()
     out["load_end"] = round(os.getloadavg()[0], 2)
@@ -374,21 +393,39 @@ def _indexes(vectors: np.ndarray, config: SpeedConfig, out: dict[str, Any]) -> d
         if name == "hnsw" and built["index"].kind == "hnsw":
             built["hnsw"] = built["index"]
             continue
+        if name == "hnsw" and len(vectors) > config.hnsw_compare_max:
+            continue  # minutes to build at a million, for a kind the engine does not use
         started = time.perf_counter()
         built[name] = build_index(
             vectors,
             kind=kind,
             exact_max=config.index_exact_max,
-            ann="hnsw",
+            ann=config.index_ann,
             hnsw_m=config.hnsw_m,
             ef_search=config.ef_search,
             exact_filter_max=config.exact_filter_max,
             ef_construction=config.ef_construction,
+            nprobe=config.ivf_nprobe,
+            exact_filter_share=config.exact_filter_share,
         )
         out[f"{name}_build_s"] = round(time.perf_counter() - started, 2)
     out["index_kind"] = built["index"].kind
+    out["index_settings"] = _index_settings(built["index"])
     out["index_peak_gb"] = Clock.peak_gb()
     return built
+
+
+def _index_settings(index: Any) -> str:
+    """What the worker index searches with: its kind's breadth and the planner's switch points."""
+    if index.kind == "exact":
+        return "exact"
+    parts = [index.kind]
+    if index.kind.startswith("ivf"):
+        parts.append(f"nprobe {index.nprobe} (more as the allowed share falls)")
+    elif index.kind.startswith("hnsw"):
+        parts.append(f"efSearch {index.ef_search}")
+    parts.append(f"exact when <= {index.exact_filter_max:,} rows or < {index.exact_filter_share:.0%} allowed")
+    return ", ".join(parts)
 
 
 def _matcher(
@@ -517,6 +554,55 @@ def _latency(
     return summary
 
 
+STAGES = ("rules", "dense", "lexical", "fused", "scored", "explained")
+STAGE_LABELS = {
+    "rules": "eligibility: the cached mask's rows",
+    "dense": "dense search (the engine's index, planned)",
+    "lexical": "lexical: shared concepts (ConceptIndex)",
+    "fused": "reciprocal rank fusion",
+    "scored": "batch scoring of the candidates",
+    "explained": "explaining until k are returned",
+}
+STAGE_TABLE = "Shortlist by stage (ms, a second pass over the same queries)"
+
+
+class _StageClock:
+    """Milliseconds from one stage's end to the next's, as ``Matcher.shortlist(stages=...)`` calls it."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self.last = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.ms[stage] = self.ms.get(stage, 0.0) + (now - self.last) * 1000
+        self.last = now
+
+
+def _stages(matcher: Any, queries: list[int], config: SpeedConfig) -> list[dict[str, Any]]:
+    """Each stage's p50 and p99 over the shortlist queries, and its mean over the slowest 5% of
+    them (by their total), against the mean over the rest: what makes the tail."""
+    rows = []
+    for i in queries:
+        clock = _StageClock()
+        matcher.shortlist(matcher.vacancies.records[i].id, k=config.k, stages=clock)
+        rows.append({name: clock.ms.get(name, 0.0) for name in STAGES})
+    totals = np.array([sum(r.values()) for r in rows])
+    slow = totals >= np.percentile(totals, 95)
+    out = []
+    for name in (*STAGES, "total"):
+        ms = totals if name == "total" else np.array([r[name] for r in rows])
+        out.append({
+            "workers": matcher.table.n,
+            "stage": "total" if name == "total" else STAGE_LABELS[name],
+            **_pct(list(ms)),
+            "mean ms": round(float(ms.mean()), 2),
+            "mean ms, slowest 5%": round(float(ms[slow].mean()), 2),
+            "mean ms, the rest": round(float(ms[~slow].mean()), 2) if (~slow).any() else None,
+        })
+    return out
+
+
 def _recall(
     built: dict[str, Any], profiled: dict[str, Any], config: SpeedConfig
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -530,7 +616,7 @@ def _recall(
         0, 0.02, (config.recall_queries, vectors.shape[1])
     )
     queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
-    rows = []
+    rows, sweep = [], []
     for share in config.selectivities:
         allowed = (
             None
@@ -549,7 +635,7 @@ def _recall(
         row["plan"] = _plan(built["index"], allowed)
         row["exact ms/query"] = _exact_ms(vectors, queries[:50], allowed, config)
         rows.append(row)
-        if allowed is None:
+        if allowed is None and "hnsw" in built:
             sweep = _ef_sweep(built["hnsw"], queries, truth, config)
     return rows, sweep
 
@@ -601,19 +687,21 @@ def _search_recall(
     allowed: np.ndarray | None,
     config: SpeedConfig,
 ) -> dict[str, float]:
-    """Recall and time per query: the planned search and raw filtered HNSW, one query at a time."""
-    searches = {
-        "planned": lambda q: built["index"].search(q, config.recall_k, allowed=allowed),
-        "raw HNSW": lambda q: _raw_hnsw(built["hnsw"], q, config, allowed),
-    }
+    """Recall and time per query: the planned search and (where built) raw filtered HNSW, one query
+    at a time."""
+    searches = {"planned": lambda q: built["index"].search(q, config.recall_k, allowed=allowed)}
+    if "hnsw" in built:
+        searches["raw HNSW"] = lambda q: _raw_hnsw(built["hnsw"], q, config, allowed)
     out = {}
     for label, search in searches.items():
         started = time.perf_counter()
-        scores = np.concatenate([search(queries[i : i + 1])[0] for i in range(len(queries))])
-        found = np.concatenate([search(queries[i : i + 1])[1] for i in range(len(queries))])
+        answers = [search(queries[i : i + 1]) for i in range(len(queries))]
+        seconds = time.perf_counter() - started
+        scores = np.concatenate([a[0] for a in answers])
+        found = np.concatenate([a[1] for a in answers])
         out[f"{label} recall@{config.recall_k}"] = round(_recall_ids(found, truth_ids), 4)
         out[f"{label} recall@{config.recall_k} counting ties"] = round(_recall_at(scores, truth), 4)
-        out[f"{label} ms/query"] = round((time.perf_counter() - started) * 1000 / len(queries), 2)
+        out[f"{label} ms/query"] = round(seconds * 1000 / len(queries), 2)
     return out
 
 
@@ -662,7 +750,7 @@ def _plan(index: Any, allowed: np.ndarray | None) -> str:
 def assemble(sizes: list[dict[str, Any]], config: SpeedConfig) -> Result:
     """One result: a column per size; latency, ratio and recall tables; the aims."""
     table = {f"{s['workers']:,} workers": _summary(s, config) for s in sizes}
-    latency, ratios, recall, sweep = [], [], [], []
+    latency, ratios, recall, sweep, stages = [], [], [], [], []
     for s in sizes:
         lat = s["latency"]
         latency += [
@@ -679,6 +767,7 @@ def assemble(sizes: list[dict[str, Any]], config: SpeedConfig) -> Result:
         )
         recall += s["recall"]
         sweep += s["ef_sweep"]
+        stages += s.get("stages", [])
     result = Result(
         name="speed",
         task="speed",
@@ -689,9 +778,11 @@ def assemble(sizes: list[dict[str, Any]], config: SpeedConfig) -> Result:
         params=asdict(config) | {"sizes": list(config.sizes)},
         extra_tables={
             LATENCY_TABLE: latency,
+            STAGE_TABLE: stages,
             "Ratios (p50 against p50)": ratios,
             RECALL_TABLE: recall,
-            f"HNSW efSearch, everyone eligible (this run's setting is {config.ef_search})": sweep,
+            **({f"HNSW efSearch, everyone eligible (this run's setting is {config.ef_search})": sweep}
+               if sweep else {}),
         },
     )
     result.aims = _aims(sizes, config)
@@ -749,10 +840,66 @@ def _ratios(lat: dict[str, Any]) -> dict[str, float]:
 def chart_makers(result: Result) -> list[tuple[str, Callable[[Path], Path]]]:
     """For :func:`sepadan.evaluation.results.write`: the latency and recall charts of a result."""
     latency, recall = result.extra_tables[LATENCY_TABLE], result.extra_tables[RECALL_TABLE]
-    return [
-        ("latency", lambda p: latency_chart(latency, p)),
-        ("recall", lambda p: recall_chart(recall, p)),
-    ]
+    stages = result.extra_tables.get(STAGE_TABLE, [])
+    charts = [("latency", lambda p: latency_chart(latency, p)), ("recall", lambda p: _recall_chart(recall, p))]
+    if stages:
+        charts.append(("stages", lambda p: _stage_chart(stages, p)))
+    return charts
+
+
+def _recall_chart(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Recall@10 against the share of eligible workers: the planned search by ids and counting
+    ties, and raw HNSW where it was measured (:func:`recall_chart` where every column is there)."""
+    if all(any(k.startswith("raw HNSW") for k in r) for r in rows):
+        return recall_chart(rows, path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for n in sorted({r["workers"] for r in rows}):
+        mine = [r for r in rows if r["workers"] == n]
+        xs = [r["eligible_rows"] / n for r in mine]
+        for key, style in (("planned recall@10", "-o"), ("planned recall@10 counting ties", ":s"),
+                           ("raw HNSW recall@10", "--x")):
+            if all(key in r for r in mine):
+                ax.plot(xs, [r[key] for r in mine], style, label=f"{n:,} workers, {key}")
+    ax.set_xscale("log")
+    ax.axhline(0.95, color="red", linestyle=":", linewidth=0.8)
+    ax.set_xlabel("share of workers eligible (log)")
+    ax.set_ylabel("recall@10 against exact")
+    ax.set_title("ANN recall under filters, the engine's index and planner (red: 0.95)", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _stage_chart(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Per size, each shortlist stage's mean over the slowest 5% of queries and over the rest."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({r["workers"] for r in rows})
+    fig, axes = plt.subplots(1, len(sizes), figsize=(5.5 * len(sizes), 3.8), squeeze=False)
+    for ax, n in zip(axes[0], sizes):
+        mine = [r for r in rows if r["workers"] == n and r["stage"] != "total"]
+        ys = np.arange(len(mine))
+        ax.barh(ys - 0.2, [r["mean ms, the rest"] or 0 for r in mine], 0.4, label="the other 95%")
+        ax.barh(ys + 0.2, [r["mean ms, slowest 5%"] for r in mine], 0.4, label="slowest 5%")
+        ax.set_yticks(ys, [r["stage"] for r in mine], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("mean ms a shortlist")
+        ax.set_title(f"{n:,} workers: shortlist stages", fontsize=10)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _aims(sizes: list[dict[str, Any]], config: SpeedConfig) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -36,6 +36,10 @@ from sepadan.records import Vacancy, Worker
 
 log = logging.getLogger(__name__)
 SCOPES = ("overseas", "domestic", "all")
+
+
+def _unmarked(stage: str) -> None:
+    """No profile asked for: stage ends are not recorded."""
 
 
 class Scorer(Protocol):
@@ -173,25 +177,31 @@ class Matcher:
         return self.scorer.version
 
     def shortlist(self, vacancy_id: str, *, k: int = 30, region: str | None = None,
-                  include_ineligible: bool = False, within: tuple[str, ...] = ()) -> MatchList:
+                  include_ineligible: bool = False, within: tuple[str, ...] = (),
+                  stages: Callable[[str], None] | None = None) -> MatchList:
         """The best k eligible workers for a vacancy (optionally inside a region, and only among
-        workers of the regions ``within``, e.g. those an officer's key covers)."""
+        workers of the regions ``within``, e.g. those an officer's key covers). ``stages``, for a
+        profile: called with each stage's name as it ends (rules, dense, lexical, fused, scored,
+        explained)."""
+        mark = stages or _unmarked
         vpos = self.vacancies.position(vacancy_id, "vacancy")
         v, vp = self.vacancies.records[vpos], self.vacancies.profiles[vpos]
         allowed = self.allowed(vacancy_id, region=region, within=within, include_ineligible=include_ineligible)
+        mark("rules")
         candidates = self._retrieve(self.workers, self.vacancies.index.vectors[vpos], _query(vp),
                                     np.arange(self.table.n) if allowed is None else allowed.rows, k,
-                                    bits=None if allowed is None else allowed.bits)
+                                    bits=None if allowed is None else allowed.bits, mark=mark)
         vvec = self.vacancies.index.vectors[vpos]
         batch = self._batch_scorer()
         vchecks = vacancy_checks(v, self.ctx)  # the same for every candidate
         programmes = self.ctx.rules.for_vacancy(v)
         explain = lambda p: self._pair_match(p, v, vp, vvec, vchecks, programmes)  # noqa: E731
         results = None if batch is None else self._best(batch, candidates, v, vp, vvec, k, include_ineligible,
-                                                         explain)
+                                                         explain, mark)
         if results is None:
             matches = [explain(p) for p in candidates]
             results = _top(matches if include_ineligible else self._guard(matches), k)
+        mark("explained")
         warnings = tuple((c.key, c.params) for c in vchecks if not c.ok)
         return MatchList("shortlist", vacancy_id, self.model_version, results, warnings)
 
@@ -203,7 +213,8 @@ class Matcher:
         return self._match(w, wp, v, vp, self.workers.index.vectors[p], vvec, checks=checks)
 
     def _best(self, batch: BatchScorer, candidates: list[int], v: Vacancy, vp: VacancyProfile,
-              vvec: np.ndarray, k: int, include_ineligible: bool, explain: Any) -> tuple[Match, ...] | None:
+              vvec: np.ndarray, k: int, include_ineligible: bool, explain: Any,
+              mark: Callable[[str], None] = _unmarked) -> tuple[Match, ...] | None:
         """The top k of the candidates by their batch scores, each then scored and explained in
         full; the same list as explaining every candidate and keeping the best k. None (score
         them one by one) if a full score differs from its batch score: the champion changed
@@ -212,6 +223,7 @@ class Matcher:
         scores = batch.scores(np.asarray(candidates, dtype=np.int64), records, self.workers.index.vectors,
                               v, vp, vvec, self.ctx)
         order = sorted(range(len(candidates)), key=lambda i: (-scores[i], records[candidates[i]].id))
+        mark("scored")
         out: list[Match] = []
         for i in order:
             m = explain(candidates[i])
@@ -269,15 +281,18 @@ class Matcher:
         return check_pair(w, wp, self.vacancies.records[vpos], self.vacancies.profiles[vpos], self.ctx)
 
     def _retrieve(self, side: Side, vector: np.ndarray, query: dict[str, float], allowed: np.ndarray,
-                  k: int, *, bits: np.ndarray | None = None) -> list[int]:
+                  k: int, *, bits: np.ndarray | None = None, mark: Callable[[str], None] = _unmarked) -> list[int]:
         n = max(self.candidates, 4 * k)
         if len(allowed) == 0:
             return []
         everyone = len(allowed) == side.index.size
         _, dense = side.index.search(vector[None, :], n, allowed=None if everyone else allowed,
                                      **({"bitmap": bits} if bits is not None and not everyone else {}))
+        mark("dense")
         lexical = side.concepts.search(query, n, allowed=None if everyone else allowed, bits=bits)
+        mark("lexical")
         fused = rrf([[int(p) for p in dense[0] if p >= 0], lexical])
+        mark("fused")
         return [p for p, _ in fused[:n]]
 
     def _match(self, w: Worker, wp: WorkerProfile, v: Vacancy, vp: VacancyProfile, wvec: np.ndarray,
