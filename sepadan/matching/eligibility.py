@@ -21,6 +21,28 @@ from sepadan.matching.rules import ProgrammeRule, RuleBook
 from sepadan.records import Agency, Vacancy, Worker
 
 LEGIT = frozenset({"active", "not_required"})
+# Pure functions of a worker's fields that a shortlist asks of many workers, remembered by value
+# (language outcome by credentials and requirement, certificates normalised, education ranks):
+# each memo is cleared when it reaches this many entries.
+_MEMO_MAX = 50_000
+_MISSING = object()
+_outcomes: dict[object, tuple[bool, dict[str, Any]]] = {}
+_normalised: dict[object, frozenset[str]] = {}
+_ranks: dict[object, int | None] = {}
+
+
+def _memo(cache: dict, key: object, make: Any) -> Any:
+    """``make()``, remembered under ``key`` (an unhashable key, such as a list where a tuple is
+    usual, is worked out every time)."""
+    try:
+        value = cache.get(key, _MISSING)
+    except TypeError:
+        return make()
+    if value is _MISSING:
+        if len(cache) >= _MEMO_MAX:
+            cache.clear()
+        value = cache[key] = make()
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +126,15 @@ def failed(checks: list[Check]) -> list[Check]:
 
 
 def _language(w: Worker, req: languages.LanguageReq) -> Check:
-    ok, cred, margin = languages.meets(w.languages, req)
-    params = {"need": languages.describe(req.test, req.min_level),
-              "have": languages.describe(cred.test, cred.level) if cred else None, "margin": margin,
-              "language": req.language}
-    return Check("language", ok, True, "language_met" if ok else "language_unmet", params)
+    ok, params = _memo(_outcomes, (w.languages, req), lambda: _language_outcome(w.languages, req))
+    return Check("language", ok, True, "language_met" if ok else "language_unmet", dict(params))
+
+
+def _language_outcome(creds: tuple, req: languages.LanguageReq) -> tuple[bool, dict[str, Any]]:
+    ok, cred, margin = languages.meets(creds, req)
+    return ok, {"need": languages.describe(req.test, req.min_level),
+                "have": languages.describe(cred.test, cred.level) if cred else None, "margin": margin,
+                "language": req.language}
 
 
 def _age(w: Worker, low: int | None, high: int | None, today: date, *, rule: str) -> list[Check]:
@@ -124,7 +150,7 @@ def _age(w: Worker, low: int | None, high: int | None, today: date, *, rule: str
 def _education(w: Worker, v: Vacancy) -> list[Check]:
     if v.education_min is None:
         return []
-    have, need = education.education_rank(w.education), education.education_rank(v.education_min)
+    have, need = _rank(w.education), _rank(v.education_min)
     if have is None:
         return [Check("education", False, True, "education_unknown", {"need": v.education_min})]
     ok = have >= (need or 0)
@@ -139,9 +165,14 @@ def _gender(w: Worker, v: Vacancy) -> list[Check]:
     return [Check("gender", ok, True, "gender_ok" if ok else "gender_other", {"need": v.gender})]
 
 
+def _rank(level: str | None) -> int | None:
+    return _memo(_ranks, level, lambda: education.education_rank(level))
+
+
 def has_certificate(certs: tuple[str, ...], names: tuple[str, ...]) -> bool:
-    held = {normalise_text(c) for c in certs}
-    return any(normalise_text(n) in held for n in names)
+    held = _memo(_normalised, certs, lambda: frozenset(normalise_text(c) for c in certs))
+    wanted = _memo(_normalised, names, lambda: frozenset(normalise_text(n) for n in names))
+    return not held.isdisjoint(wanted)
 
 
 def _certificate(w: Worker, names: tuple[str, ...], *, rule: str) -> Check:
