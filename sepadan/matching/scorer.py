@@ -60,6 +60,7 @@ class TransparentScorer:
         self.weights = weights or WEIGHTS
         self.similarity = similarity
         self._credits: dict[tuple[str, tuple[str, ...]], float] = {}
+        self._relevances: dict[tuple[str, tuple[tuple[str, ...], ...]], float] = {}
         self._requirements: dict[int, tuple[Requirement, frozenset[str], frozenset[str], tuple[str, ...]]] = {}
 
     def score(self, pair: Pair, ctx: Context) -> Scored:
@@ -185,15 +186,28 @@ class TransparentScorer:
         if not pair.worker.trainings:
             return best
         wanted = [self._keys(r) for r in (*pair.vp.required, *pair.vp.preferred)]
+        sig = tuple(held[3] for held in wanted)
         for training in pair.worker.trainings:
             taught = [c for c, done in pair.wp.training_skills if done is training]
-            relevance = max((self._relevance(c, held) for c in taught for held in wanted), default=0.0)
+            relevance = max((self._best_relevance(c, wanted, sig) for c in taught), default=0.0)
             value = relevance * _recency(training.completed, today)
             if value > best:
                 best, best_training = value, training
         if best_training is not None and best >= 0.25:
             reasons.append(("training_relevant", {"title": best_training.title or best_training.program_id,
                                                   "hours": _years(best_training.hours or 0)}))
+        return best
+
+    def _best_relevance(self, c: Concept, wanted: list[_Keys], sig: tuple[tuple[str, ...], ...]) -> float:
+        """The best relevance of a taught concept to any of the requirements ``wanted`` (``sig``:
+        their concept keys, which decide it), worked out once per concept and set of requirements."""
+        key = (c.key, sig)
+        best = self._relevances.get(key)
+        if best is None:
+            best = max((self._relevance(c, held) for held in wanted), default=0.0)
+            if len(self._relevances) > 1_000_000:
+                self._relevances.clear()
+            self._relevances[key] = best
         return best
 
     def _relevance(self, c: Concept, held: _Keys) -> float:
