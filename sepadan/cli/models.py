@@ -54,8 +54,9 @@ NoPromote = Annotated[bool, typer.Option("--no-promote", help="register the vers
 CvAll = Annotated[bool, typer.Option(
     "--cv-all/--no-cv-all",
     help="also cross-validate over all vacancies with outcomes (--cv-folds folds by vacancy): the figures "
-         "the fairness condition also reads and issue 16's targets are judged on; on the demo (310 "
-         "vacancies) about 11 s of a 40 s run, so on by default; --no-cv-all on a large store")]
+         "the fairness condition reads and issue 16's targets are judged on; on the demo (310 "
+         "vacancies) about 18 s of the 42 s of CPU a run takes, so on by default; --no-cv-all on a "
+         "large store (fairness is then judged on the held-out split)")]
 MinVacancies = Annotated[int, typer.Option(
     "--skew-min-vacancies", min=1,
     help="a group's mean Skew@10 enters max |Skew@10| (and the fairness condition) only when measured "
@@ -129,7 +130,8 @@ def _print_training(done: Any) -> None:
 def _print_table(t: Any) -> None:
     table = Table(title=t.title)
     for i, name in enumerate(t.columns):
-        table.add_column(name, justify="left" if i == 0 or name in ("attribute", "group") else "right")
+        table.add_column(name, justify="left" if i == 0 or name in ("attribute", "group") else "right",
+                         overflow="fold")
     for row in t.rows:
         table.add_row(*row)
     out.print(table)
