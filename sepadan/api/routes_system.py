@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version as package_version
 from typing import Annotated, Literal
 
@@ -75,7 +76,9 @@ def demand_gaps(key: KeyDep, engine: EngineDep, state: StateDep,
                             "rows": [{k: v for k, v in asdict(r).items() if k != "with_plan"} for r in table[:rows]]})
 
 
+@cache
 def _package_version() -> str:
+    """The installed package's version, read once (the metadata lookup scans the path: ~1 ms)."""
     try:
         return package_version("sepadan")
     except PackageNotFoundError:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 
 from limits import RateLimitItemPerSecond
-from limits.storage import Storage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,26 @@ log = logging.getLogger(__name__)
 class Throttle:
     """One limit, counted per caller (a key id, an address). ``amount`` 0 means no limit."""
 
+    MAX_COUNTED = 10_000
+
     def __init__(self, storage: Storage, *, amount: int, seconds: int, name: str) -> None:
         self.item = RateLimitItemPerSecond(amount, seconds, namespace=name) if amount > 0 else None
         self.limiter = FixedWindowRateLimiter(storage)
+        self._counted: dict[str, int] = {}  # takes by this process, per caller: see counted()
+        self._resets = 0  # times _counted was emptied (bounded memory)
+        self._lock = threading.Lock()
+
+    @property
+    def local(self) -> bool:
+        """Whether counting needs no I/O (no limit, or counters in this process's memory)."""
+        return self.item is None or isinstance(self.limiter.storage, MemoryStorage)
+
+    def counted(self, who: str) -> tuple[int, int]:
+        """A mark of the requests of ``who`` this process has counted (:meth:`take`) so far: it
+        changes with every take (and when the memory is emptied), telling that the shared count may
+        have changed too. Memory only."""
+        with self._lock:
+            return self._resets, self._counted.get(who, 0)
 
     @classmethod
     def per_minute(cls, storage: Storage, per_minute: int, *, burst: int | None = None,
@@ -41,6 +59,11 @@ class Throttle:
 
     def take(self, who: str) -> int:
         """Count one request: 0 if allowed, else the seconds to wait (Retry-After)."""
+        with self._lock:
+            if len(self._counted) > self.MAX_COUNTED:
+                self._counted.clear()
+                self._resets += 1
+            self._counted[who] = self._counted.get(who, 0) + 1
         if self.item is None or self._safely(self.limiter.hit, who):
             return 0
         return self.retry_after(who)
