@@ -111,3 +111,17 @@ def test_packed_bits_that_disagree_with_the_rows_are_refused() -> None:
         roaring_from_bits(bits, 3, np.array([0]))
     with pytest.raises(ValueError, match="cannot hold"):
         roaring_from_bits(bits, 9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rrf_equals_adding_one_item_at_a_time(seed: int) -> None:
+    from sepadan.matching.retrieve import rrf, rrf_reference
+
+    rng = np.random.default_rng(seed)
+    for _ in range(30):
+        lists = [rng.permutation(int(rng.integers(1, 600)))[: int(rng.integers(0, 250))].tolist()
+                 for _ in range(int(rng.integers(1, 4)))]
+        got, want = rrf(lists), rrf_reference(lists)
+        assert got == want  # ids, order and the float sums to the bit
+        assert all(type(i) is int and type(s) is float for i, s in got)
+    assert rrf([[], []]) == [] and rrf([]) == []

@@ -101,3 +101,11 @@ def test_the_speed_benchmark_builds_the_index_the_settings_name(tmp_path) -> Non
         assert all(0 <= r["planned recall@10"] <= r["planned recall@10 counting ties"] + 1e-9 for r in rows)
         assert any(k.startswith("raw HNSW") for k in rows[0]) == ("hnsw" in built) == bool(sweep)
         assert speed._recall_chart(rows, tmp_path / f"recall-{compare}.png").stat().st_size > 1000
+
+
+def test_id_rank_orders_rows_as_their_ids_sort(engine) -> None:
+    side = engine.matcher.workers
+    rank = side.id_rank()
+    assert sorted(range(len(rank)), key=lambda i: rank[i]) == sorted(range(len(side.records)),
+                                                                     key=lambda i: side.records[i].id)
+    assert side.id_rank() is rank  # made once

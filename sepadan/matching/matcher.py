@@ -56,6 +56,18 @@ class Side:
         self.records, self.profiles, self.index = records, profiles, index
         self.concepts = ConceptIndex([p.concept_keys() for p in profiles])
         self.positions = {r.id: i for i, r in enumerate(records)}
+        self._id_rank: np.ndarray | None = None
+
+    def id_rank(self) -> np.ndarray:
+        """Each row's place among the records ordered by id, so that a ranking's ties break by id
+        without reading a record (made on first use, or in the matcher's warm-up)."""
+        rank = self._id_rank
+        if rank is None:
+            ids = [r.id for r in self.records]
+            rank = np.empty(len(ids), dtype=np.int64)
+            rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+            self._id_rank = rank
+        return rank
 
     def position(self, id_: str, what: str) -> int:
         pos = self.positions.get(id_)
@@ -102,6 +114,7 @@ class Matcher:
         for v in self.vacancies.records:
             self.masks.get(("vacancy", v.id))
         self.workers.concepts.bitmaps()
+        self.workers.id_rank()
         self._batch_scorer()
 
     def _batch_scorer(self) -> BatchScorer | None:
@@ -219,10 +232,10 @@ class Matcher:
         full; the same list as explaining every candidate and keeping the best k. None (score
         them one by one) if a full score differs from its batch score: the champion changed
         between the two, or a bug, logged."""
-        records = self.workers.records
-        scores = batch.scores(np.asarray(candidates, dtype=np.int64), records, self.workers.index.vectors,
-                              v, vp, vvec, self.ctx)
-        order = sorted(range(len(candidates)), key=lambda i: (-scores[i], records[candidates[i]].id))
+        rows = np.asarray(candidates, dtype=np.int64)
+        scores = batch.scores(rows, self.workers.records, self.workers.index.vectors, v, vp, vvec, self.ctx)
+        # best score first, ties by worker id (ids unique: the order is total)
+        order = np.lexsort((self.workers.id_rank()[rows], -np.asarray(scores, dtype=np.float64))).tolist()
         mark("scored")
         out: list[Match] = []
         for i in order:
@@ -291,7 +304,7 @@ class Matcher:
         mark("dense")
         lexical = side.concepts.search(query, n, allowed=None if everyone else allowed, bits=bits)
         mark("lexical")
-        fused = rrf([[int(p) for p in dense[0] if p >= 0], lexical])
+        fused = rrf([dense[0][dense[0] >= 0], lexical])
         mark("fused")
         return [p for p, _ in fused[:n]]
 

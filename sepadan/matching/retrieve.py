@@ -21,7 +21,22 @@ _BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder=
 
 
 def rrf(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: sum of 1/(k + rank) over the lists an item appears in."""
+    """Reciprocal rank fusion: sum of 1/(k + rank) over the lists an item appears in, best first,
+    ties by item. Summed list by list in the order given (``np.bincount`` adds in input order), so
+    the sums are those of adding them one by one (:func:`rrf_reference`)."""
+    lists = [np.asarray(r, dtype=np.int64).reshape(-1) for r in rankings]
+    if not any(len(r) for r in lists):
+        return []
+    items = np.concatenate(lists)
+    gains = np.concatenate([1.0 / (k + np.arange(1, len(r) + 1, dtype=np.int64)) for r in lists])
+    found, inverse = np.unique(items, return_inverse=True)
+    scores = np.bincount(inverse.reshape(-1), weights=gains, minlength=len(found))
+    order = np.lexsort((found, -scores))
+    return list(zip(found[order].tolist(), scores[order].tolist()))
+
+
+def rrf_reference(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
+    """:func:`rrf` one item at a time (the reference its test holds it to)."""
     scores: dict[int, float] = defaultdict(float)
     for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
