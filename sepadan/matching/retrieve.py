@@ -117,9 +117,10 @@ def _best_subsets(lists: list, gains: list[float], k: int, keep: object | None) 
 
     Best first over a binary tree: depth j decides whether a row holds list j (gains largest
     first); a node's rows are a roaring bitmap and its bound the gains taken plus all still
-    undecided. Leaves (a row's exact subset) come out in falling score; the search stops once k
-    rows are held and no node left can reach the lowest score taken. Each leaf's score is summed in
-    the lists' given order, so it equals :meth:`ConceptIndex.summed`'s to the bit."""
+    undecided. A child's rows are worked out only when it is taken from the heap (most of the
+    heap is never reached). Leaves (a row's exact subset) come out in falling score; the search
+    stops once k rows are held and no node left can reach the lowest score taken. Each leaf's
+    score is summed in the lists' given order, so it equals :meth:`ConceptIndex.summed`'s to the bit."""
     order = sorted(range(len(gains)), key=lambda j: -gains[j])
     rest = [0.0] * (len(order) + 1)
     for depth in range(len(order) - 1, -1, -1):
@@ -127,11 +128,17 @@ def _best_subsets(lists: list, gains: list[float], k: int, keep: object | None) 
     root = lists[order[0]].union(*(lists[j] for j in order[1:]))
     if keep is not None:
         root &= keep
-    heap: list[tuple[float, int, int, object, tuple[int, ...]]] = [(-rest[0], 0, 0, root, ())] if root else []
+    # (-bound, tie, depth, rows or None, parent's rows, holds the list decided at depth - 1, lists held)
+    heap: list[tuple] = [(-rest[0], 0, 0, root, None, False, ())]
     taken: list[tuple[float, np.ndarray]] = []
     held, lowest, pushed = 0, math.inf, 1
     while heap and not (held >= k and -heap[0][0] < lowest - _EPS):
-        bound, _, depth, rows, holds = heapq.heappop(heap)
+        bound, _, depth, rows, parent, holds_last, holds = heapq.heappop(heap)
+        if rows is None:
+            last = lists[order[depth - 1]]
+            rows = parent & last if holds_last else parent - last
+        if not rows:
+            continue
         if depth == len(order):
             score = 0.0
             for j in sorted(holds):  # in the query's order, as the reference sums
@@ -141,11 +148,9 @@ def _best_subsets(lists: list, gains: list[float], k: int, keep: object | None) 
             held, lowest = held + len(part), min(lowest, score)
             continue
         j = order[depth]
-        for child, child_bound, child_holds in ((rows & lists[j], bound, (*holds, j)),
-                                                (rows - lists[j], bound + gains[j], holds)):
-            if child:
-                heapq.heappush(heap, (child_bound, pushed, depth + 1, child, child_holds))
-                pushed += 1
+        heapq.heappush(heap, (bound, pushed, depth + 1, None, rows, True, (*holds, j)))
+        heapq.heappush(heap, (bound + gains[j], pushed + 1, depth + 1, None, rows, False, holds))
+        pushed += 2
     if not taken:
         return []
     scores = np.concatenate([np.full(len(r), s) for s, r in taken])
