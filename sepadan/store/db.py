@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, String, create_engine, event, func, literal, or_, select, text
+from sqlalchemy import Engine, String, bindparam, create_engine, event, func, literal, or_, select, text
 
 from sepadan.faults import point
 from sepadan.store.schema import TABLES, audit_log, phrase_vectors
@@ -27,6 +27,10 @@ from sepadan.store.schema import TABLES, audit_log, phrase_vectors
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 _CHUNK = 500
+# built once: a statement built per call (its bind values, its cache key) was most of a lookup's time
+_BY_ID = {kind: select(table).where(table.c.id == bindparam("id")) for kind, table in TABLES.items()}
+_PII_OF = select(TABLES["workers"].c.id, TABLES["workers"].c.pii_enc).where(
+    TABLES["workers"].c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +118,13 @@ class Store:
                 yield _doc(row)
 
     def get(self, kind: str, id_: str) -> dict[str, Any] | None:
-        table = TABLES[kind]
         with self.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.id == id_)).mappings().first()
+            row = conn.execute(_BY_ID[kind], {"id": id_}).mappings().first()
         return _doc(row) if row else None
 
     def raw(self, kind: str, id_: str) -> dict[str, Any] | None:
-        table = TABLES[kind]
         with self.engine.connect() as conn:
-            row = conn.execute(select(table).where(table.c.id == id_)).mappings().first()
+            row = conn.execute(_BY_ID[kind], {"id": id_}).mappings().first()
         return dict(row) if row else None
 
     def ids(self, kind: str) -> set[str]:
@@ -247,12 +249,10 @@ class Store:
 
     def personal_many(self, ids: list[str], open_: Any) -> dict[str, dict[str, Any]]:
         """id -> the opened personal fields, for the workers among ``ids`` that are stored."""
-        table = TABLES["workers"]
         out: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(ids), _CHUNK):
-                query = select(table.c.id, table.c.pii_enc).where(table.c.id.in_(ids[start:start + _CHUNK]))
-                for id_, token in conn.execute(query):
+                for id_, token in conn.execute(_PII_OF, {"ids": ids[start:start + _CHUNK]}):
                     out[id_] = open_(token)
         return out
 

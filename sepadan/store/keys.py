@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,14 +107,28 @@ def _key(row: Any) -> ApiKey:
 
 
 def audit(store: Store, key_id: str, action: str, kind: str, record_ids: list[str], route: str | None) -> None:
-    """One line per record read or changed: which key, what, when (never the record's content)."""
+    """One line per record read or changed: which key, what, when (never the record's content),
+    committed before this returns."""
     if not record_ids:
         return
     now = datetime.now(UTC)
     with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":  # the same rows through the driver: SQLAlchemy's per-row
+            at = _sqlite_at(conn.dialect)(now)  # processing was half of a 30-line audit (issue 15)
+            conn.exec_driver_sql(_SQLITE_AUDIT, [(at, key_id, action, kind, r, route) for r in record_ids])
+            return
         conn.execute(audit_log.insert(), [
             {"at": now, "key_id": key_id, "action": action, "kind": kind, "record_id": r, "route": route}
             for r in record_ids])
+
+
+_SQLITE_AUDIT = "INSERT INTO audit_log (at, key_id, action, kind, record_id, route) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+@cache
+def _sqlite_at(dialect: Any) -> Any:
+    """How SQLAlchemy writes ``audit_log.at`` on this dialect (so reads parse it as before)."""
+    return audit_log.c.at.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def audit_trail(store: Store, kind: str, record_id: str) -> list[AuditEntry]:
