@@ -4,6 +4,7 @@ market of tests/test_models.py)."""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 
 import pytest
@@ -40,8 +41,8 @@ def train(engine, home, monkeypatch):
     app.callback()(lambda: None)
     register(app)
 
-    def run(*args: str) -> str:
-        result = CliRunner().invoke(app, ["train", *SMALL, *args, "--home", str(home)], terminal_width=200)
+    def run(*args: str, command: tuple[str, ...] = ("train", *SMALL)) -> str:
+        result = CliRunner().invoke(app, [*command, *args, "--home", str(home)], terminal_width=200)
         assert result.exit_code == 0, result.output
         return result.output
     return run
@@ -62,6 +63,9 @@ def test_train_prints_the_held_out_and_cross_validated_tables_and_the_reason(tra
     assert f"why: {reason}" in " ".join(text.split())  # the reason MLflow holds, word for word
     assert "cross-validated)" in reason  # fairness judged on the cross-validated figures
     assert "cv_all/ranker/skew_at_10/gender/F" in version.metrics
+    shown = json.loads(train("--json", command=("models", "show", "1")))
+    assert shown["fairness_cv"]["ranker"]["skew_at_10/gender/F"] == version.metrics["cv_all/ranker/skew_at_10/gender/F"]
+    assert "fairness cross-validated over all vacancies" in train(command=("models", "show", "1"))
 
 
 def test_no_cv_all_leaves_the_cross_validation_out_and_judges_fairness_on_the_split(train, home):

@@ -189,7 +189,8 @@ def list_(as_json: AsJson = False, home: Home = None) -> None:
 def show(version: Annotated[int, typer.Argument(help="the version number, e.g. 3")], as_json: AsJson = False,
          home: Home = None) -> None:
     """One version's held-out figures, fairness report (exposure in the top 10 by gender, age band and
-    province; hire-rate parity of its outcomes), weights and promotion decision."""
+    province, held-out and cross-validated over all vacancies; hire-rate parity of its outcomes),
+    weights and promotion decision."""
     from sepadan.cli.common import _settings
     from sepadan.models.registry import version_report
 
@@ -201,8 +202,10 @@ def show(version: Annotated[int, typer.Argument(help="the version number, e.g. 3
               f"compared with {report['compared_with'] or '-'}")
     out.print(f"decision: {report['reason'] or '-'}")
     _print_systems("held-out figures", report["metrics"], exclude=("vacancies", "pool"))
-    _print_systems("fairness: exposure in the top 10 (Skew@10 per group, max |Skew@10|, NDKL@10; 0 is parity)",
-                   report["fairness"])
+    _print_systems("fairness on the held-out split: exposure in the top 10 (Skew@10 per group and the number "
+                   "of vacancies it is over, max |Skew@10|, NDKL@10; 0 is parity)", report["fairness"])
+    _print_systems("fairness cross-validated over all vacancies (what the promotion rule judges where a run has it)",
+                   report.get("fairness_cv", {}))
     rates = report["hire_rates"]
     if rates:
         table = Table(title="hire rate among shown candidates (the outcomes it learned from); parity = lowest/highest")

@@ -316,7 +316,8 @@ class Registry:
     # --- reports -------------------------------------------------------------------------------
 
     def report(self, version: int) -> dict[str, Any]:
-        """One version's figures as plain data: held-out metrics per system, fairness per system,
+        """One version's figures as plain data: held-out metrics per system, fairness per system
+        (held-out, and cross-validated over all vacancies as ``fairness_cv`` where the run has it),
         hire rates of its outcomes, differences with intervals, weights, and the promotion decision."""
         info = self.version(version)
         by_system: dict[str, dict[str, float]] = {}
@@ -335,6 +336,7 @@ class Registry:
                         if s in SYSTEMS},
             "fairness": {s: {k: v for k, v in m.items() if k.startswith(fair)} for s, m in by_system.items()
                          if s in SYSTEMS and any(k.startswith(fair) for k in m)},
+            "fairness_cv": _cross_validated(info.metrics, fair),
             "hire_rates": by_system.get("data", {}),
             "differences": {**by_system.get("compare", {}),
                             **{f"transparent/{k}": v for k, v in by_system.get("compare_transparent", {}).items()}},
@@ -407,6 +409,17 @@ class Registry:
             yield Path(mlflow.artifacts.download_artifacts(
                 artifact_uri=source, dst_path=tmp, tracking_uri=self.tracking_uri,
                 registry_uri=self.tracking_uri))
+
+
+def _cross_validated(metrics: dict[str, float], prefixes: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """``{system: {figure: value}}`` of the fairness figures cross-validated over all vacancies
+    (``cv_all/<system>/<figure>``; what the promotion rule judges where a run has them)."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in sorted(metrics.items()):
+        head, system, name = (key.split("/", 2) + ["", ""])[:3]
+        if head == "cv_all" and system in ("ranker", "transparent") and name.startswith(prefixes):
+            out.setdefault(system, {})[name] = value
+    return out
 
 
 def version_report(settings: Any, version: int) -> dict[str, Any]:
