@@ -14,7 +14,8 @@
   chosen on validation folds of the training part by the promotion rule's criteria
   (:mod:`sepadan.models.selection`).
 - Cross-validation over all vacancies with outcomes (:mod:`sepadan.models.crossval`): the same
-  figures with intervals over every vacancy, reported beside the held-out ones.
+  figures with intervals over every vacancy, reported beside the held-out ones; the promotion
+  rule's fairness condition reads them (``cv_all``; off: the held-out split's).
 - Metrics on the held-out vacancies, for the new ranker, the transparent scorer and the current
   champion alike: NDCG@10 (graded), MAP and Recall@k (relevant: hired or beyond) re-ranking each
   vacancy's judged candidates (:mod:`sepadan.evaluation.metrics`, the one implementation); on each
