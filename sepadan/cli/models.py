@@ -130,8 +130,10 @@ def _print_training(done: Any) -> None:
 def _print_table(t: Any) -> None:
     table = Table(title=t.title)
     for i, name in enumerate(t.columns):
+        cells = [row[i] for row in t.rows]
+        interval = max((len(c) for c in cells if "[" in c), default=None)  # an interval stays on one line
         table.add_column(name, justify="left" if i == 0 or name in ("attribute", "group") else "right",
-                         overflow="fold")
+                         overflow="fold", min_width=interval)
     for row in t.rows:
         table.add_row(*row)
     out.print(table)

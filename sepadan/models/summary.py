@@ -96,7 +96,7 @@ def cv_table(b: Mapping[str, Any]) -> Table | None:
 
 def groups_table(b: Mapping[str, Any], *, k: int = 10) -> Table | None:
     """Skew@k per group cross-validated over all vacancies: how many vacancies each group's mean is
-    over, on how many the two top k differ, both means, the paired difference, and whether the group
+    over, on how many of them the two top k differ (``differ``), both means, the paired difference, and whether the group
     enters max |Skew@k| (measured on at least ``skew_min_vacancies`` vacancies)."""
     cv = b.get("cv", {})
     prefix = f"cv_all/ranker/skew_at_{k}/"
@@ -117,7 +117,7 @@ def groups_table(b: Mapping[str, Any], *, k: int = 10) -> Table | None:
         return None
     return Table(f"Skew@{k} per group, cross-validated (mean over the vacancies where the group holds at least "
                  f"1/{k} of the pool; judged: measured on at least {least} vacancies)",
-                 ("attribute", "group", "vacancies", "top 10s differ", "learned", "transparent-1",
+                 ("attribute", "group", "vacancies", "differ", "learned", "transparent-1",
                   "difference [90% interval]", "judged"), tuple(rows))
 
 
