@@ -32,11 +32,14 @@ def fitted(feature: str = "skills", *, seed: int = 0, groups: int = 12, size: in
 
 def register_rankers(engine: Any, n: int, *, promote: tuple[int, ...] = ()) -> Registry:
     """``n`` versions with known figures: version v has ranker/ndcg_at_10 = 0.5 + v / 100 and a
-    gender Skew@10 of -v / 100."""
+    gender Skew@10 of -v / 100 (and, cross-validated, an 18-24 age-band Skew@10 of -0.2 - v / 100
+    against transparent's -0.17)."""
     registry = registry_for(engine)
     for v in range(1, n + 1):
         metrics = {"ranker/ndcg_at_10": 0.5 + v / 100, "transparent/ndcg_at_10": 0.5,
-                   "ranker/skew_at_10/gender/max_abs": v / 100, "ranker/skew_at_10/gender/F": -v / 100}
+                   "ranker/skew_at_10/gender/max_abs": v / 100, "ranker/skew_at_10/gender/F": -v / 100,
+                   "cv_all/ranker/skew_at_10/age_band/18-24": -0.2 - v / 100,
+                   "cv_all/transparent/skew_at_10/age_band/18-24": -0.17}
         registry.log_run(RunRecord(name=f"tiny-{v}", params={"seed": v}, metrics=metrics,
                                    tags={"decision": "challenger"}, model=fitted(seed=v)))
     for v in promote:

@@ -515,6 +515,9 @@ def test_a_version_page_shows_its_metrics_and_fairness_figures(registry, admin):
     assert "ndcg_at_10" in metrics and "0.5200" in metrics and "0.5000" in metrics  # ranker, transparent
     fairness = r.text.split('class="list admin-fairness"', 1)[1].split("</table>", 1)[0]
     assert "skew_at_10/gender/F" in fairness and "-0.0200" in fairness
+    cv = r.text.split('class="list admin-fairness-cv"', 1)[1].split("</table>", 1)[0]
+    assert "skew_at_10/age_band/18-24" in cv and "-0.2200" in cv and "-0.1700" in cv  # ranker, transparent
+    assert "Fairness, cross-validated over all vacancies" in r.text
     assert "Held-out figures" in r.text and admin.get("/admin/models/99").status_code == 404
 
 

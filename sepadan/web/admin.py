@@ -82,6 +82,8 @@ i18n.extend({
     "admin.details": ("Rincian", "Details"), "admin.metrics": ("Hasil pada job order uji", "Held-out figures"),
     "admin.fairness": ("Keadilan: paparan di 10 teratas (Skew@10 per kelompok, NDKL@10; 0 = setara)",
                        "Fairness: exposure in the top 10 (Skew@10 per group, NDKL@10; 0 is parity)"),
+    "admin.fairness_cv": ("Keadilan, validasi silang atas semua job order (yang dinilai aturan promosi)",
+                          "Fairness, cross-validated over all vacancies (what the promotion rule judges)"),
     "admin.hire_rates": ("Tingkat penerimaan di antara kandidat yang ditampilkan", "Hire rate among shown candidates"),
     "admin.differences": ("Selisih dengan pembanding (interval 90%)", "Differences with the comparison (90% intervals)"),
     "admin.weights": ("Bobot fitur", "Feature weights"), "admin.figure": ("Angka", "Figure"),
@@ -204,11 +206,13 @@ def model(request: Request, version: int, user: Annotated[User, Depends(manager(
           engine: EngineDep) -> Response:
     with _as_page():
         report = api.version_json(engine, version)
-    systems = [s for s in SYSTEMS if s in report["metrics"] or s in report["fairness"]]
+    systems = [s for s in SYSTEMS if s in report["metrics"] or s in report["fairness"]
+               or s in report.get("fairness_cv", {})]
     return render(request, "admin_model.html", {
         "report": report, "number": version, "systems": systems,
         "metric_rows": _rows(report["metrics"], systems, exclude=("vacancies", "pool")),
-        "fairness_rows": _rows(report["fairness"], systems)}, user=user)
+        "fairness_rows": _rows(report["fairness"], systems),
+        "fairness_cv_rows": _rows(report.get("fairness_cv", {}), systems)}, user=user)
 
 
 def _rows(by_system: dict[str, dict[str, float]], systems: list[str], exclude: tuple[str, ...] = ()
