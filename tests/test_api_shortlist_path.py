@@ -59,5 +59,6 @@ def test_the_sqlite_audit_writes_the_rows_and_time_format_sqlalchemy_writes(api)
     assert [(k, t) for k, t, _ in stored] == [("k-fast", "text"), ("k-core", "text")]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", at) for _, _, at in stored), stored
     trail = audit_trail(store, "workers", "W-FAST-1")
-    assert [(e.key_id, e.action, e.route) for e in trail] == [("k-fast", "read", "shortlist"), ("k-core", "read", "shortlist")]
+    assert [(e.key_id, e.action, e.route) for e in trail] == [("k-fast", "read", "shortlist"),
+                                                              ("k-core", "read", "shortlist")]
     assert trail[0].at <= trail[1].at and sorted(second) == ["W-FAST-1", "W-FAST-2"]

@@ -73,8 +73,8 @@ async def authenticate(request: Request, header: Annotated[str | None, Depends(_
         key = await run_in_threadpool(_checked, state, address, token, operation)
     else:
         _allowed(key, operation)
-        retry = state.limiter.take(key.id) if state.limiter.local else await run_in_threadpool(state.limiter.take, key.id)
-        _within(retry)
+        limiter = state.limiter
+        _within(limiter.take(key.id) if limiter.local else await run_in_threadpool(limiter.take, key.id))
     request.state.key = key
     return key
 
@@ -84,7 +84,8 @@ def _checked(state: Any, address: str, token: str | None, operation: str) -> Api
     seen = state.auth_failures.counted(address)  # before the check: a failure counted meanwhile voids the pass
     retry = state.auth_failures.blocked(address)  # before the key is looked at: a right guess is 429 too
     if retry:
-        raise ProblemError(429, "too many failed authentications from this address", headers={"Retry-After": str(retry)})
+        raise ProblemError(429, "too many failed authentications from this address",
+                           headers={"Retry-After": str(retry)})
     if not token or len(token) > 200:
         _failed(state, address, "an API key is required (header X-API-Key)")
     key = state.keys.get(token)
