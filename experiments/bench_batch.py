@@ -238,10 +238,13 @@ def child_cells(args: argparse.Namespace) -> dict[str, Any]:
     exact_rec = _rec_ids(exact / "recommend-topk", args.n)
     out: dict[str, Any] = {"builds": [], "shortlists": [], "recommendations": []}
     chunks = partitions("x", len(oids), args.cells_orders_chunk, prefix="o")  # fuller blocks per cell
+    grid = [tuple(int(x) for x in spec.split(":")) for spec in args.rec_grid]
+    ranked = max([2] + [wc for m, _, wc in grid if m == 0])  # cells ranked per worker by the build
     for nlist in args.nlist:
         run = RunDir(work, f"cells-{nlist}")
         job = Stages(None, LocalRunner(), run, BatchOptions(), None)
-        job.stage(CellBuild(tuple(shards), CellOptions(nlist=nlist)),
+        job.stage(CellBuild(tuple(shards), CellOptions(nlist=nlist, train_on=args.train_on, m=0, worker_cells=ranked),
+                            orders),
                   [Partition("cells", f"s{s:02d}", 0, len(sh.ids), s) for s, sh in enumerate(shards)])
         build = job.reports[-1].seconds
         out["builds"].append({"nlist": nlist, "build_s": build})
@@ -259,11 +262,11 @@ def child_cells(args: argparse.Namespace) -> dict[str, Any]:
             out["shortlists"].append({"nlist": nlist, "nprobe": nprobe, "search_s": round(seconds, 2),
                                       "build_s": build, "recall": _recall(got, exact_short)})
             log.info("shortlists %s", out["shortlists"][-1])
-        for spec in args.rec_grid:
-            m, probe, wc = (int(x) for x in spec.split(":"))
+        for m, probe, wc in grid:
             name = f"recommend-m{m}-p{probe}-c{wc}"
             job.stage(CellRecommend(tuple(shards), orders, str(run.path), REC_K,
-                                    CellOptions(nlist=nlist, m=m, probe_orders=probe, worker_cells=wc), name=name),
+                                    CellOptions(nlist=nlist, m=m, probe_orders=probe, worker_cells=wc,
+                                                train_on=args.train_on), name=name),
                       [p for s, sh in enumerate(shards) for p in partitions(name, len(sh.ids), args.workers_chunk,
                                                                              prefix="w", shard=s)])
             got = _rec_ids(run.path / name, args.n)
@@ -352,7 +355,7 @@ def _spawn(args: argparse.Namespace, mode: str, **extra: Any) -> dict[str, Any]:
            "--workers-chunk", str(args.workers_chunk), "--rec-sample", str(args.rec_sample),
            "--nprobe-short", *map(str, args.nprobe_short), "--nprobe-rec", *map(str, args.nprobe_rec),
            "--nlist", *map(str, args.nlist), "--rec-grid", *args.rec_grid,
-           "--cells-orders-chunk", str(args.cells_orders_chunk)]
+           "--cells-orders-chunk", str(args.cells_orders_chunk), "--train-on", args.train_on]
     if args.demo_data:
         cmd += ["--demo-data", args.demo_data]
     for key, value in extra.items():
@@ -400,6 +403,8 @@ def main() -> None:
                     help="recommendation settings m:probe_orders:worker_cells (--cells)")
     ap.add_argument("--cells-orders-chunk", type=int, default=10_000,
                     help="orders per partition of the cells' shortlists (--cells)")
+    ap.add_argument("--train-on", choices=("orders", "rows"), default="orders",
+                    help="--cells: the centroids trained on the job orders or on each shard's workers")
     ap.add_argument("--note", default="", help="--cells: a sentence for the report (why the run was sized so)")
     ap.add_argument("--table", default="", help="--cells: phrase vectors from an .npy instead of encoding them")
     ap.add_argument("--cells", action="store_true",
@@ -472,7 +477,7 @@ def cells(args: argparse.Namespace) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     started = time.perf_counter()
-    cfg = {k: v for k, v in vars(args).items() if k in ("workers", "orders", "nlist", "nprobe_short", "rec_grid",
+    cfg = {k: v for k, v in vars(args).items() if k in ("workers", "orders", "nlist", "nprobe_short", "rec_grid", "train_on",
                                                          "orders_chunk", "workers_chunk", "cells_orders_chunk")}
     run: dict[str, Any] = {"machine": machine(), "config": cfg, "note": args.note}
     if args.table:  # phrase vectors saved earlier (occupations then skills, as _phrase_table returns them)

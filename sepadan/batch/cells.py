@@ -13,37 +13,86 @@ of the nightly pass:
   nearest, the union), and keeps its top k. With ``m`` at least the number of orders the lists are
   the exact ones.
 
+  With ``m = 0`` the candidates of a cell are instead the orders whose nearest cell it is, and each
+  worker is scored against those of its own ``cells`` nearest cells (each worker probes for itself, as
+  an order does for shortlists; the ranking of cells comes free with the build's assignment).
+
+The centroids are best trained on the **orders** (``build_cells(rows, nlist, train=orders)``): the
+orders are the queries of the shortlists and the rows of the recommendations, and cells centred on them
+hold an order's neighbours in far fewer cells than cells centred on the workers (at 1M x 10k, recall@30
+0.95 probing 4 of 256 cells instead of 0.90; experiments/results/batch.md).
+
 Cost in dot products, against ``n x q`` for all pairs (n rows, q orders): cells ``n x nlist`` (plus
 k-means on a sample), shortlists about ``q x n x nprobe / nlist``, recommendations ``nlist x q + n x
-m x cells``. Ties go to the smaller id everywhere, as in :mod:`sepadan.batch.topk`.
+m x cells`` (``m = 0``: ``n x cells x q / nlist``). Blocks are scored by single-threaded products spread
+over a pool of ``threads`` (small products on several BLAS threads each mostly wait on each other).
+Ties go to the smaller id everywhere, as in :mod:`sepadan.batch.topk`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from sepadan.batch.topk import exact_topk, merge_topk, shard_topk
+from sepadan.batch.topk import merge_topk, shard_topk
 
 log = logging.getLogger(__name__)
 _CHUNK = 65_536  # rows scored against the centroids at a time
-_SMALL = 16_000_000  # query-row pairs of a block scored by NumPy (above: FAISS's exact search)
+_SMALL = 64_000_000  # query-row pairs of a block scored by NumPy (above: FAISS's exact search)
+
+
+def default_threads() -> int:
+    """The threads the exact pass would use (FAISS's OpenMP setting: 1 in a Ray actor of 1 CPU)."""
+    import faiss
+
+    return max(1, int(faiss.omp_get_max_threads()))
+
+
+def each_block(fn: Callable[[int], None], items: Iterable[int], threads: int) -> None:
+    """``fn(item)`` for every item, on ``threads`` threads, each with single-threaded BLAS."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        if threads <= 1:
+            for item in items:
+                fn(item)
+            return
+        with ThreadPoolExecutor(threads) as pool:
+            for _ in pool.map(fn, items):
+                pass
 
 
 @dataclass(frozen=True, slots=True)
 class Cells:
-    """A shard's cells: unit centroids, and each row's nearest (``first``) and next (``second``) cell."""
+    """A shard's cells: unit centroids, and each row's nearest (``first``) and next (``second``) cell;
+    ``near``, when the build ranked more, each row's nearest cells best first (its first two columns are
+    ``first`` and ``second``)."""
 
     centroids: np.ndarray  # (nlist, d) float32
     first: np.ndarray  # (n,) int32
     second: np.ndarray  # (n,) int32; equal to ``first`` when there is one cell
+    near: np.ndarray | None = None  # (n, p) int32, p > 2
 
     @property
     def nlist(self) -> int:
         return len(self.centroids)
+
+    @property
+    def ranked(self) -> int:
+        """How many of each row's nearest cells are known."""
+        return 2 if self.near is None else self.near.shape[1]
+
+    def nearest(self, c: int) -> np.ndarray:
+        """Each row's ``c`` nearest cells, best first (``c`` at most :attr:`ranked`)."""
+        if c > self.ranked:
+            raise ValueError(f"the cells rank {self.ranked} cells per row, not {c}")
+        if self.near is not None:
+            return self.near[:, :c]
+        return np.stack([self.first, self.second], axis=1)[:, :c]
 
     def members(self) -> list[np.ndarray]:
         """Each cell's row positions, ascending."""
@@ -102,27 +151,34 @@ def _sums(x: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
     return out
 
 
-def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, *, chunk: int = _CHUNK
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's nearest and next-nearest centroid by inner product (FAISS's exact search: matrix
-    products and a heap, no n x nlist matrix kept)."""
-    import faiss
+def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, take: int = 2, *, chunk: int = 16_384,
+                  threads: int | None = None) -> np.ndarray:
+    """Each row's ``take`` nearest centroids by inner product, best first, ties to the lower cell
+    (``(n, take)``; the last column repeated when there are fewer cells): chunks of rows against every
+    centroid, spread over ``threads``."""
+    n, width = len(vectors), min(take, len(centroids))
+    out = np.empty((n, take), dtype=np.int32)
+    centroids = np.ascontiguousarray(centroids, dtype=np.float32)
 
-    first = np.empty(len(vectors), dtype=np.int32)
-    second = np.empty(len(vectors), dtype=np.int32)
-    take = min(2, len(centroids))
-    for lo in range(0, len(vectors), chunk):
+    def one(lo: int) -> None:
         x = np.ascontiguousarray(vectors[lo:lo + chunk], dtype=np.float32)
-        _, top = faiss.knn(x, centroids, take, metric=faiss.METRIC_INNER_PRODUCT)
-        first[lo:lo + chunk], second[lo:lo + chunk] = top[:, 0], top[:, -1]
-    return first, second
+        top = _top_cells(x @ centroids.T, width)
+        out[lo:lo + len(x), :width] = top
+        out[lo:lo + len(x), width:] = top[:, -1:]
+
+    each_block(one, range(0, n, chunk), default_threads() if threads is None else threads)
+    return out
 
 
-def build_cells(vectors: np.ndarray, nlist: int, *, niter: int = 10, sample_per_cell: int = 64,
-                seed: int = 0) -> Cells:
-    centroids = train_centroids(vectors, nlist, niter=niter, sample_per_cell=sample_per_cell, seed=seed)
-    first, second = nearest_cells(vectors, centroids)
-    return Cells(centroids, first, second)
+def build_cells(vectors: np.ndarray, nlist: int, *, train: np.ndarray | None = None, take: int = 2,
+                niter: int = 10, sample_per_cell: int = 64, seed: int = 0, threads: int | None = None) -> Cells:
+    """Cells of ``vectors``: centroids trained on ``train`` (default: the rows themselves; the job
+    orders are the better choice, see the module notes), every row's ``take`` (at least 2) nearest."""
+    base = vectors if train is None else train
+    nlist = min(nlist, len(base))
+    centroids = train_centroids(base, nlist, niter=niter, sample_per_cell=sample_per_cell, seed=seed)
+    near = nearest_cells(vectors, centroids, max(2, take), threads=threads)
+    return Cells(centroids, near[:, 0].copy(), near[:, 1].copy(), near if near.shape[1] > 2 else None)
 
 
 def _top_cells(scores: np.ndarray, nprobe: int) -> np.ndarray:
@@ -143,16 +199,32 @@ def block_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray,
     place redone exactly."""
     scores = np.asarray(scores, dtype=np.float32)
     ids = np.asarray(ids, dtype=np.int64)
+    return rows_topk(scores, np.broadcast_to(ids, scores.shape), k)
+
+
+def rows_topk(scores: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the k best ``(score, id)`` of that row's items (``ids`` per item, ``-1``: an empty
+    slot), score descending then id, as :func:`~sepadan.batch.topk.merge_topk` orders them; vectorised
+    (the k+1 best by partition), a row tied at the k-th place redone by ``merge_topk``."""
     r, n = scores.shape
+    if r == 0:
+        return _empty(0, k)
+    key = np.where(ids < 0, -np.inf, scores).astype(np.float32)
+    whole_key, whole_ids = key, ids
     if n <= k:
-        return exact_topk(scores, ids, k) if r else _empty(0, k)
-    part = np.argpartition(-scores, k, axis=1)[:, :k + 1]
-    got, found = np.take_along_axis(scores, part, axis=1), ids[part]
-    order = np.lexsort((found, -got.astype(np.float64)), axis=-1)
+        pad = k + 1 - n
+        key = np.concatenate([key, np.full((r, pad), -np.inf, dtype=np.float32)], axis=1)
+        ids = np.concatenate([ids, np.full((r, pad), -1, dtype=np.int64)], axis=1)
+        part = np.broadcast_to(np.arange(k + 1), (r, k + 1))
+    else:
+        part = np.argpartition(-key, k, axis=1)[:, :k + 1]
+    got, found = np.take_along_axis(key, part, axis=1), np.take_along_axis(ids, part, axis=1)
+    order = np.lexsort((np.where(found < 0, np.iinfo(np.int64).max, found), -got.astype(np.float64)), axis=-1)
     got, found = np.take_along_axis(got, order, axis=1), np.take_along_axis(found, order, axis=1)
-    out_s, out_i = got[:, :k].copy(), found[:, :k].copy()
-    for row in np.flatnonzero(got[:, k - 1] == got[:, k]):
-        out_s[row], out_i[row] = (a[0] for a in exact_topk(scores[row:row + 1], ids, k))
+    out_s, out_i = got[:, :k].copy(), np.where(np.isneginf(got[:, :k]), -1, found[:, :k])
+    for row in np.flatnonzero((got[:, k - 1] == got[:, k]) & ~np.isneginf(got[:, k])):
+        s, i = merge_topk([(whole_key[row:row + 1], whole_ids[row:row + 1])], k)
+        out_s[row], out_i[row] = s[0], i[0]
     return out_s, out_i
 
 
@@ -161,8 +233,8 @@ def _empty(r: int, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.ndarray, k: int, nprobe: int,
-              members: Sequence[np.ndarray | slice] | None = None, *, small: int = _SMALL
-              ) -> tuple[np.ndarray, np.ndarray]:
+              members: Sequence[np.ndarray | slice] | None = None, *, small: int = _SMALL,
+              threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each query's top k rows of the shard among its ``nprobe`` nearest cells (shortlists).
     ``members``: each cell's rows of ``vectors`` (positions, or a slice where the rows are in cell order)."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
@@ -170,19 +242,27 @@ def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.nd
     probe = _top_cells(queries @ cells.centroids.T, nprobe)
     nq, width = probe.shape
     slot_s, slot_i = _empty(nq * width, k)
-    flat = probe.reshape(-1)
-    for cell, slots in enumerate(groups(flat, cells.nlist)):
-        rows = members[cell]
-        if len(slots) == 0 or len(ids[rows]) == 0:
-            continue
-        slot_s[slots], slot_i[slots] = _scored(vectors[rows], ids[rows], queries[slots // width], k, small)
-    return merge_topk([(slot_s.reshape(nq, width * k), slot_i.reshape(nq, width * k))], k)
+    by_cell = groups(probe.reshape(-1), cells.nlist)
+
+    def one(cell: int) -> None:
+        rows, slots = members[cell], by_cell[cell]
+        if len(slots) and len(ids[rows]):
+            slot_s[slots], slot_i[slots] = _scored(vectors[rows], ids[rows], queries[slots // width], k, small)
+
+    each_block(one, _largest_first(by_cell, members), default_threads() if threads is None else threads)
+    return rows_topk(slot_s.reshape(nq, width * k), slot_i.reshape(nq, width * k), k)
+
+
+def _largest_first(slots: Sequence[np.ndarray], rows: Sequence[np.ndarray | slice]) -> list[int]:
+    """Cells by the size of their block, largest first (the pool's threads end together)."""
+    size = [len(s) * (r.stop - r.start if isinstance(r, slice) else len(r)) for s, r in zip(slots, rows)]
+    return [int(c) for c in np.argsort(size, kind="stable")[::-1]]
 
 
 def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, small: int
             ) -> tuple[np.ndarray, np.ndarray]:
     """One block: every query against every row, top k. Up to ``small`` pairs by one NumPy product and
-    :func:`block_topk` (no per-row loop, no thread pool started for a small block); above, by FAISS."""
+    :func:`block_topk` (no per-row loop); above, by FAISS."""
     if len(queries) * len(rows) <= small:
         return block_topk(queries @ np.ascontiguousarray(rows, dtype=np.float32).T, ids, k)
     return shard_topk(rows, ids, queries, k, small=0)
@@ -191,8 +271,11 @@ def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, smal
 def cell_candidates(centroids: np.ndarray, rows: np.ndarray, m: int, *,
                     probers: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """Each centroid's candidate rows (positions into ``rows``, ascending): its exact top ``m`` (all
-    rows when m >= len(rows)), and, when ``probers`` is given, every row that probes the cell."""
+    rows when m >= len(rows)), and, when ``probers`` is given, every row that probes the cell. With
+    ``m = 0`` and no probers: the rows whose nearest centroid it is (each row in one cell)."""
     positions = np.arange(len(rows), dtype=np.int64)
+    if m == 0 and probers is None:
+        return groups(nearest_cells(rows, centroids, 1, threads=1)[:, 0], len(centroids))
     if m >= len(rows):
         return [positions for _ in range(len(centroids))]
     top = np.zeros((len(centroids), 0), dtype=np.int64)
@@ -210,23 +293,27 @@ def probers(queries: np.ndarray, centroids: np.ndarray, nprobe: int) -> list[np.
 
 
 def cell_recommend(queries: np.ndarray, labels: np.ndarray, candidates: list[np.ndarray], rows: np.ndarray,
-                   row_ids: np.ndarray, k: int, *, small: int = _SMALL) -> tuple[np.ndarray, np.ndarray]:
+                   row_ids: np.ndarray, k: int, *, small: int = _SMALL, distinct: bool = False,
+                   threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each query's top k among the candidate rows of its cells (``labels``: (n, c) cells per query;
-    with c > 1 the union, each row once)."""
+    with c > 1 the union, each row once; ``distinct``: no row is a candidate of two cells, so nothing
+    to de-duplicate)."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     labels = np.asarray(labels).reshape(len(queries), -1)
     n, c = labels.shape
     slot_s, slot_i = _empty(n * c, k)
-    flat = labels.reshape(-1)
-    for cell, slots in enumerate(groups(flat, len(candidates))):
-        cand = candidates[cell]
-        if len(slots) == 0 or len(cand) == 0:
-            continue
-        slot_s[slots], slot_i[slots] = _scored(rows[cand], row_ids[cand], queries[slots // c], k, small)
+    by_cell = groups(labels.reshape(-1), len(candidates))
+
+    def one(cell: int) -> None:
+        cand, slots = candidates[cell], by_cell[cell]
+        if len(slots) and len(cand):
+            slot_s[slots], slot_i[slots] = _scored(rows[cand], row_ids[cand], queries[slots // c], k, small)
+
+    each_block(one, _largest_first(by_cell, candidates), default_threads() if threads is None else threads)
     scores, ids = slot_s.reshape(n, c * k), slot_i.reshape(n, c * k)
-    if c > 1:
+    if c > 1 and not distinct:
         scores, ids = _once(scores, ids)
-    return merge_topk([(scores, ids)], k)
+    return rows_topk(scores, ids, k)
 
 
 def _once(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

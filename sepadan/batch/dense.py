@@ -54,7 +54,7 @@ def dense_candidates(job: Stages, orders: VectorShard, shards: Sequence[VectorSh
     if options.candidates == "exact":
         job.stage(ShardTopK(oref, srefs, k_s), short_parts)
     else:
-        job.stage(CellBuild(srefs, options.cells), [Partition("cells", f"s{s:02d}", 0, len(shard.ids), s)
+        job.stage(CellBuild(srefs, options.cells, oref), [Partition("cells", f"s{s:02d}", 0, len(shard.ids), s)
                                                     for s, shard in enumerate(shards)])
         job.stage(CellShardTopK(oref, srefs, run_path, k_s, options.cells.nprobe), short_parts)
     job.stage(TopKMerge(run_path, "topk-shards", len(shards), orders.ids, k_s, name="shortlist-topk"), chunks)

@@ -129,9 +129,10 @@ class CellOptions:
 
     nlist: int = 0  # cells per shard; 0: sepadan.batch.cells.default_nlist(rows)
     nprobe: int = 6  # shortlists: cells an order probes
-    m: int = 200  # recommendations: each cell's top m orders by its centroid
+    m: int = 200  # recommendations: each cell's top m orders by its centroid (0: the orders nearest the cell)
     probe_orders: int = 0  # recommendations: also the orders that probe the cell among their nearest (0: no)
     worker_cells: int = 1  # recommendations: a worker's nearest cells whose candidates it is scored against
+    train_on: str = "rows"  # centroids trained on the shard's rows, or on the job orders ("orders")
     niter: int = 10
     sample_per_cell: int = 64
     seed: int = 0
@@ -145,9 +146,14 @@ def cells_table(cells: Any) -> Any:
     d = cells.centroids.shape[1]
     column = pa.FixedSizeListArray.from_arrays(pa.array(cells.centroids.reshape(-1), type=pa.float32()), d)
     first, second = groups(cells.first, cells.nlist), groups(cells.second, cells.nlist)
-    return pa.table({"cell": pa.array(np.arange(cells.nlist, dtype=np.int32)), "centroid": column,
-                     "first": pa.array([g.astype(np.int64) for g in first], type=pa.list_(pa.int64())),
-                     "second": pa.array([g.astype(np.int64) for g in second], type=pa.list_(pa.int64()))})
+    cols = {"cell": pa.array(np.arange(cells.nlist, dtype=np.int32)), "centroid": column,
+            "first": pa.array([g.astype(np.int64) for g in first], type=pa.list_(pa.int64())),
+            "second": pa.array([g.astype(np.int64) for g in second], type=pa.list_(pa.int64()))}
+    if cells.near is not None:  # ranks 3.. : per cell, per rank, the rows that have the cell at that rank
+        more = [groups(cells.near[:, r], cells.nlist) for r in range(2, cells.near.shape[1])]
+        cols["more"] = pa.array([[m[c].astype(np.int64) for m in more] for c in range(cells.nlist)],
+                                type=pa.list_(pa.list_(pa.int64())))
+    return pa.table(cols)
 
 
 def read_cells(path: Path, n: int) -> Any:
@@ -167,7 +173,17 @@ def read_cells(path: Path, n: int) -> Any:
         if (out < 0).any():
             raise ValueError(f"{path}: {int((out < 0).sum())} of the shard's {n} rows are in no cell")
         labels.append(out)
-    return Cells(centroids, labels[0], labels[1])
+    near = None
+    if "more" in t.column_names:
+        more = t.column("more").to_pylist()
+        near = np.full((n, 2 + len(more[0]) if more else 2), -1, dtype=np.int32)
+        near[:, 0], near[:, 1] = labels
+        for cell, ranks in enumerate(more):
+            for r, rows in enumerate(ranks):
+                near[np.asarray(rows, dtype=np.int64), 2 + r] = cell
+        if (near < 0).any():
+            raise ValueError(f"{path}: the ranked cells of {int((near < 0).any(axis=1).sum())} rows are missing")
+    return Cells(centroids, labels[0], labels[1], near)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,19 +192,23 @@ class CellBuild:
 
     shards: tuple[Any, ...]
     options: CellOptions
+    queries: Any = None  # VectorShard of the job orders (or its reference): the centroids' training set
     name: str = "cells"
     actor: bool = True
 
     def open(self) -> _Resolved:
-        return _Resolved(self.shards)
+        return _Resolved((*self.shards, self.queries))
 
     def run(self, state: _Resolved, part: Partition) -> Any:
         from sepadan.batch.cells import build_cells, default_nlist
 
         shard, o = state[part.shard or 0], self.options
-        nlist = min(len(shard.ids), o.nlist or default_nlist(len(shard.ids)))
-        return cells_table(build_cells(shard.vectors, nlist, niter=o.niter, sample_per_cell=o.sample_per_cell,
-                                       seed=o.seed))
+        train = state[len(self.shards)].vectors if o.train_on == "orders" and self.queries is not None else None
+        base = len(shard.ids) if train is None else len(train)
+        nlist = min(base, o.nlist or default_nlist(base))
+        take = max(2, o.worker_cells) if o.m == 0 else 2
+        return cells_table(build_cells(shard.vectors, nlist, train=train, take=take, niter=o.niter,
+                                       sample_per_cell=o.sample_per_cell, seed=o.seed))
 
 
 class _ShardCells:
@@ -271,7 +291,9 @@ class CellRecommend:
         if s not in state[2]:
             by = probers(rows.vectors, cells.centroids, o.probe_orders) if o.probe_orders else None
             state[2][s] = cell_candidates(cells.centroids, rows.vectors, o.m, probers=by)
-        labels = np.stack([cells.first, cells.second], axis=1)[part.lo:part.hi, :max(1, min(2, o.worker_cells))]
+        own = o.m == 0 and not o.probe_orders  # each order a candidate of one cell only
+        width = max(1, min(cells.ranked if own else 2, o.worker_cells))
+        labels = cells.nearest(width)[part.lo:part.hi]
         scores, ids = cell_recommend(shard.vectors[part.lo:part.hi], labels, state[2][s], rows.vectors, rows.ids,
-                                     self.k)
+                                     self.k, distinct=own)
         return topk_table(shard.ids[part.lo:part.hi], scores, ids)
