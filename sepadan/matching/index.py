@@ -163,13 +163,16 @@ class ExactIndex:
 KINDS = ("exact", "flat", "hnsw", "hnsw_sq8", "ivf", "ivf_sq8")
 # The planner's switch points by kind: a filtered query with at most this many allowed rows, or
 # under this share of the index, is searched exactly; above both, ANN with the filter inside.
-# Read off both paths timed at 100k and 1M rows (experiments/results/speed-index-planner.md): an
-# HNSW graph's filtered recall@10 is 0.81-0.89 at 1% allowed and 0.99 from 5%, and its filtered
-# search costs about 1 ms whatever the share, which exact in place beats up to about 10k rows; IVF
-# visits more lists as the share falls (ivf_probes) and keeps recall >= 0.99 from 1%, and beats
-# exact from a few thousand rows.
-PLAN = {"flat": (10_000, 0.05), "hnsw": (10_000, 0.05), "hnsw_sq8": (10_000, 0.05),
-        "ivf": (2_000, 0.01), "ivf_sq8": (2_000, 0.01)}
+# Read off both paths timed at 100k and 1M rows (experiments/results/speed-index-planner.md, the
+# exact path as a cached mask is searched again, over its contiguous copy): an HNSW graph's
+# filtered recall@10 is 0.87 at 1% of a million and 0.99 from 5%, and its filtered search costs
+# 1-1.5 ms whatever the share, which exact beats up to 10k rows (10% of 100k, 1% of 1M) and loses
+# to from 50k; IVF visits more lists as the share falls (ivf_probes), keeps recall >= 0.998 from
+# 1%, and beats exact from 10k rows at 100k (0.48 against 0.57 ms) and from 5% at 1M (1.8 against
+# 5.8 ms), exact winning at 5k rows of 100k and 1% of 1M (0.57 against 0.86 ms). A flat index
+# "with the filter" scans every row: exact over the allowed rows beat it at every share of 100k.
+PLAN = {"flat": (10_000, 1.0), "hnsw": (10_000, 0.05), "hnsw_sq8": (10_000, 0.05),
+        "ivf": (5_000, 0.02), "ivf_sq8": (5_000, 0.02)}
 
 
 class FaissIndex:
