@@ -159,8 +159,8 @@ def write(result: dict[str, Any], stem: str) -> None:
               "(the same stretch of the shared machine's time); the peer over all rows once a share. The share of allowed rows is drawn at random.", "",
               "The allowed rows are one read-only array searched again and again, as a vacancy's cached "
               "mask is: an exact search keeps a contiguous copy of them from its second search on "
-              "(sepadan/matching/gathered.py, at most 256 MiB an index and half that a mask; a larger mask "
-              "is searched in place every time). Every time is the median of per-query times, the peers' "
+              "(sepadan/matching/gathered.py, at most 128 MiB an index, one mask up to all of it; a larger "
+              "mask is searched in place every time). Every time is the median of per-query times, the peers' "
               "too. *ms/query* and *x flat over allowed* are the repeated "
               "search, after two warm-up searches; *first query on a mask* (in place) and *second query* "
               "(which makes the copy) are medians over 20 fresh arrays of the same rows, and *x flat, "

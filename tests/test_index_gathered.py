@@ -112,7 +112,7 @@ def test_copies_stay_within_the_budget_least_recently_used_dropped_first(rows, q
 
 def test_a_subset_over_the_entry_bound_or_a_zero_budget_is_searched_in_place(rows, queries):
     big = frozen(np.arange(0, 3000, 2))  # 1,500 rows
-    for index in (ExactIndex(rows, gather_max_bytes=2000 * (DIM * 4 + 8)), ExactIndex(rows, gather_max_bytes=0)):
+    for index in (ExactIndex(rows, gather_max_bytes=1000 * (DIM * 4 + 8)), ExactIndex(rows, gather_max_bytes=0)):
         for _ in range(3):
             _, ids = index.search(queries, 5, allowed=big)
         assert len(index.gathered) == 0
