@@ -775,9 +775,12 @@ def _cells_lines(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
              "batch's `ivf` stages (`sepadan.batch.cells`, local runner, the same threads) on the same vectors; "
              "recall@k against that exact pass's lists, times against its stage times: shortlists "
              f"{c['exact']['shortlists']:.1f} s (topk-shards + shortlist-topk), recommendations "
-             f"{c['exact']['recommendations']:.1f} s (recommend-topk). The build (stage `cells`: k-means on 64 x nlist "
-             "rows per shard, 10 iterations, every row's two nearest cells) serves both directions; each "
-             "direction's last column counts it in full." + (f" {run['note']}" if run.get("note") else ""), "",
+             f"{c['exact']['recommendations']:.1f} s (recommend-topk). The build (stage `cells`: "
+             + ("spherical k-means on the 10k job orders, 10 iterations, then every worker's nearest cells ranked"
+                if run["config"].get("train_on") == "orders" else
+                "k-means on 64 x nlist rows per shard, 10 iterations, every row's two nearest cells")
+             + ") serves both directions; each direction's last column counts it in full."
+             + (f" {run['note']}" if run.get("note") else ""), "",
              "| direction | nlist per shard | setting | search s | build s | recall@k | search / exact | "
              "(search + build) / exact |", "|---|---:|---|---:|---:|---:|---:|---:|"]
     for side in ("shortlists", "recommendations"):
@@ -787,8 +790,9 @@ def _cells_lines(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
             lines.append(f"| {side} | {r['nlist']} | {setting} | {r['search_s']:.2f} | {r['build_s']:.2f} | "
                          f"{r['recall']:.3f} | {r['ratio_search']:.3f} | {r['ratio_with_build']:.3f} |")
     lines += ["", "Settings: shortlists `nprobe` = cells an order probes; recommendations `m` = each cell's top m "
-              "orders by its centroid, `orders probing` = also the orders that have the cell among their nearest "
-              "that many (0: not), `cells` = a worker's nearest cells whose candidates it is scored against.", ""]
+              "orders by its centroid (m 0: the orders whose nearest cell it is), `orders probing` = also the orders "
+              "that have the cell among their nearest that many (0: not), `cells` = a worker's nearest cells whose "
+              "candidates it is scored against.", ""]
     for side in ("shortlists", "recommendations"):
         b = c[side]
         setting = f"nprobe {b['nprobe']}" if side == "shortlists" else \
@@ -797,6 +801,11 @@ def _cells_lines(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
                      f"nlist {b['nlist']}, {setting}: recall {b['recall']:.3f}, {b['ratio_search']:.3f}x the exact "
                      f"pass searching, {b['ratio_with_build']:.3f}x with the build; target <= 0.1x at recall >= 0.95: "
                      f"**{'met' if b['met'] else 'not met'}**.")
+    s, r = c["shortlists"], c["recommendations"]
+    if s["nlist"] == r["nlist"]:  # one build serves both: the two directions together, the build once
+        both = (s["search_s"] + r["search_s"] + s["build_s"]) / (c["exact"]["shortlists"] + c["exact"]["recommendations"])
+        lines.append(f"- both directions together with the settings above (one build): {both:.3f}x the exact pass of "
+                     "both.")
     return lines + [""]
 
 

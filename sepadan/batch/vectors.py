@@ -132,10 +132,14 @@ class CellOptions:
     m: int = 200  # recommendations: each cell's top m orders by its centroid (0: the orders nearest the cell)
     probe_orders: int = 0  # recommendations: also the orders that probe the cell among their nearest (0: no)
     worker_cells: int = 1  # recommendations: a worker's nearest cells whose candidates it is scored against
-    train_on: str = "rows"  # centroids trained on the shard's rows, or on the job orders ("orders")
+    train_on: str = "orders"  # centroids trained on the job orders where the stage has them, else the rows ("rows")
     niter: int = 10
     sample_per_cell: int = 64
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.train_on not in ("orders", "rows"):
+            raise ValueError(f"train_on must be orders or rows, not '{self.train_on}'")
 
 
 def cells_table(cells: Any) -> Any:
