@@ -160,6 +160,13 @@ def cells_table(cells: Any) -> Any:
     return pa.table(cols)
 
 
+def _cell_of(column: Any, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """A list column (per cell, its rows) flattened: the rows and, for each, its cell (no Python lists)."""
+    flat = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    offsets = flat.offsets.to_numpy()
+    return flat.flatten().to_numpy().astype(np.int64), np.repeat(np.arange(n_cells, dtype=np.int32), np.diff(offsets))
+
+
 def read_cells(path: Path, n: int) -> Any:
     """A shard's cells back from its table (``n``: the shard's rows)."""
     import pyarrow.parquet as pq
@@ -172,19 +179,19 @@ def read_cells(path: Path, n: int) -> Any:
     labels = []
     for name in ("first", "second"):
         out = np.full(n, -1, dtype=np.int32)
-        for cell, rows in enumerate(t.column(name).to_pylist()):
-            out[np.asarray(rows, dtype=np.int64)] = cell
+        rows, cell = _cell_of(t.column(name), len(t))
+        out[rows] = cell
         if (out < 0).any():
             raise ValueError(f"{path}: {int((out < 0).sum())} of the shard's {n} rows are in no cell")
         labels.append(out)
     near = None
-    if "more" in t.column_names:
-        more = t.column("more").to_pylist()
-        near = np.full((n, 2 + len(more[0]) if more else 2), -1, dtype=np.int32)
+    if "more" in t.column_names:  # per cell, per rank from the third, the rows
+        outer = t.column("more").combine_chunks()
+        ranks = int(np.diff(outer.offsets.to_numpy())[0]) if len(t) else 0
+        rows, inner = _cell_of(outer.flatten(), len(t) * ranks)
+        near = np.full((n, 2 + ranks), -1, dtype=np.int32)
         near[:, 0], near[:, 1] = labels
-        for cell, ranks in enumerate(more):
-            for r, rows in enumerate(ranks):
-                near[np.asarray(rows, dtype=np.int64), 2 + r] = cell
+        near[rows, 2 + inner % max(1, ranks)] = inner // max(1, ranks)
         if (near < 0).any():
             raise ValueError(f"{path}: the ranked cells of {int((near < 0).any(axis=1).sum())} rows are missing")
     return Cells(centroids, labels[0], labels[1], near)
@@ -234,11 +241,19 @@ class _ShardCells:
         """The shard's vectors and ids in cell order (each cell one contiguous block: no copy per block)."""
         key = -1 - s
         if key not in self._got:
+            from sepadan.batch.cells import default_threads, each_block
+
             shard, _, members = self[s]
             order = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
             bounds = np.concatenate([[0], np.cumsum([len(m) for m in members])]).astype(int)
-            self._got[key] = (np.ascontiguousarray(shard.vectors[order]), np.asarray(shard.ids)[order],
-                              [slice(a, b) for a, b in zip(bounds, bounds[1:])])
+            vectors = np.empty((len(order), shard.vectors.shape[1]), dtype=np.float32)
+            step = 65_536
+
+            def copy(lo: int) -> None:  # the rows in cell order, in chunks over the pool's threads
+                np.take(shard.vectors, order[lo:lo + step], axis=0, out=vectors[lo:lo + step])
+
+            each_block(copy, range(0, len(order), step), default_threads())
+            self._got[key] = (vectors, np.asarray(shard.ids)[order], [slice(a, b) for a, b in zip(bounds, bounds[1:])])
         return self._got[key]
 
 
