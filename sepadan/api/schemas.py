@@ -36,6 +36,7 @@ def _json_integer(value: Any) -> Any:
 JsonDate = Annotated[date, Strict(False), BeforeValidator(_date_text)]
 Age = Annotated[int, Field(ge=0, le=100), Strict(False), BeforeValidator(_json_integer)]
 Count = Annotated[int, Field(ge=0, le=100_000), Strict(False), BeforeValidator(_json_integer)]
+Rank = Annotated[int, Field(ge=1, le=100_000), Strict(False), BeforeValidator(_json_integer)]
 WORKER_EXAMPLE = {
     "id": "W-000123", "name": "Siti Aminah", "nik": "9271014101900003", "birth_date": "1990-01-01",
     "gender": "F", "region": "35.08", "education": "SMA", "skills": ["merawat lansia", "memasak"],
@@ -134,6 +135,7 @@ class OutcomeBody(OutcomeIn):
     model_config = ConfigDict(**FORBID, json_schema_extra={"examples": [
         {"worker_id": "W-000123", "vacancy_id": "V-0042", "stage": "hired", "date": "2026-02-14"}]})
     date: JsonDate | None = None
+    shown_rank: Rank | None = None  # an integer as JSON Schema says (2.0 too), never "2" or true
 
 
 BODIES: dict[str, type[BaseModel]] = {"workers": WorkerBody, "vacancies": VacancyBody, "trainings": TrainingBody,
