@@ -42,6 +42,7 @@ from sepadan.batch.topk import merge_topk, shard_topk
 
 log = logging.getLogger(__name__)
 _CHUNK = 65_536  # rows scored against the centroids at a time
+_FEW = 8  # up to this many best cells per row by repeated arg-max (a partition of every row costs more)
 _SMALL = 64_000_000  # query-row pairs of a block scored by NumPy (above: FAISS's exact search)
 
 
@@ -184,6 +185,13 @@ def build_cells(vectors: np.ndarray, nlist: int, *, train: np.ndarray | None = N
 def _top_cells(scores: np.ndarray, nprobe: int) -> np.ndarray:
     """Per row the ``nprobe`` best columns, best first, ties to the lower column."""
     nprobe = min(nprobe, scores.shape[1])
+    if nprobe <= _FEW:  # one arg-max per column wanted (``argmax`` takes the lowest column among equals)
+        left, out = np.array(scores, dtype=np.float32), np.empty((len(scores), nprobe), dtype=np.int64)
+        at = np.arange(len(scores))
+        for j in range(nprobe):
+            out[:, j] = left.argmax(axis=1)
+            left[at, out[:, j]] = -np.inf
+        return out
     if nprobe < scores.shape[1]:
         part = np.argpartition(-scores, nprobe - 1, axis=1)[:, :nprobe]
     else:
