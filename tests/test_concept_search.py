@@ -56,6 +56,8 @@ def test_best_subsets_equal_the_summed_reference_over_many_concepts(seed: int, m
     from sepadan.matching import retrieve
 
     monkeypatch.setattr(retrieve, "_FROM_BITS", 0)  # small pools read the filter from the bits too
+    monkeypatch.setattr(retrieve, "_MOST_TERMS", 10**6)  # the branch and bound every time, not summing
+    monkeypatch.setattr(retrieve, "_MOST_NODES", 10**9)
     rng = np.random.default_rng(100 + seed)
     n, vocab = int(rng.integers(200, 5000)), int(rng.integers(4, 18))
     common = rng.random(vocab) ** 3  # a few concepts most rows hold, many rare ones
@@ -71,6 +73,40 @@ def test_best_subsets_equal_the_summed_reference_over_many_concepts(seed: int, m
         assert want == _reference(sets, query, k, None if allowed is None else set(allowed.tolist()), ci)
         assert ci.search(query, k, allowed=allowed, bits=bits) == want
         assert ci.search(query, k, allowed=allowed) == want
+
+
+def _many_terms(n: int = 3000, vocab: int = 40, held: int = 6, seed: int = 7):
+    rng = np.random.default_rng(seed)
+    sets = [{f"c{c}" for c in rng.choice(vocab, held, replace=False)} for _ in range(n)]
+    return sets, ConceptIndex(sets), {f"c{c}": 1.0 for c in range(vocab)}
+
+
+def test_a_query_of_many_concepts_is_summed_not_branched(monkeypatch) -> None:
+    """40 concepts each row holds 6 of: the tree has ~2^41 nodes and few are pruned (9.3 s at 200k
+    rows), so a vacancy with many skills or a portal's worker body must not reach it."""
+    from sepadan.matching import retrieve
+
+    sets, ci, query = _many_terms()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("branch and bound over 40 terms")
+
+    monkeypatch.setattr(retrieve, "_best_subsets", refuse)
+    allowed = np.arange(0, 3000, 2)
+    assert ci.search(query, 200, allowed=allowed) == ci.summed(query, 200, allowed=allowed)
+    assert ci.search(query, 200) == _reference(sets, query, 200, None, ci)
+
+
+def test_the_branch_and_bound_gives_up_past_its_node_budget_and_the_search_sums(monkeypatch) -> None:
+    from sepadan.matching import retrieve
+
+    sets, ci, query = _many_terms(vocab=12)
+    lists = [ci.bitmaps()[key] for key in query]
+    gains = [ci.idf(key) for key in query]
+    assert retrieve._best_subsets(lists, gains, 200, None, most_nodes=8) is None
+    assert retrieve._best_subsets(lists, gains, 200, None, most_nodes=10**9) == ci.summed(query, 200)
+    monkeypatch.setattr(retrieve, "_MOST_NODES", 8)
+    assert ci.search(query, 200) == ci.summed(query, 200) == _reference(sets, query, 200, None, ci)
 
 
 def test_a_query_with_a_weight_that_is_not_positive_is_summed() -> None:
