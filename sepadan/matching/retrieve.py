@@ -22,7 +22,7 @@ _FROM_BITS = 16_384
 # against 0.13 s summed), and a caller (a vacancy with many skills, a portal's worker body) must
 # not be able to choose the slow path.
 _MOST_TERMS = 16
-_MOST_NODES = 1024
+_MOST_NODES = 2048  # the demo's vacancies (up to 13 concepts) take at most 1,024 at 5,000 workers, fewer at more
 _BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").astype(bool)
 
 
