@@ -26,6 +26,7 @@ WEIGHTS = {"skills": 0.35, "semantic": 0.50, "language": 0.10, "experience": 0.2
 RELATED_CREDIT = 0.5
 SIMILAR_FLOOR, SIMILAR_CAP = 0.65, 0.9
 TRAINING_HALF_LIFE_YEARS = 3.0
+_MEMO_MOST = 200_000  # entries a memo holds before it starts again (each a few hundred bytes: ~60 MB at most)
 Message = tuple[str, dict[str, Any]]
 # a requirement, its concept keys with the free-text fallback, without it, and in order
 _Keys = tuple[Requirement, frozenset[str], frozenset[str], tuple[str, ...]]
@@ -143,7 +144,7 @@ class TransparentScorer:
         credit = self._credits.get(key)
         if credit is None:
             credit = self._credits[key] = self._partial_credit(c, held[0])
-            if len(self._credits) > 1_000_000:
+            if len(self._credits) > _MEMO_MOST:
                 self._credits.clear()
         return credit
 
@@ -205,7 +206,7 @@ class TransparentScorer:
         best = self._relevances.get(key)
         if best is None:
             best = max((self._relevance(c, held) for held in wanted), default=0.0)
-            if len(self._relevances) > 1_000_000:
+            if len(self._relevances) > _MEMO_MOST:
                 self._relevances.clear()
             self._relevances[key] = best
         return best
