@@ -129,10 +129,11 @@ def train_centroids(vectors: np.ndarray, nlist: int, *, niter: int = 10, sample_
     take = np.sort(rng.choice(n, min(n, sample_per_cell * nlist), replace=False))
     x = np.ascontiguousarray(vectors[take], dtype=np.float32)
     centroids = x[np.sort(rng.choice(len(x), nlist, replace=False))].copy()
+    columns = np.ascontiguousarray(x.T, dtype=np.float64)
     for _ in range(niter):
         scores = x @ centroids.T
         label = scores.argmax(axis=1)
-        sums = _sums(x, label, nlist)
+        sums = _sums(columns, label, nlist)
         empty = np.flatnonzero(np.bincount(label, minlength=nlist) == 0)
         if len(empty):
             worst = np.argsort(scores[np.arange(len(x)), label], kind="stable")[:len(empty)]
@@ -141,15 +142,10 @@ def train_centroids(vectors: np.ndarray, nlist: int, *, niter: int = 10, sample_
     return centroids
 
 
-def _sums(x: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per label the sum of its rows (rows in position order within a label: the same sums anywhere)."""
-    order = np.argsort(label, kind="stable")
-    counts = np.bincount(label, minlength=n_groups)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    out = np.zeros((n_groups, x.shape[1]), dtype=np.float32)
-    full = counts > 0
-    out[full] = np.add.reduceat(x[order], starts[full], axis=0)
-    return out
+def _sums(columns: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per label the sum of its rows (``columns``: the rows transposed, float64), column by column in
+    row order (``bincount``: the same sums in any process, whatever its threads)."""
+    return np.stack([np.bincount(label, weights=c, minlength=n_groups) for c in columns], axis=1).astype(np.float32)
 
 
 def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, take: int = 2, *, chunk: int = 16_384,
