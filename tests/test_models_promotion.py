@@ -82,6 +82,9 @@ def test_a_group_measured_on_fewer_vacancies_than_the_minimum_is_not_judged():
     alone = {"skew_at_10/province/63": -0.5, "skew_at_10/province/63/vacancies": 4.0}
     assert "Skew@10 by province" in unjudged(alone, alone, min_vacancies=20)
     assert "Skew@10 by province" not in unjudged(alone, alone, min_vacancies=4)
+    # a group judged on the new side that the old side has no figure for is said, not passed over
+    assert "skew_at_10/province/63" in unjudged(alone, {}, min_vacancies=4)
+    assert "skew_at_10/province/63" not in unjudged(alone, alone, min_vacancies=4)
 
 
 def test_the_rule_promotes_a_gain_with_fairness_within_the_tolerance_cross_validated():

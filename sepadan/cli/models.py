@@ -65,7 +65,7 @@ MinVacancies = Annotated[int, typer.Option(
 
 def train(holdout: Holdout = 0.2, seed: Seed = 20261123, alpha: Alpha = 1e-3, cv_folds: Folds = 5,
           fairness_tolerance: Tolerance = 0.05, unshown: Unshown = 0, ips: Ips = False,
-          no_promote: NoPromote = False, cv_all: CvAll = True, skew_min_vacancies: MinVacancies = 20,
+          no_promote: NoPromote = False, cv_all: CvAll = True, skew_min_vacancies: MinVacancies = 20,  # fairness.MIN_VACANCIES (not imported: --help stays light)
           as_json: AsJson = False, today: Today = None, home: Home = None) -> None:
     """Train a monotone ranker on the stored outcomes, compare it with the transparent scorer and the
     champion on held-out vacancies and cross-validated over all vacancies, log the run to MLflow and

@@ -186,6 +186,10 @@ def judged_groups(figures: Mapping[str, float], attr: str, *, k: int = 10,
 def unjudged(new: Mapping[str, float], old: Mapping[str, float], *, k: int = 10,
              min_vacancies: int = MIN_VACANCIES, attrs: Iterable[str] = ATTRIBUTES) -> list[str]:
     """What :func:`worse` cannot compare: an attribute with no group measured on enough vacancies
-    (``Skew@k by <attr>``), or an NDKL@k missing from either side."""
+    (``Skew@k by <attr>``), a group judged in ``new`` that ``old`` has no figure for, or an NDKL@k
+    missing from either side."""
+    attrs = tuple(attrs)
     out = [f"Skew@{k} by {attr}" for attr in attrs if not judged_groups(new, attr, k=k, min_vacancies=min_vacancies)]
+    out += [key for attr in attrs for key in judged_groups(new, attr, k=k, min_vacancies=min_vacancies)
+            if key not in old]
     return out + [key for attr in attrs if (key := f"ndkl_at_{k}/{attr}") not in new or key not in old]

@@ -159,7 +159,8 @@ def decide(board: Board, config: Any) -> Decision:
         return Decision(False, f"challenger: {gain}, but fairness ({figures}) is worse than {name}'s {place} by "
                                f"more than {tol}: " + "; ".join(failing))
     gaps = unjudged(new, old, k=k, min_vacancies=least)
-    note = f"; not judged (no group measured on enough vacancies): {', '.join(gaps)}" if gaps else ""
+    note = (f"; not judged (no group measured on enough vacancies, or no figure to compare with): {', '.join(gaps)}"
+            if gaps else "")
     return Decision(True, f"champion: {gain} excludes zero, and no fairness figure ({figures}) is worse than "
                           f"{name}'s {place} by more than {tol}{note}")
 

@@ -11,8 +11,8 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select, update
