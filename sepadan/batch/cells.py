@@ -54,7 +54,11 @@ def default_threads() -> int:
 
 
 def each_block(fn: Callable[[int], None], items: Iterable[int], threads: int) -> None:
-    """``fn(item)`` for every item, on ``threads`` threads, each with single-threaded BLAS."""
+    """``fn(item)`` for every item, on ``threads`` threads, each with single-threaded BLAS.
+
+    The BLAS limit is process-wide (threadpoolctl) and restored on leaving: call this from one
+    thread at a time, as the batch stages do (the local runner runs a stage's partitions in turn,
+    Ray runs each in a worker process of its own); two callers at once could restore out of order."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
