@@ -506,6 +506,34 @@ def test_ray_and_local_runs_give_identical_shortlists_and_recommendations(ray_se
     assert sorted(_rows(ray.path, "allocation"), key=str) == sorted(_rows(local.path, "allocation"), key=str)
 
 
+def test_the_batch_through_cells_on_ray_equals_the_local_one(ray_session, real_market, monkeypatch):
+    """``sepadan batch --candidates ivf`` on Ray: the cells trained on the open orders (shipped to
+    the workers by reference), the same lists as the local runner's."""
+    from sepadan.batch import RayRunner, cells
+    from sepadan.batch.vectors import CellOptions
+
+    trained_on = []
+    build = cells.build_cells
+
+    def spy(rows, nlist, *, train=None, **kw):
+        trained_on.append(None if train is None else len(train))
+        return build(rows, nlist, train=train, **kw)
+
+    monkeypatch.setattr(cells, "build_cells", spy)  # the local run's (in this process)
+
+    options = BatchOptions(shards=2, orders_per_partition=40, workers_per_partition=125, candidates="ivf",
+                           cells=CellOptions(nlist=6, nprobe=2, m=20), allocate=False, gaps=False)
+    runner = RayRunner(workers=2)
+    ray = run_batch(real_market, runner=runner, run_id="ray-ivf", options=options)
+    runner.close()
+    local = run_batch(real_market, runner=LocalRunner(), run_id="local-ivf", options=options)
+    assert ray.manifest["options"]["cells"]["train_on"] == "orders"
+    assert len(trained_on) == 2 and trained_on[0] is not None and trained_on == [trained_on[0]] * 2
+    for stage in ("shortlists", "recommendations"):
+        a, b = _lists(ray.path, stage), _lists(local.path, stage)
+        assert a == b and len(a) > 30, stage
+
+
 def test_dense_candidates_on_ray_equal_the_local_ones(ray_session, tmp_path):
     from sepadan.batch import RayRunner
 

@@ -18,13 +18,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sepadan.batch import phrases as phrase_stage
 from sepadan.batch.aggregate import NATIONAL, AllocationStage, GapStage
 from sepadan.batch.plan import Partition, check_run_id, new_run_id, partitions
 from sepadan.batch.publish import Done, RunDir, last_unfinished
 from sepadan.batch.shards import shard_states
 from sepadan.batch.stages import CellSearch, MergeStage, RecommendStage, ShortlistStage
-from sepadan.batch.vectors import CellBuild, CellOptions
+from sepadan.batch.vectors import CellBuild, CellOptions, VectorShard
 from sepadan.errors import SepadanError
 
 log = logging.getLogger(__name__)
@@ -216,9 +218,12 @@ def _matching(job: Stages, vref: Any, srefs: tuple[Any, ...], shards: list[Any],
                    for v in open_orders(matcher, Request()))
     chunks = partitions("shortlists", len(orders), o.orders_per_partition, prefix="o")
     cells = None
-    if o.candidates == "ivf":
-        job.stage(CellBuild(srefs, o.cells), [Partition("cells", f"s{s.shard.number:02d}", 0, len(s.records),
-                                                        s.shard.number) for s in shards])
+    if o.candidates == "ivf":  # the cells' centroids trained on the open orders, as the dense pass does
+        at = [matcher.vacancies.position(vid, "vacancy") for vid, _ in orders]
+        queries = job.runner.share(VectorShard(np.arange(len(at), dtype=np.int64),
+                                               np.ascontiguousarray(matcher.vacancies.index.vectors[at])))
+        job.stage(CellBuild(srefs, o.cells, queries),
+                  [Partition("cells", f"s{s.shard.number:02d}", 0, len(s.records), s.shard.number) for s in shards])
         cells = CellSearch(str(job.run.path), o.cells)
     job.stage(ShortlistStage(vref, srefs, orders, cells),
               [Partition("shortlist-shards", f"s{s.shard.number:02d}-{c.key}", c.lo, c.hi, s.shard.number)
