@@ -573,7 +573,10 @@ def test_the_admin_api_lists_promotes_and_rolls_back_models(registry, web, admin
     listed = admin.get("/v1/models", headers=h).json()
     assert listed["champion"] == 1 and [v["version"] for v in listed["versions"]] == [2, 1]
     assert listed["versions"][0]["ndcg_at_10"] == pytest.approx(0.52)
-    assert admin.get("/v1/models/2", headers=h).json()["metrics"]["ranker"]["ndcg_at_10"] == pytest.approx(0.52)
+    shown = admin.get("/v1/models/2", headers=h).json()
+    assert shown["metrics"]["ranker"]["ndcg_at_10"] == pytest.approx(0.52)
+    assert shown["fairness_cv"]["transparent"]["skew_at_10/age_band/18-24"] == pytest.approx(-0.17)
+    assert "fairness_cv" in admin.get("/openapi.json").json()["components"]["schemas"]["ModelReport"]["properties"]
     assert admin.post("/v1/models/2/promote", headers=h).json()["champion"] == 2 == registry.champion_version()
     assert admin.post("/v1/models/rollback", headers=h).json()["champion"] == 1 == registry.champion_version()
     assert admin.post("/v1/models/rollback", headers=h).status_code == 409

@@ -98,6 +98,9 @@ class ModelReport(BaseModel):
     data_digest: str | None
     metrics: dict[str, dict[str, float]]
     fairness: dict[str, dict[str, float]]
+    fairness_cv: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="fairness figures cross-validated over all vacancies, per system (ranker, "
+                                          "transparent): what the promotion rule judges where the run has them")
     hire_rates: dict[str, float]
     differences: dict[str, float]
     weights: dict[str, float]
