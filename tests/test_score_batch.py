@@ -50,7 +50,7 @@ def test_batch_scores_equal_the_scorer_on_every_pair(demo_engine) -> None:
     differ, pairs, components = [], 0, set()
     for v_pos, (v, vp) in enumerate(zip(m.vacancies.records, m.vacancies.profiles)):
         picked = rng.permutation(rows)[:150]  # in any order, repeats of a worker's concepts across rows
-        got = batch.scores(picked, m.workers.records, m.workers.index.vectors, v, vp,
+        got = batch.scores(picked, m.workers.index.vectors, v, vp,
                            m.vacancies.index.vectors[v_pos], m.ctx)
         for p, score in zip(picked.tolist(), got):
             want = _reference(m, p, v_pos)

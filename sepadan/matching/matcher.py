@@ -233,7 +233,7 @@ class Matcher:
         them one by one) if a full score differs from its batch score: the champion changed
         between the two, or a bug, logged."""
         rows = np.asarray(candidates, dtype=np.int64)
-        scores = batch.scores(rows, self.workers.records, self.workers.index.vectors, v, vp, vvec, self.ctx)
+        scores = batch.scores(rows, self.workers.index.vectors, v, vp, vvec, self.ctx)
         # best score first, ties by worker id (ids unique: the order is total)
         order = np.lexsort((self.workers.id_rank()[rows], -np.asarray(scores, dtype=np.float64))).tolist()
         mark("scored")

@@ -130,8 +130,8 @@ class BatchScorer:
         self._language: dict[tuple, float] = {}  # (credential set, requirements) -> component
         self._lock = threading.Lock()
 
-    def scores(self, rows: np.ndarray, w_records: Sequence[Worker], vectors: np.ndarray, v: Vacancy,
-               vp: VacancyProfile, vvec: np.ndarray, ctx: Context) -> list[float]:
+    def scores(self, rows: np.ndarray, vectors: np.ndarray, v: Vacancy, vp: VacancyProfile, vvec: np.ndarray,
+               ctx: Context) -> list[float]:
         """The rounded score of each worker row against the vacancy, as the scorer gives it."""
         rows = np.asarray(rows, dtype=np.int64)
         if len(rows) == 0:
