@@ -860,40 +860,10 @@ def chart_makers(result: Result) -> list[tuple[str, Callable[[Path], Path]]]:
     """For :func:`sepadan.evaluation.results.write`: the latency and recall charts of a result."""
     latency, recall = result.extra_tables[LATENCY_TABLE], result.extra_tables[RECALL_TABLE]
     stages = result.extra_tables.get(STAGE_TABLE, [])
-    charts = [("latency", lambda p: latency_chart(latency, p)), ("recall", lambda p: _recall_chart(recall, p))]
+    charts = [("latency", lambda p: latency_chart(latency, p)), ("recall", lambda p: recall_chart(recall, p))]
     if stages:
         charts.append(("stages", lambda p: _stage_chart(stages, p)))
     return charts
-
-
-def _recall_chart(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Recall@10 against the share of eligible workers: the planned search by ids and counting
-    ties, and raw HNSW where it was measured (:func:`recall_chart` where every column is there)."""
-    if all(any(k.startswith("raw HNSW") for k in r) for r in rows):
-        return recall_chart(rows, path)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for n in sorted({r["workers"] for r in rows}):
-        mine = [r for r in rows if r["workers"] == n]
-        xs = [r["eligible_rows"] / n for r in mine]
-        for key, style in (("planned recall@10", "-o"), ("planned recall@10 counting ties", ":s"),
-                           ("raw HNSW recall@10", "--x")):
-            if all(key in r for r in mine):
-                ax.plot(xs, [r[key] for r in mine], style, label=f"{n:,} workers, {key}")
-    ax.set_xscale("log")
-    ax.axhline(0.95, color="red", linestyle=":", linewidth=0.8)
-    ax.set_xlabel("share of workers eligible (log)")
-    ax.set_ylabel("recall@10 against exact")
-    ax.set_title("ANN recall under filters, the engine's index and planner (red: 0.95)", fontsize=10)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def _stage_chart(rows: list[dict[str, Any]], path: Path) -> Path:
