@@ -260,7 +260,7 @@ class BatchScorer:
     def _preferences(self, rows: np.ndarray, v: Vacancy) -> np.ndarray:
         """The preference component, worked out once per distinct set of preferences among the rows."""
         sets, inverse = np.unique(self.columns.preferences[rows], return_inverse=True)
-        values = np.array([_preference(self.columns.preference_sets[s], v) for s in sets.tolist()], dtype=np.float64)
+        values = np.array([sc.preference_of(self.columns.preference_sets[s], v) for s in sets.tolist()], dtype=np.float64)
         return values[inverse.reshape(-1)]
 
     def _training(self, rows: np.ndarray, vp: VacancyProfile) -> np.ndarray:
@@ -287,11 +287,3 @@ def _mean(columns: list[np.ndarray]) -> np.ndarray:
     for col in columns[1:]:
         total = total + col
     return total / len(columns)
-
-
-def _preference(prefs: Preferences, v: Vacancy) -> float:
-    if not prefs.countries and not prefs.sectors and prefs.domestic is None:
-        return 0.5
-    hit = (v.sector in prefs.sectors) or (v.overseas and v.country in prefs.countries) \
-        or (not v.overseas and prefs.domestic is True)
-    return 1.0 if hit else 0.25

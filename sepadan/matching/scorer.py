@@ -19,7 +19,7 @@ from sepadan.features.profiles import Requirement, VacancyProfile, WorkerProfile
 from sepadan.features.skills import Concept
 from sepadan.features.taxonomy import Taxonomy
 from sepadan.matching.eligibility import Check, Context, readiness
-from sepadan.records import Vacancy, Worker
+from sepadan.records import Preferences, Vacancy, Worker
 
 WEIGHTS = {"skills": 0.35, "semantic": 0.50, "language": 0.10, "experience": 0.25,
            "training": 0.10, "readiness": 0.10, "preference": 0.05}
@@ -223,14 +223,23 @@ def _language(checks: list[Check]) -> float:
 
 
 def _preference(pair: Pair, reasons: list[Message]) -> float:
-    prefs, v = pair.worker.preferences, pair.vacancy
+    value = preference_of(pair.worker.preferences, pair.vacancy)
+    if value == PREFERENCE_HIT:
+        reasons.append(("preference_match", {}))
+    return value
+
+
+PREFERENCE_HIT = 1.0
+
+
+def preference_of(prefs: Preferences, v: Vacancy) -> float:
+    """The preference component: 0.5 without preferences, 1.0 where the vacancy meets one (sector,
+    overseas country, or domestic work), else 0.25 (the batch scorer reads the same function)."""
     if not prefs.countries and not prefs.sectors and prefs.domestic is None:
         return 0.5
     hit = (v.sector in prefs.sectors) or (v.overseas and v.country in prefs.countries) \
         or (not v.overseas and prefs.domestic is True)
-    if hit:
-        reasons.append(("preference_match", {}))
-    return 1.0 if hit else 0.25
+    return PREFERENCE_HIT if hit else 0.25
 
 
 def _recency(completed: date | None, today: date) -> float:
