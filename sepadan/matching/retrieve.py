@@ -29,7 +29,7 @@ _BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder=
 def rrf(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
     """Reciprocal rank fusion: sum of 1/(k + rank) over the lists an item appears in, best first,
     ties by item. Summed list by list in the order given (``np.bincount`` adds in input order), so
-    the sums are those of adding them one by one (:func:`rrf_reference`)."""
+    the sums are those of adding them one by one (tests/test_concept_search.py holds it to that)."""
     lists = [np.asarray(r, dtype=np.int64).reshape(-1) for r in rankings]
     if not any(len(r) for r in lists):
         return []
@@ -39,15 +39,6 @@ def rrf(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int,
     scores = np.bincount(inverse.reshape(-1), weights=gains, minlength=len(found))
     order = np.lexsort((found, -scores))
     return list(zip(found[order].tolist(), scores[order].tolist()))
-
-
-def rrf_reference(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
-    """:func:`rrf` one item at a time (the reference its test holds it to)."""
-    scores: dict[int, float] = defaultdict(float)
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[int(item)] += 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 class ConceptIndex:
