@@ -83,6 +83,8 @@ def test_stage_marks_come_in_order_and_change_nothing(engine) -> None:
 
 def test_the_speed_benchmark_builds_the_index_the_settings_name(tmp_path) -> None:
     from sepadan.evaluation import speed
+    from sepadan.evaluation.results import recall_chart
+    from sepadan.evaluation.speed_recall import recall_rows
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(3000, 16)).astype(np.float32)
@@ -96,11 +98,11 @@ def test_the_speed_benchmark_builds_the_index_the_settings_name(tmp_path) -> Non
         assert set(built) == kinds
         assert built["index"].kind == out["index_kind"] == "ivf_sq8" and built["index"].nprobe == 8
         assert out["index_settings"].startswith("ivf_sq8, nprobe 8")
-        rows, sweep = speed._recall(built, profiled, config)
+        rows, sweep = recall_rows(built, profiled, config)
         assert [r["eligible_rows"] for r in rows] == [3000, 30]
         assert all(0 <= r["planned recall@10"] <= r["planned recall@10 counting ties"] + 1e-9 for r in rows)
         assert any(k.startswith("raw HNSW") for k in rows[0]) == ("hnsw" in built) == bool(sweep)
-        assert speed.recall_chart(rows, tmp_path / f"recall-{compare}.png").stat().st_size > 1000
+        assert recall_chart(rows, tmp_path / f"recall-{compare}.png").stat().st_size > 1000
 
 
 def test_id_rank_orders_rows_as_their_ids_sort(engine) -> None:

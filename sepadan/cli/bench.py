@@ -556,7 +556,8 @@ def speed(
     home: Home = None,
 ) -> None:
     """Speed at each size: import, embedding, index build, memory, latency p50/p99, ANN recall."""
-    from sepadan.evaluation.speed import SpeedConfig, chart_makers, run_speed
+    from sepadan.evaluation.speed import SpeedConfig, run_speed
+    from sepadan.evaluation.speed_report import chart_makers
 
     _verbose()
     _preflight(track)
