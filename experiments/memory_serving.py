@@ -108,8 +108,14 @@ def measure(n: int, kind: str, work: Path) -> dict[str, Any]:
     for vid in random.Random(config.seed).sample(usable, min(100, len(usable))):
         matcher.shortlist(vid, k=config.k)
     part("100 shortlists (masks cached per vacancy)", time.perf_counter() - t)
+    t = time.perf_counter()
+    out["copies"] = fill_copies(matcher)
+    part("every vacancy's shortlist twice (contiguous copies of the exact-planned masks' rows)",
+         time.perf_counter() - t)
+    out["copies"] |= copies_held(matcher)
     out["serving_gb"] = last["VmRSS"]
     out["serving_anon_gb"] = last["RssAnon"]
+    out["serving_file_gb"] = last["RssFile"]
     t = time.perf_counter()
     import faiss
 
@@ -128,6 +134,36 @@ def measure(n: int, kind: str, work: Path) -> dict[str, Any]:
     return out
 
 
+def fill_copies(matcher: Any) -> dict[str, Any]:
+    """Every vacancy with eligible workers shortlisted twice, so that each exact-planned mask is
+    copied at its second search (sepadan/matching/gathered.py), as a server's would be after a
+    day of repeated shortlists; what the planner sends exactly, and what copies of all of it
+    would take unbounded."""
+    index = matcher.workers.index
+    plan_exact = getattr(index, "_plan_exact", lambda rows: True)
+    sizes = [len(matcher.masks.get(("vacancy", v.id)).rows) for v in matcher.vacancies.records]
+    exact = [m for m in sizes if 0 < m < index.size and plan_exact(m)]
+    for v, m in zip(matcher.vacancies.records, sizes):
+        if m:
+            for _ in range(2):
+                matcher.shortlist(v.id, k=30)
+    row_bytes = index.vectors.shape[1] * 4 + 8
+    return {"vacancies_shortlisted": sum(1 for m in sizes if m), "shortlists": 2 * sum(1 for m in sizes if m),
+            "exact_planned_masks": len(exact), "exact_planned_rows": int(sum(exact)),
+            "unbounded_copy_bytes": int(sum(exact) * row_bytes),
+            "largest_exact_planned_rows": int(max(exact, default=0))}
+
+
+def copies_held(matcher: Any) -> dict[str, Any]:
+    held = {}
+    for side in ("workers", "vacancies"):
+        gathered = getattr(getattr(matcher, side).index, "gathered", None)
+        if gathered is not None:
+            held[side] = {"copies": len(gathered), "held_bytes": gathered.held_bytes,
+                          "max_bytes": gathered.max_bytes}
+    return {"held": held}
+
+
 def write(result: dict[str, Any], stem: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
@@ -143,8 +179,18 @@ def write(result: dict[str, Any], stem: str) -> None:
     lines += [f"| {p['part']} | {p['added_gb']} | {p['added_anon_gb']} | {p['rss_gb']} | {p['seconds']} |"
               for p in result["parts"]]
     lines += ["", f"Serving (everything up to the shortlists): **{result['serving_gb']} GB** resident "
-              f"({result['serving_anon_gb']} GB anonymous); peak of the whole run {result['peak_gb']} GB.", "",
-              f"![parts]({stem}.png)", ""]
+              f"({result['serving_anon_gb']} GB anonymous, {result.get('serving_file_gb', '?')} GB mapped file pages); "
+              f"peak of the whole run {result['peak_gb']} GB.", ""]
+    copies = result.get("copies")
+    if copies:
+        held = "; ".join(f"{side} index {h['copies']} copies, {h['held_bytes']:,} bytes held of {h['max_bytes']:,}"
+                         for side, h in copies["held"].items())
+        lines += [f"Contiguous copies at the end: {held}. {copies['shortlists']} shortlists of "
+                  f"{copies['vacancies_shortlisted']} vacancies (each twice); {copies['exact_planned_masks']} "
+                  f"masks planned exact, {copies['exact_planned_rows']:,} rows in all (the largest "
+                  f"{copies['largest_exact_planned_rows']:,}), which unbounded copies would take "
+                  f"{copies['unbounded_copy_bytes']:,} bytes.", ""]
+    lines += [f"![parts]({stem}.png)", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     import matplotlib
 
