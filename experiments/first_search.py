@@ -1,0 +1,273 @@
+"""What the first exact search of a fresh mask spends beyond FAISS flat over the same rows (issue
+15, item 2; experiments/results/speed-index-1m.md: 0.117 ms against 0.034 at 0.1% of a million).
+
+    python experiments/first_search.py [--vectors /tmp/sepadan-bench-index/varied-1000000.vectors.npy]
+
+The first search of a mask runs FAISS's k-NN by index over the rows where they lie in the whole
+matrix (sepadan/matching/index.py); from the second on, over a contiguous copy
+(sepadan/matching/gathered.py). This times, query by query and variant by variant in turn (the
+same stretch of a shared machine's time for each), the pieces of that first search apart:
+
+- the peer: ``IndexFlatIP`` over a contiguous copy of the rows (as the speed benchmark's);
+- the same kernel as the first search, ``knn_inner_products_by_idx``, over that contiguous copy;
+- that kernel in place over the matrix: read into memory (anonymous; transparent huge pages where
+  numpy's allocation got them), the same bytes copied into memory without huge pages, and the
+  file memory-mapped as a server holds it, plain and after ``madvise`` (random, will-need);
+- the whole first search, ``exact_search`` with a fresh rows array and its own copies' keeper,
+  and without the keeper;
+- what else might be cheap: gathering the rows into a reused buffer and scanning that, reading
+  one float of each row (or of each cache line of it) before the kernel, as a prefetch from
+  Python; the rows' bounds check alone;
+- the peer and the in-place kernel after the caches were flushed (a first search on a server
+  where other work ran since the mask was last read).
+
+Every time is the median over the queries. Results: experiments/results/first-search-1m.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import mmap
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+DEFAULT = Path("/tmp/sepadan-bench-index/varied-1000000.vectors.npy")
+log = logging.getLogger("first_search")
+
+
+def huge_share(array: np.ndarray) -> float:
+    """The share of an array's bytes that lie in transparent huge pages (from /proc/self/smaps)."""
+    start = array.__array_interface__["data"][0]
+    end, huge, size = start + array.nbytes, 0, 0
+    lines = Path("/proc/self/smaps").read_text().splitlines()
+    inside = False
+    for line in lines:
+        m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
+        if m:
+            lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+            inside = lo < end and hi > start
+            if inside:
+                size += hi - lo
+        elif inside and line.startswith("AnonHugePages:"):
+            huge += int(line.split()[1]) * 1024
+    return round(huge / max(size, 1), 3)
+
+
+def plain_pages(matrix: np.ndarray) -> np.ndarray:
+    """A copy of the matrix in memory that numpy did not ask huge pages for."""
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    before = _set_madvise_hugepage(False)
+    try:
+        out = np.empty_like(matrix)
+        out[...] = matrix
+    finally:
+        _set_madvise_hugepage(before)
+    return out
+
+
+def mapped(path: Path, advice: int | None) -> np.ndarray:
+    """The file's matrix memory-mapped read-only, every page touched once (as after a server's
+    earlier searches), with ``advice`` given to the kernel first."""
+    matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+    if advice is not None:
+        matrix._mmap.madvise(advice)
+    matrix[:, 0].sum()  # one read of every row's page: resident, as on a warm server
+    return matrix
+
+
+def knn(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, k: int) -> None:
+    from sepadan.matching.index import _knn_by_idx
+
+    _knn_by_idx(queries, vectors, rows, k)
+
+
+class Flush:
+    """Reads a buffer larger than the last-level cache, to push other data out of it."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.buffer = np.ones(nbytes // 8, dtype=np.int64)
+
+    def __call__(self) -> None:
+        self.buffer.sum()
+
+
+def timed(variants: dict[str, Callable[[np.ndarray], Any]], queries: np.ndarray, *,
+          before: Callable[[], None] | None = None) -> dict[str, float]:
+    """The median ms a query of each variant, the variants run in turn on each query (the order
+    rotating), after ``before`` each time where given."""
+    names = list(variants)
+    for name in names:  # one warm-up call each
+        variants[name](queries[:1])
+    spent: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(len(queries)):
+        q = queries[i:i + 1]
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            if before is not None:
+                before()
+            started = time.perf_counter()
+            variants[name](q)
+            spent[name].append(time.perf_counter() - started)
+    return {name: round(float(np.median(values)) * 1000, 4) for name, values in spent.items()}
+
+
+def first_search_variants(matrix: np.ndarray, rows: np.ndarray, k: int, *, gathered: bool
+                          ) -> Callable[[np.ndarray], Any]:
+    """The whole first search of a fresh read-only rows array (made outside the timing would be
+    fairer still; a copy of 1,000-10,000 int64 takes a few microseconds and is made here)."""
+    from sepadan.matching.gathered import GatheredRows
+    from sepadan.matching.index import exact_search
+
+    keeper = GatheredRows() if gathered else None
+
+    def run(q: np.ndarray) -> Any:
+        fresh = rows.copy()
+        fresh.setflags(write=False)
+        return exact_search(matrix, q, k, fresh, gathered=keeper)
+
+    return run
+
+
+def query_vectors(path: Path, matrix: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The speed benchmark's queries stored beside its vectors (``varied-N.queries.npy``), or
+    rows of the matrix drawn at random."""
+    beside = path.with_name(path.name.replace(".vectors.npy", ".queries.npy"))
+    if beside != path and beside.exists():
+        return np.ascontiguousarray(np.load(beside, allow_pickle=False)[:n], dtype=np.float32)
+    return np.ascontiguousarray(matrix[rng.choice(len(matrix), n, replace=False)])
+
+
+def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_queries: int, seed: int
+            ) -> dict[str, Any]:
+    import faiss
+
+    from sepadan.evaluation.speed_index import machine
+
+    out: dict[str, Any] = {"vectors": str(path), "k": k, "machine_start": machine(),
+                           "faiss_threads": faiss.omp_get_max_threads()}
+    matrix = np.load(path, allow_pickle=False)
+    n, dim = matrix.shape
+    plain = plain_pages(matrix)
+    maps = {"mapped": mapped(path, None), "mapped, madvise random": mapped(path, mmap.MADV_RANDOM),
+            "mapped, madvise will-need": mapped(path, mmap.MADV_WILLNEED)}
+    out["rows"], out["dim"] = n, dim
+    out["huge_page_share"] = {"in memory": huge_share(matrix), "in memory, no huge pages asked": huge_share(plain)}
+    log.info("%d x %d rows; huge-page share %s", n, dim, out["huge_page_share"])
+    rng = np.random.default_rng(seed)
+    queries = query_vectors(path, matrix, n_queries, rng)
+    flush = Flush(1 << 30)
+    out["shares"] = []
+    for share in shares:
+        m = max(1, round(share * n))
+        rows = np.sort(rng.choice(n, m, replace=False)).astype(np.int64)
+        copy = np.ascontiguousarray(matrix[rows])
+        local = np.arange(m, dtype=np.int64)
+        sub = faiss.IndexFlatIP(dim)
+        sub.add(copy)
+        buffer = np.empty_like(copy)
+        lines = np.arange(0, dim, 16)  # one float of each 64-byte line of a row
+
+        def gather_then_scan(q: np.ndarray) -> None:
+            np.take(matrix, rows, axis=0, out=buffer)
+            knn(q, buffer, local, k)
+
+        variants: dict[str, Callable[[np.ndarray], Any]] = {
+            "peer: IndexFlatIP over a contiguous copy": lambda q: sub.search(q, k),
+            "kernel over the contiguous copy": lambda q: knn(q, copy, local, k),
+            "kernel in place, in memory": lambda q: knn(q, matrix, rows, k),
+            "kernel in place, in memory, no huge pages": lambda q: knn(q, plain, rows, k),
+            **{f"kernel in place, {name}": (lambda q, mx=mx: knn(q, mx, rows, k)) for name, mx in maps.items()},
+            "first search (exact_search, fresh rows, copies' keeper), in memory":
+                first_search_variants(matrix, rows, k, gathered=True),
+            "first search without the keeper, in memory": first_search_variants(matrix, rows, k, gathered=False),
+            "first search (exact_search, fresh rows, copies' keeper), mapped":
+                first_search_variants(maps["mapped"], rows, k, gathered=True),
+            "gather into a reused buffer, then the kernel over it": gather_then_scan,
+            "touch one float a row, then the kernel in place": lambda q: (matrix[rows, 0], knn(q, matrix, rows, k)),
+            "touch every cache line of the rows, then the kernel in place":
+                lambda q: (matrix[rows[:, None], lines], knn(q, matrix, rows, k)),
+            "bounds check of the rows alone": lambda q: (rows.min(), rows.max()),
+        }
+        hot = timed(variants, queries)
+        cold_variants = {name: variants[name] for name in (
+            "peer: IndexFlatIP over a contiguous copy", "kernel in place, in memory",
+            "kernel in place, in memory, no huge pages", "kernel in place, mapped")}
+        cold = timed(cold_variants, queries[:cold_queries], before=flush)
+        peer, peer_cold = hot["peer: IndexFlatIP over a contiguous copy"], cold["peer: IndexFlatIP over a contiguous copy"]
+        out["shares"].append({"share": share, "rows": m, "queries": len(queries), "cold_queries": cold_queries,
+                              "hot_ms": hot, "hot_x_peer": {name: round(v / peer, 2) for name, v in hot.items()},
+                              "cold_ms": cold, "cold_x_peer": {name: round(v / peer_cold, 2) for name, v in cold.items()}})
+        log.info("%.1f%% (%d rows): %s; cold %s", share * 100, m, hot, cold)
+    out["machine_end"] = machine()
+    return out
+
+
+def write(result: dict[str, Any], stem: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
+    m0, m1 = result["machine_start"], result["machine_end"]
+    lines = [f"# The first exact search of a fresh mask, taken apart: {result['rows']:,} rows of {result['dim']}", "",
+             f"{m0['cpu']}, {m0['cores']} cores (shared), commit `{m0['commit']}`"
+             f"{' (with uncommitted changes)' if m0['tree_dirty'] else ''}, load average {m0['load_average']} at "
+             f"the start, {m1['load_average']} at the end; FAISS threads {result['faiss_threads']}; k {result['k']}. "
+             f"Vectors `{result['vectors']}`. Share of the matrix in transparent huge pages: "
+             f"{result['huge_page_share']}. Median ms a query, the variants in turn on each query.", ""]
+    for s in result["shares"]:
+        lines += [f"## {s['share']:.1%} allowed ({s['rows']:,} rows, {s['queries']} queries; "
+                  f"cold: {s['cold_queries']} queries, caches flushed before each)", "",
+                  "| variant | ms (hot) | x peer | ms (cold) | x peer (cold) |", "|---|---|---|---|---|"]
+        for name, ms in s["hot_ms"].items():
+            cold = s["cold_ms"].get(name)
+            lines.append(f"| {name} | {ms} | {s['hot_x_peer'][name]} | {'' if cold is None else cold} | "
+                         f"{'' if cold is None else s['cold_x_peer'][name]} |")
+        lines.append("")
+    lines += [f"![first search]({stem}.png)", ""]
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(result["shares"]), figsize=(6 * len(result["shares"]), 5.5), squeeze=False)
+    for ax, s in zip(axes[0], result["shares"]):
+        names = list(s["hot_ms"])
+        ax.barh(range(len(names)), [s["hot_x_peer"][n] for n in names], color="tab:blue", label="hot")
+        ax.set_yticks(range(len(names)), [n[:58] for n in names], fontsize=6)
+        ax.axvline(1, color="grey", lw=0.8)
+        ax.axvline(2, color="tab:red", lw=0.8, ls="--", label="2x the peer")
+        ax.invert_yaxis()
+        ax.set(xlabel="x IndexFlatIP over a contiguous copy (median ms)", title=f"{s['share']:.1%} of {result['rows']:,} rows")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{stem}.png", dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vectors", type=Path, default=DEFAULT)
+    parser.add_argument("--shares", type=float, nargs="+", default=[0.001, 0.01])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--cold-queries", type=int, default=20)
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", default="first-search-1m")
+    opts = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    write(measure(opts.vectors, opts.shares, opts.queries, opts.k, opts.cold_queries, opts.seed), opts.out)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main(sys.argv[1:])
