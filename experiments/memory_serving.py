@@ -38,7 +38,7 @@ def memory() -> dict[str, float]:
             for key in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
 
 
-def measure(n: int, kind: str, work: Path) -> dict[str, Any]:
+def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None) -> dict[str, Any]:
     import numpy as np
 
     from sepadan.config import Settings
@@ -98,6 +98,10 @@ def measure(n: int, kind: str, work: Path) -> dict[str, Any]:
                    fingerprint="bench")
         del index, vectors
         index, _, _ = load_index(where, model="bench")
+    if gather_max_bytes is not None:  # the contiguous copies' bound, if not the library's default
+        from sepadan.matching.gathered import GatheredRows
+
+        index.gathered = GatheredRows(max_bytes=gather_max_bytes)
     part(f"worker index ({kind}{', loaded from disk, rows mapped' if kind != 'exact' else ''})",
          time.perf_counter() - t)
     t = time.perf_counter()
@@ -155,13 +159,17 @@ def fill_copies(matcher: Any) -> dict[str, Any]:
 
 
 def copies_held(matcher: Any) -> dict[str, Any]:
-    held = {}
+    """The contiguous copies each index holds, and the bytes of the cached masks (bits, rows)."""
+    masks = [matcher.masks.get(key) for key in matcher.masks.keys()]
+    held: dict[str, Any] = {}
     for side in ("workers", "vacancies"):
         gathered = getattr(getattr(matcher, side).index, "gathered", None)
         if gathered is not None:
             held[side] = {"copies": len(gathered), "held_bytes": gathered.held_bytes,
                           "max_bytes": gathered.max_bytes}
-    return {"held": held}
+    return {"held": held, "masks": len(masks), "mask_bits_bytes": sum(m.bits.nbytes for m in masks),
+            "mask_rows_bytes": sum(m.rows.nbytes for m in masks),
+            "mask_rows_dtype": str(masks[0].rows.dtype) if masks else None}
 
 
 def write(result: dict[str, Any], stem: str) -> None:
@@ -189,7 +197,9 @@ def write(result: dict[str, Any], stem: str) -> None:
                   f"{copies['vacancies_shortlisted']} vacancies (each twice); {copies['exact_planned_masks']} "
                   f"masks planned exact, {copies['exact_planned_rows']:,} rows in all (the largest "
                   f"{copies['largest_exact_planned_rows']:,}), which unbounded copies would take "
-                  f"{copies['unbounded_copy_bytes']:,} bytes.", ""]
+                  f"{copies['unbounded_copy_bytes']:,} bytes. Cached masks: {copies.get('masks')}, "
+                  f"bits {copies.get('mask_bits_bytes', 0):,} bytes, rows ({copies.get('mask_rows_dtype')}) "
+                  f"{copies.get('mask_rows_bytes', 0):,} bytes.", ""]
     lines += [f"![parts]({stem}.png)", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     import matplotlib
@@ -215,11 +225,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--index", default="ivf_sq8")
     parser.add_argument("--work", type=Path, default=Path("/tmp/sepadan-bench-index"))
     parser.add_argument("--out", default="memory-serving")
+    parser.add_argument("--gather-max-mib", type=int, default=None,
+                        help="the worker index's bound on contiguous copies (default: the library's)")
     opts = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("alembic", "bm25s", "faiss", "sepadan.store", "sepadan.features.encoder"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    write(measure(opts.workers, opts.index, opts.work), opts.out)
+    bound = None if opts.gather_max_mib is None else opts.gather_max_mib * 2**20
+    write(measure(opts.workers, opts.index, opts.work, bound), opts.out)
 
 
 if __name__ == "__main__":

@@ -151,6 +151,22 @@ def test_a_cached_eligibility_mask_is_read_only_and_copied_on_its_second_search(
     assert len(index.gathered) == 1 and (ids % 5 == 2).all()
 
 
+@pytest.mark.parametrize("kind", ["exact", "flat"])
+def test_int32_rows_answer_as_int64_ones_and_keep_their_copy(kind, rows, queries):
+    """A cached mask's rows are int32 (half the bytes): searched in place, copied at the second
+    search and found again by identity, with the same int64 positions and scores as int64 rows."""
+    held = MaskCache(len(rows), lambda key: np.arange(len(rows)) % 7 == key).get(3)
+    assert held.rows.dtype == np.int32
+    truth = exact_search(rows, queries, 9, held.rows.astype(np.int64))  # writable int64: in place
+    index = build_index(rows, kind=kind, exact_filter_max=10_000)
+    for search in range(3):  # in place, copy made, copy found
+        scores, ids = index.search(queries, 9, allowed=held.rows, bitmap=held.bits)
+        assert ids.dtype == np.int64 and (ids == truth[1]).all()
+        assert (scores.view(np.int32) == truth[0].view(np.int32)).all()
+        assert len(index.gathered) == (search > 0)
+    assert index.gathered.lookup(held.rows, index.vectors) is not None
+
+
 def test_the_sighting_memory_is_bounded():
     gathered = GatheredRows(remembered=3)
     vectors = np.zeros((10, DIM), dtype=np.float32)

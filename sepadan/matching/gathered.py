@@ -99,9 +99,9 @@ class GatheredRows:
         return entry.copy
 
     def offer(self, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
-        """Note that ``rows`` (validated, int64, read-only to be eligible) is being searched and
-        has no copy; copy its rows of ``vectors`` and keep the copy when it has been searched
-        often enough and fits."""
+        """Note that ``rows`` (validated int32 or int64 positions, read-only to be eligible) is
+        being searched and has no copy; copy its rows of ``vectors`` and keep the copy when it has
+        been searched often enough and fits."""
         if self._dead:
             self._purge()
         key, size = id(rows), len(rows) * (vectors.shape[1] * 4 + 8)

@@ -48,7 +48,7 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.n
     one matrix product a query."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     if allowed is not None:
-        return _subset_search(vectors, queries, k, np.ascontiguousarray(allowed, dtype=np.int64), gathered)
+        return _subset_search(vectors, queries, k, _positions(allowed), gathered)
     m = len(vectors)
     scores_out = np.full((len(queries), k), -np.inf, dtype=np.float32)
     ids_out = np.full((len(queries), k), -1, dtype=np.int64)
@@ -80,10 +80,10 @@ def _subset_search(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.nd
         vectors = _contiguous(vectors)
         copy = None if gathered is None else gathered.offer(rows, vectors)
     if copy is None:
-        scores, ids = _knn_by_idx(queries, vectors, rows, take)
+        scores, ids = _knn_by_idx(queries, vectors, rows.astype(np.int64, copy=False), take)
     else:
         scores, local = _knn_by_idx(queries, copy.matrix, copy.local, take)
-        ids = rows[local]
+        ids = rows[local].astype(np.int64, copy=False)
     if take > 1 and _has_ties(scores):
         for qi in range(nq):
             order = np.lexsort((ids[qi], -scores[qi]))
@@ -92,6 +92,16 @@ def _subset_search(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.nd
         pad = ((0, 0), (0, k - take))
         return np.pad(scores, pad, constant_values=-np.inf), np.pad(ids, pad, constant_values=-1)
     return scores, ids
+
+
+def _positions(allowed: np.ndarray) -> np.ndarray:
+    """Allowed row positions as the search reads them: the caller's own array where it is a
+    C-contiguous vector of int32 or int64 (a cached mask's rows are int32, half the bytes; the
+    same array, so a copy kept for it is found again), else a C-contiguous int64 copy."""
+    rows = np.asarray(allowed)
+    if rows.ndim == 1 and rows.dtype in (np.int32, np.int64) and rows.flags.c_contiguous:
+        return rows
+    return np.ascontiguousarray(rows, dtype=np.int64)
 
 
 def _has_ties(scores: np.ndarray) -> bool:

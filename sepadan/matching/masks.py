@@ -28,7 +28,7 @@ class Allowed:
     mask is searched (:mod:`sepadan.matching.gathered`)."""
 
     bits: np.ndarray  # uint8, little bit order
-    rows: np.ndarray  # int64 positions, ascending, read-only
+    rows: np.ndarray  # positions, ascending, read-only; int32 when made by ``of`` (int64 past 2**31 rows)
     n: int
 
     def __post_init__(self) -> None:
@@ -36,7 +36,10 @@ class Allowed:
 
     @classmethod
     def of(cls, mask: np.ndarray) -> Allowed:
-        return cls(np.packbits(mask, bitorder="little"), np.flatnonzero(mask).astype(np.int64), len(mask))
+        # int32 rows: half the bytes of int64 (500 vacancies' masks at a million workers held ~0.28
+        # GB of int64 rows; experiments/results/memory-serving-1m.md)
+        rows = np.flatnonzero(mask).astype(np.int32 if len(mask) < 2**31 else np.int64)
+        return cls(np.packbits(mask, bitorder="little"), rows, len(mask))
 
     def mask(self) -> np.ndarray:
         return np.unpackbits(self.bits, count=self.n, bitorder="little").view(bool)
