@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -153,32 +154,41 @@ def _sums(columns: np.ndarray, label: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, take: int = 2, *, chunk: int = 16_384,
-                  threads: int | None = None) -> np.ndarray:
+                  threads: int | None = None, precision: str = "float32") -> np.ndarray:
     """Each row's ``take`` nearest centroids by inner product, best first, ties to the lower cell
     (``(n, take)``; the last column repeated when there are fewer cells): chunks of rows against every
-    centroid, spread over ``threads``."""
+    centroid, spread over ``threads``; ``bf16``: by the bfloat16 products (a row near two centroids
+    may rank them the other way round; the cells only decide what is scored, never a score)."""
     n, width = len(vectors), min(take, len(centroids))
     out = np.empty((n, take), dtype=np.int32)
     centroids = np.ascontiguousarray(centroids, dtype=np.float32)
+    scoring = Scoring(precision)
+    if scoring.low:
+        from sepadan.batch.lowp import padded_product, to_bf16
+
+        c16 = to_bf16(centroids)
 
     def one(lo: int) -> None:
         x = np.ascontiguousarray(vectors[lo:lo + chunk], dtype=np.float32)
-        top = _top_cells(x @ centroids.T, width)
+        scores = padded_product(to_bf16(x), c16, chunk) if scoring.low else x @ centroids.T
+        top = _top_cells(scores, width)
         out[lo:lo + len(x), :width] = top
         out[lo:lo + len(x), width:] = top[:, -1:]
 
-    each_block(one, range(0, n, chunk), default_threads() if threads is None else threads)
+    scoring.pool(one, range(0, n, chunk), default_threads() if threads is None else threads)
     return out
 
 
 def build_cells(vectors: np.ndarray, nlist: int, *, train: np.ndarray | None = None, take: int = 2,
-                niter: int = 10, sample_per_cell: int = 64, seed: int = 0, threads: int | None = None) -> Cells:
+                niter: int = 10, sample_per_cell: int = 64, seed: int = 0, threads: int | None = None,
+                precision: str = "float32") -> Cells:
     """Cells of ``vectors``: centroids trained on ``train`` (default: the rows themselves; the job
-    orders are the better choice, see the module notes), every row's ``take`` (at least 2) nearest."""
+    orders are the better choice, see the module notes), every row's ``take`` (at least 2) nearest
+    (``precision``: of the products that rank them, :func:`nearest_cells`)."""
     base = vectors if train is None else train
     nlist = min(nlist, len(base))
     centroids = train_centroids(base, nlist, niter=niter, sample_per_cell=sample_per_cell, seed=seed)
-    near = nearest_cells(vectors, centroids, max(2, take), threads=threads)
+    near = nearest_cells(vectors, centroids, max(2, take), threads=threads, precision=precision)
     return Cells(centroids, near[:, 0].copy(), near[:, 1].copy(), near if near.shape[1] > 2 else None)
 
 
@@ -240,9 +250,55 @@ def _empty(r: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((r, k), -np.inf, dtype=np.float32), np.full((r, k), -1, dtype=np.int64)
 
 
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """How a block of pairs is scored: ``float32`` products (NumPy or FAISS), or ``bf16`` products
+    picking each query's ``k + margin`` best rows, re-scored in float32 (:mod:`sepadan.batch.lowp`).
+    ``rows16``: the rows already in bfloat16, made once per shard by the caller (else made here from
+    the rows); ``blocks``: each cell's rows of ``rows16`` where it is in cell order (else the cells'
+    own positions index it)."""
+
+    precision: str = "float32"
+    margin: int = 16
+    rows16: Any = None
+    blocks: Sequence[slice] | None = None
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("float32", "bf16"):
+            raise ValueError(f"a block is scored in float32 or bf16, not '{self.precision}' (resolve 'auto' once, "
+                             "in the driver: sepadan.batch.lowp.resolve)")
+        if self.margin < 0:
+            raise ValueError(f"margin must be at least 0, not {self.margin}")
+
+    @property
+    def low(self) -> bool:
+        return self.precision == "bf16"
+
+    def sixteen(self, rows: np.ndarray) -> Any:
+        from sepadan.batch.lowp import to_bf16
+
+        return self.rows16 if self.rows16 is not None else to_bf16(rows)
+
+    def pool(self, fn: Callable[[int], None], items: Iterable[int], threads: int) -> None:
+        if not self.low:
+            each_block(fn, items, threads)
+            return
+        from sepadan.batch.lowp import one_thread
+
+        with one_thread():
+            each_block(fn, items, threads)
+
+
+FLOAT32 = Scoring()
+
+
+def _positions(rows: np.ndarray | slice) -> np.ndarray:
+    return np.arange(rows.start, rows.stop, dtype=np.int64) if isinstance(rows, slice) else np.asarray(rows, np.int64)
+
+
 def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.ndarray, k: int, nprobe: int,
               members: Sequence[np.ndarray | slice] | None = None, *, small: int = _SMALL,
-              threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+              threads: int | None = None, scoring: Scoring = FLOAT32) -> tuple[np.ndarray, np.ndarray]:
     """Each query's top k rows of the shard among its ``nprobe`` nearest cells (shortlists).
     ``members``: each cell's rows of ``vectors`` (positions, or a slice where the rows are in cell order)."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
@@ -251,13 +307,20 @@ def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.nd
     nq, width = probe.shape
     slot_s, slot_i = _empty(nq * width, k)
     by_cell = groups(probe.reshape(-1), cells.nlist)
+    rows16 = scoring.sixteen(vectors) if scoring.low else None
+    ids = np.asarray(ids, dtype=np.int64)
 
     def one(cell: int) -> None:
         rows, slots = members[cell], by_cell[cell]
         if len(slots) and len(ids[rows]):
-            slot_s[slots], slot_i[slots] = _scored(vectors[rows], ids[rows], queries[slots // width], k, small)
+            q = queries[slots // width]
+            if rows16 is None:
+                slot_s[slots], slot_i[slots] = _scored(vectors[rows], ids[rows], q, k, small)
+                return
+            block = rows16[rows if scoring.blocks is None else scoring.blocks[cell]]
+            slot_s[slots], slot_i[slots] = _scored_bf16(q, vectors, _positions(rows), ids, block, k, scoring.margin)
 
-    each_block(one, _largest_first(by_cell, members), default_threads() if threads is None else threads)
+    scoring.pool(one, _largest_first(by_cell, members), default_threads() if threads is None else threads)
     return rows_topk(slot_s.reshape(nq, width * k), slot_i.reshape(nq, width * k), k)
 
 
@@ -274,6 +337,16 @@ def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, smal
     if len(queries) * len(rows) <= small:
         return block_topk(queries @ np.ascontiguousarray(rows, dtype=np.float32).T, ids, k)
     return shard_topk(rows, ids, queries, k, small=0)
+
+
+def _scored_bf16(queries: np.ndarray, rows: np.ndarray, at: np.ndarray, ids: np.ndarray, block16: Any, k: int,
+                 margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """One block in bfloat16 (``block16``: the rows ``rows[at]``): each query's ``k + margin`` best rows,
+    re-scored in float32 from ``rows``, the top k of those by that score (then id)."""
+    from sepadan.batch.lowp import approx_top, exact_scores, to_bf16
+
+    found = at[approx_top(to_bf16(queries), block16, min(k + margin, len(at)))]
+    return rows_topk(exact_scores(queries, rows, found), ids[found], k)
 
 
 def cell_candidates(centroids: np.ndarray, rows: np.ndarray, m: int, *,
@@ -302,7 +375,7 @@ def probers(queries: np.ndarray, centroids: np.ndarray, nprobe: int) -> list[np.
 
 def cell_recommend(queries: np.ndarray, labels: np.ndarray, candidates: list[np.ndarray], rows: np.ndarray,
                    row_ids: np.ndarray, k: int, *, small: int = _SMALL, distinct: bool = False,
-                   threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   threads: int | None = None, scoring: Scoring = FLOAT32) -> tuple[np.ndarray, np.ndarray]:
     """Each query's top k among the candidate rows of its cells (``labels``: (n, c) cells per query;
     with c > 1 the union, each row once; ``distinct``: no row is a candidate of two cells, so nothing
     to de-duplicate)."""
@@ -311,13 +384,20 @@ def cell_recommend(queries: np.ndarray, labels: np.ndarray, candidates: list[np.
     n, c = labels.shape
     slot_s, slot_i = _empty(n * c, k)
     by_cell = groups(labels.reshape(-1), len(candidates))
+    rows16 = scoring.sixteen(rows) if scoring.low else None
+    row_ids = np.asarray(row_ids, dtype=np.int64)
 
     def one(cell: int) -> None:
         cand, slots = candidates[cell], by_cell[cell]
         if len(slots) and len(cand):
-            slot_s[slots], slot_i[slots] = _scored(rows[cand], row_ids[cand], queries[slots // c], k, small)
+            q = queries[slots // c]
+            if rows16 is None:
+                slot_s[slots], slot_i[slots] = _scored(rows[cand], row_ids[cand], q, k, small)
+            else:
+                slot_s[slots], slot_i[slots] = _scored_bf16(q, rows, np.asarray(cand, np.int64), row_ids, rows16[cand],
+                                                            k, scoring.margin)
 
-    each_block(one, _largest_first(by_cell, candidates), default_threads() if threads is None else threads)
+    scoring.pool(one, _largest_first(by_cell, candidates), default_threads() if threads is None else threads)
     scores, ids = slot_s.reshape(n, c * k), slot_i.reshape(n, c * k)
     if c > 1 and not distinct:
         scores, ids = _once(scores, ids)

@@ -51,14 +51,16 @@ def dense_candidates(job: Stages, orders: VectorShard, shards: Sequence[VectorSh
     rec_parts = [p for s, shard in enumerate(shards) for p in partitions(
         "recommend-topk", len(shard.ids), options.workers_per_partition, prefix="w", shard=s)]
     run_path, k_s, k_r = str(job.run.path), options.shortlist_k, options.recommend_k
+    cells = options.cells.resolved() if options.candidates == "ivf" else options.cells  # one precision for all
     if options.candidates == "exact":
         job.stage(ShardTopK(oref, srefs, k_s), short_parts)
     else:
-        job.stage(CellBuild(srefs, options.cells, oref), [Partition("cells", f"s{s:02d}", 0, len(shard.ids), s)
-                                                    for s, shard in enumerate(shards)])
-        job.stage(CellShardTopK(oref, srefs, run_path, k_s, options.cells.nprobe), short_parts)
+        job.stage(CellBuild(srefs, cells, oref), [Partition("cells", f"s{s:02d}", 0, len(shard.ids), s)
+                                                  for s, shard in enumerate(shards)])
+        job.stage(CellShardTopK(oref, srefs, run_path, k_s, cells.nprobe, precision=cells.precision,
+                                margin=cells.margin), short_parts)
     job.stage(TopKMerge(run_path, "topk-shards", len(shards), orders.ids, k_s, name="shortlist-topk"), chunks)
     if options.candidates == "exact":
         job.stage(QueryShardTopK(srefs, oref, k_r, name="recommend-topk"), rec_parts)
     else:
-        job.stage(CellRecommend(srefs, oref, run_path, k_r, options.cells), rec_parts)
+        job.stage(CellRecommend(srefs, oref, run_path, k_r, cells), rec_parts)

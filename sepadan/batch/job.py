@@ -222,9 +222,10 @@ def _matching(job: Stages, vref: Any, srefs: tuple[Any, ...], shards: list[Any],
         at = [matcher.vacancies.position(vid, "vacancy") for vid, _ in orders]
         queries = job.runner.share(VectorShard(np.arange(len(at), dtype=np.int64),
                                                np.ascontiguousarray(matcher.vacancies.index.vectors[at])))
-        job.stage(CellBuild(srefs, o.cells, queries),
+        chosen = o.cells.resolved()  # one precision for the driver and every worker
+        job.stage(CellBuild(srefs, chosen, queries),
                   [Partition("cells", f"s{s.shard.number:02d}", 0, len(s.records), s.shard.number) for s in shards])
-        cells = CellSearch(str(job.run.path), o.cells)
+        cells = CellSearch(str(job.run.path), chosen)
     job.stage(ShortlistStage(vref, srefs, orders, cells),
               [Partition("shortlist-shards", f"s{s.shard.number:02d}-{c.key}", c.lo, c.hi, s.shard.number)
                for s in shards for c in chunks])

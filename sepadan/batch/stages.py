@@ -99,7 +99,7 @@ class CellSearch:
     """``--candidates ivf``: the shard matchers search through the cells the ``cells`` stage wrote."""
 
     run_path: str
-    options: Any  # sepadan.batch.vectors.CellOptions
+    options: Any  # sepadan.batch.vectors.CellOptions, resolved (its precision bf16 or float32)
     source: str = "cells"
 
 
@@ -129,10 +129,10 @@ class _Shards:
         o, orders = self.cells.options, self._side.index.vectors  # type: ignore[union-attr]
         cells = read_cells(Path(self.cells.run_path) / self.cells.source / f"s{shard:02d}.parquet", len(state.records))
         by = probers(orders, cells.centroids, o.probe_orders) if o.probe_orders else None
-        return {"worker_index": CellIndex(state.vectors, cells, o.nprobe),
+        return {"worker_index": CellIndex(state.vectors, cells, o.nprobe, scoring=o.scoring()),
                 "vacancy_index": CandidateIndex(orders, cells.centroids, cell_candidates(cells.centroids, orders, o.m,
                                                                                          probers=by),
-                                                cells=o.worker_cells)}
+                                                cells=o.worker_cells, scoring=o.scoring())}
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,10 +136,32 @@ class CellOptions:
     niter: int = 10
     sample_per_cell: int = 64
     seed: int = 0
+    precision: str = "auto"  # blocks scored in bf16 (re-scored in float32) or float32; auto: sepadan.batch.lowp.resolve
+    margin: int = 16  # bf16: rows a query keeps from a block beyond its k, for the float32 re-scoring
 
     def __post_init__(self) -> None:
+        from sepadan.batch.lowp import PRECISIONS
+
         if self.train_on not in ("orders", "rows"):
             raise ValueError(f"train_on must be orders or rows, not '{self.train_on}'")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'")
+        if self.margin < 0:
+            raise ValueError(f"margin must be at least 0, not {self.margin}")
+
+    def resolved(self) -> "CellOptions":
+        """These options with ``auto`` replaced by the precision this machine takes: the driver calls it
+        once and ships the result, so every worker scores the same way."""
+        from dataclasses import replace
+
+        from sepadan.batch.lowp import resolve
+
+        return replace(self, precision=resolve(self.precision))
+
+    def scoring(self, rows16: Any = None, blocks: Any = None) -> Any:
+        from sepadan.batch.cells import Scoring
+
+        return Scoring(self.precision, self.margin, rows16, blocks)
 
 
 def cells_table(cells: Any) -> Any:
@@ -219,7 +241,8 @@ class CellBuild:
         nlist = min(base, o.nlist or default_nlist(base))
         take = max(2, o.worker_cells) if o.m == 0 else 2
         return cells_table(build_cells(shard.vectors, nlist, train=train, take=take, niter=o.niter,
-                                       sample_per_cell=o.sample_per_cell, seed=o.seed))
+                                       sample_per_cell=o.sample_per_cell, seed=o.seed,
+                                       precision=o.scoring().precision))
 
 
 class _ShardCells:
@@ -256,6 +279,29 @@ class _ShardCells:
             self._got[key] = (vectors, np.asarray(shard.ids)[order], [slice(a, b) for a, b in zip(bounds, bounds[1:])])
         return self._got[key]
 
+    def by_cell16(self, s: int) -> tuple[Any, list[slice]]:
+        """The shard's vectors in cell order in bfloat16 (each cell one contiguous block), for
+        :class:`~sepadan.batch.cells.Scoring`; the float32 rows stay in shard order (re-scoring)."""
+        key = -1 - len(self.shards.values) - s
+        if key not in self._got:
+            import torch
+
+            from sepadan.batch.cells import default_threads, each_block
+            from sepadan.batch.lowp import to_bf16
+
+            shard, _, members = self[s]
+            order = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
+            bounds = np.concatenate([[0], np.cumsum([len(m) for m in members])]).astype(int)
+            rows16 = torch.empty((len(order), shard.vectors.shape[1]), dtype=torch.bfloat16)
+            step = 65_536
+
+            def copy(lo: int) -> None:  # gathered and converted in chunks over the pool's threads
+                rows16[lo:lo + step] = to_bf16(np.take(shard.vectors, order[lo:lo + step], axis=0))
+
+            each_block(copy, range(0, len(order), step), default_threads())
+            self._got[key] = (rows16, [slice(a, b) for a, b in zip(bounds, bounds[1:])])
+        return self._got[key]
+
 
 @dataclass(frozen=True, slots=True)
 class CellShardTopK:
@@ -270,17 +316,25 @@ class CellShardTopK:
     source: str = "cells"
     name: str = "topk-shards"
     actor: bool = True
+    precision: str = "float32"  # resolved (CellOptions.resolved): bf16 or float32
+    margin: int = 16
 
     def open(self) -> tuple[_Resolved, _ShardCells]:
         return _Resolved((self.queries,)), _ShardCells(self.shards, self.run_path, self.source)
 
     def run(self, state: tuple[_Resolved, _ShardCells], part: Partition) -> Any:
-        from sepadan.batch.cells import cell_topk
+        from sepadan.batch.cells import Scoring, cell_topk
 
         queries, s = state[0][0], part.shard or 0
-        _, cells, _ = state[1][s]
-        vectors, ids, blocks = state[1].by_cell(s)
-        scores, ids = cell_topk(vectors, ids, cells, queries.vectors[part.lo:part.hi], self.k, self.nprobe, blocks)
+        shard, cells, members = state[1][s]
+        q = queries.vectors[part.lo:part.hi]
+        if Scoring(self.precision, self.margin).low:  # bf16 blocks in cell order, float32 rows as they are
+            rows16, blocks = state[1].by_cell16(s)
+            scores, ids = cell_topk(shard.vectors, shard.ids, cells, q, self.k, self.nprobe, members,
+                                    scoring=Scoring(self.precision, self.margin, rows16, blocks))
+        else:
+            vectors, ids, blocks = state[1].by_cell(s)
+            scores, ids = cell_topk(vectors, ids, cells, q, self.k, self.nprobe, blocks)
         return topk_table(queries.ids[part.lo:part.hi], scores, ids)
 
 
@@ -298,7 +352,7 @@ class CellRecommend:
     name: str = "recommend-topk"
     actor: bool = True
 
-    def open(self) -> tuple[_ShardCells, _Resolved, dict[int, list[np.ndarray]]]:
+    def open(self) -> tuple[_ShardCells, _Resolved, dict[Any, Any]]:
         return _ShardCells(self.shards, self.run_path, self.source), _Resolved((self.rows,)), {}
 
     def run(self, state: tuple[_ShardCells, _Resolved, dict[int, list[np.ndarray]]], part: Partition) -> Any:
@@ -313,6 +367,13 @@ class CellRecommend:
         own = o.m == 0 and not o.probe_orders  # each order a candidate of one cell only
         width = max(1, min(cells.ranked if own else 2, o.worker_cells))
         labels = cells.nearest(width)[part.lo:part.hi]
+        scoring = o.scoring()
+        if scoring.low:
+            if "rows16" not in state[2]:  # the orders in bfloat16, once per worker
+                from sepadan.batch.lowp import to_bf16
+
+                state[2]["rows16"] = to_bf16(rows.vectors)
+            scoring = o.scoring(state[2]["rows16"])
         scores, ids = cell_recommend(shard.vectors[part.lo:part.hi], labels, state[2][s], rows.vectors, rows.ids,
-                                     self.k, distinct=own)
+                                     self.k, distinct=own, scoring=scoring)
         return topk_table(shard.ids[part.lo:part.hi], scores, ids)

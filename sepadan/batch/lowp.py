@@ -1,0 +1,176 @@
+"""Blocks of candidate pairs scored in bfloat16, the survivors re-scored exactly in float32.
+
+A block (queries x rows of a cell) is multiplied in bfloat16 (PyTorch, oneDNN: AMX tiles or
+AVX512-BF16 where the CPU has them, several times the float32 product's speed), each query keeps
+its ``take`` best rows by that approximate score (``k`` plus a margin), and only those are scored
+again in float32 (FAISS's ``fvec_inner_products_by_idx``: one float32 dot product per pair, no
+product of the block). The lists the batch writes are therefore float32 scores of the ids they
+hold, ordered by those scores; bfloat16 only decides which rows of a block reach the re-scoring.
+With a margin at least the rows of every block nothing is dropped and the lists are the float32
+ones (the scores equal to rounding: a single dot product rather than a matrix product's).
+
+:func:`resolve` turns the setting (``auto``, ``bf16``, ``float32``) into the one every worker
+uses: the driver resolves it once and ships the answer in the stage's options, so a Ray actor and
+the local runner never choose differently. ``auto`` takes bfloat16 only where the CPU reports
+``amx_bf16`` or ``avx512_bf16`` and a one-time timing of both products shows bfloat16 faster.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "bf16", "float32")
+_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_flags(path: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The CPU's feature flags (empty where the system does not say)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def has_bf16_units(flags: set[str] | None = None) -> bool:
+    """Whether the CPU multiplies bfloat16 natively (AMX or AVX512-BF16)."""
+    return bool(set(_FLAGS) & (cpu_flags() if flags is None else flags))
+
+
+@lru_cache(maxsize=1)
+def bf16_speedup() -> float:
+    """float32 time over bfloat16 time of one single-threaded 1024 x 384 by 384 x 2048 product,
+    best of three each (measured once per process)."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    a = torch.from_numpy(rng.standard_normal((1024, 384), dtype=np.float32))
+    b = torch.from_numpy(rng.standard_normal((2048, 384), dtype=np.float32))
+    times = []
+    with one_thread():
+        for x, y in ((a, b), (a.bfloat16(), b.bfloat16())):
+            x @ y.T
+            best = np.inf
+            for _ in range(3):
+                t = time.perf_counter()
+                x @ y.T
+                best = min(best, time.perf_counter() - t)
+            times.append(best)
+    return times[0] / max(times[1], 1e-9)
+
+
+def resolve(precision: str) -> str:
+    """``bf16`` or ``float32``: the setting itself, or for ``auto`` the faster where the CPU has
+    bfloat16 units (float32 everywhere else)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{precision}'")
+    if precision != "auto":
+        return precision
+    if not has_bf16_units():
+        log.info("precision auto: float32 (the CPU reports neither %s)", " nor ".join(_FLAGS))
+        return "float32"
+    speedup = bf16_speedup()
+    chosen = "bf16" if speedup > 1.5 else "float32"
+    log.info("precision auto: %s (bfloat16 product %.1fx the float32 one here)", chosen, speedup)
+    return chosen
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """PyTorch and FAISS on one thread each inside (blocks are spread over a pool of threads by
+    the caller); the settings are process-wide and restored on leaving."""
+    import faiss
+    import torch
+
+    before_t, before_f = torch.get_num_threads(), faiss.omp_get_max_threads()
+    torch.set_num_threads(1)
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before_t)
+        faiss.omp_set_num_threads(before_f)
+
+
+def to_bf16(x: np.ndarray) -> Any:
+    """A float32 array as a bfloat16 tensor (a copy, half the bytes)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).bfloat16()
+
+
+_TILE = 256  # queries per product: oneDNN compiles a kernel per shape, so shapes are few and reused
+
+
+def _padded(n: int) -> int:
+    """Rows of a product padded to one of few sizes (multiples of 128, coarser above 1,024)."""
+    step = 128 if n <= 1024 else 512 if n <= 8192 else 2048
+    return -(-n // step) * step
+
+
+def _pad(x: Any, n: int) -> Any:
+    import torch
+
+    if len(x) == n:
+        return x
+    out = torch.zeros((n, x.shape[1]), dtype=x.dtype)
+    out[:len(x)] = x
+    return out
+
+
+def padded_product(queries16: Any, rows16: Any, tile: int) -> np.ndarray:
+    """``queries16 @ rows16.T`` as float32 NumPy, the queries padded to ``tile`` (one shape: one kernel)."""
+    return (_pad(queries16, tile) @ _pad(rows16, _padded(len(rows16))).T)[:len(queries16), :len(rows16)].float().numpy()
+
+
+def approx_top(queries16: Any, rows16: Any, take: int) -> np.ndarray:
+    """Positions (into ``rows16``) of each query's ``take`` best rows by the bfloat16 product,
+    in no particular order (``take`` at most the rows). Products of ``_TILE`` queries against the
+    rows padded with zeros to a few sizes (the padding never chosen)."""
+    import torch
+
+    m, n = len(queries16), len(rows16)
+    if take >= n:
+        return np.broadcast_to(np.arange(n, dtype=np.int64), (m, n)).copy()
+    rows, tile = _pad(rows16, _padded(n)).T, 1 if m == 1 else _TILE  # one query (the matcher's): one row
+    out = np.empty((m, take), dtype=np.int64)
+    for lo in range(0, m, tile):
+        q = queries16[lo:lo + tile]
+        scores = (_pad(q, tile) @ rows)[:len(q), :n]
+        out[lo:lo + len(q)] = torch.topk(scores, take, dim=1, sorted=False).indices.numpy()
+    return out
+
+
+def exact_scores(queries: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``queries[i] . rows[pos[i, j]]`` in float32, one dot product per pair (``pos`` int64, no
+    padding)."""
+    import faiss
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    pos = np.ascontiguousarray(pos, dtype=np.int64)
+    out = np.empty(pos.shape, dtype=np.float32)
+    if pos.size:
+        faiss.fvec_inner_products_by_idx(faiss.swig_ptr(out), faiss.swig_ptr(queries), faiss.swig_ptr(rows),
+                                         faiss.swig_ptr(pos), queries.shape[1], len(queries), pos.shape[1])
+    return out
+
+
+def scored_bf16(queries: np.ndarray, rows: np.ndarray, queries16: Any, rows16: Any, take: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's ``take`` best rows by bfloat16, with their float32 scores: ``(scores, positions)``,
+    both ``(len(queries), min(take, len(rows)))``, unordered."""
+    pos = approx_top(queries16, rows16, min(take, len(rows)))
+    return exact_scores(queries, rows, pos), pos
