@@ -467,8 +467,8 @@ def _markdown(rows: dict[str, dict[str, Any]], decisions: list[str]) -> str:
                      f"{_fmt(sp.get('rss_peak_mb'), 0)} | {LICENCES.get(kind, '-')} |")
     if "first_use" in rows.get("minilm-onnx-int8", {}):
         fu = rows["minilm-onnx-int8"]["first_use"]
-        lines += ["", f"minilm-onnx-int8, first use (export + int8 quantisation into the home's models/ folder, "
-                      f"then load): {fu['load_s']:.1f} s in the encoder, {fu['process_s']:.1f} s for the whole process."]
+        lines += ["", f"minilm-onnx-int8, first use (export, calibration and int8 quantisation into the home's "
+                      f"models/ folder, then load): {fu['load_s']:.1f} s in the encoder, {fu['process_s']:.1f} s for the whole process."]
     lines += ["", "## Decisions (the issue's rules on these figures)", ""] + [f"- {d}" for d in decisions]
     lines += ["", "## Indonesian set", ""] + _indonesian_notes(rows)
     lines += ["", "## Notes", ""] + [f"- {n}" for n in NOTES] + [""]
@@ -524,8 +524,10 @@ NOTES = [
     "favour MiniLM-like encoders",
     "speed: raw encoder (no phrase cache), short phrases, the model's own batching; cold load is a "
     "fresh process's time from opening the encoder to its first vector (imports of sepadan excluded)",
-    "minilm-onnx-int8 quantises activations per batch (dynamic quantisation), so a phrase's vector "
-    "depends slightly on the phrases batched with it (cosine >= 0.98); the phrase cache keeps the first",
+    "minilm-onnx-int8 (recipe 2) quantises each token's activations on its own scale, with the few "
+    "outlier channels in float32 (chosen on data no benchmark reads: experiments/results/onnx-recipes.md), "
+    "so a phrase's vector does not depend on the phrases batched with it; recipe 1 (dynamic quantisation, "
+    "one scale a batch) moved it slightly (cosine >= 0.98)",
     "licences from the packages' metadata and model cards (tests/test_encoders.py checks the metadata)",
 ]
 

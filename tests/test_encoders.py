@@ -23,6 +23,9 @@ from sepadan.features.encoders.minilm import DEFAULT_MODEL_SHA256, default_model
 from sepadan.features.encoders.onnx_int8 import OnnxInt8Encoder
 from sepadan.features.encoders.use_m3 import UseEncoder
 
+# recipe.json as the first recipe (dynamic quantisation, every MatMul) wrote it: such a home makes its file again
+FIRST_RECIPE_CARD = {"exporter": "torch.onnx (torchscript)", "opset": 17, "quantiser": "quantize_dynamic",
+                     "weight_type": "QInt8", "per_channel": True, "op_types": ["MatMul"], "version": 1}
 PHRASES = ["merawat lansia", "care for the elderly", "operate forklift", "menjahit pakaian",
            "welding of steel pipes", "memasak masakan Jepang", "drive a delivery truck",
            "cleaning hotel rooms", "JLPT N4", "harvest oil palm fruit bunches"]
@@ -54,11 +57,8 @@ def test_each_backend_gives_unit_float32_rows_of_its_dimension(encoders, kind, d
     assert vectors.dtype == np.float32 and vectors.flags["C_CONTIGUOUS"]
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert encoder.encode([]).shape == (0, dim)
-    one = encoder.encode([PHRASES[3]])[0]
-    if kind == "minilm-onnx-int8":  # activations are quantised with the scale of the whole batch
-        assert one @ vectors[3] >= 0.98
-    else:  # a batch gives what one at a time gives
-        np.testing.assert_allclose(one, vectors[3], atol=1e-5)
+    one = encoder.encode([PHRASES[3]])[0]  # a batch gives what one at a time gives (int8: per-token scales)
+    np.testing.assert_allclose(one, vectors[3], atol=1e-5)
 
 
 @pytest.mark.slow
@@ -73,8 +73,9 @@ def test_int8_onnx_is_close_to_torch_fp32(encoders):
     fp32 = encoders["minilm"].encode(PHRASES)
     int8 = encoders["minilm-onnx-int8"].encode(PHRASES)
     cosine = (fp32 * int8).sum(axis=1)
-    # measured on 800 lexicon phrases and ESCO labels: min 0.979, mean 0.993
-    assert cosine.min() >= 0.98 and cosine.mean() >= 0.99
+    # recipe 2 on these ten: min 0.9993, mean 0.9995 (recipe 1, dynamic quantisation: 0.979 / 0.993
+    # on 800 lexicon phrases and labels); on 4,000 texts: mean 0.9995 (experiments/results/onnx-recipes.md)
+    assert cosine.min() >= 0.998 and cosine.mean() >= 0.999
 
 
 @pytest.mark.slow
@@ -107,7 +108,7 @@ def test_the_int8_model_is_made_once_and_remade_for_another_recipe(encoders, mod
     assert again.name == encoders["minilm-onnx-int8"].name
     card = made.parent / "recipe.json"
     assert json.loads(card.read_text())["source_sha256"] == DEFAULT_MODEL_SHA256
-    card.write_text(json.dumps({"version": 0}))
+    card.write_text(json.dumps(FIRST_RECIPE_CARD | {"source_sha256": DEFAULT_MODEL_SHA256}))  # a home made by v1
     with monkeypatch.context() as m:
         m.setattr(onnx_int8, "_export", no_export)
         with pytest.raises(AssertionError, match="exported again"):
@@ -116,10 +117,79 @@ def test_the_int8_model_is_made_once_and_remade_for_another_recipe(encoders, mod
     saved, calls = made.read_bytes(), []
     with monkeypatch.context() as m:  # remade (here by stand-ins that write the same bytes)
         m.setattr(onnx_int8, "_export", lambda path, out: calls.append(("export", path)))
-        m.setattr(onnx_int8, "_quantise", lambda fp32, int8: int8.write_bytes(saved))
+        m.setattr(onnx_int8, "_quantise", lambda fp32, int8, recipe, tokens: int8.write_bytes(saved))
         remade = OnnxInt8Encoder(default_model_path(), cache_dir=models_dir)
     assert calls == [("export", default_model_path())] and remade.name == again.name
-    assert json.loads(card.read_text())["version"] == onnx_int8.RECIPE["version"]
+    assert json.loads(card.read_text())["version"] == onnx_int8.RECIPE.version
+
+
+@pytest.mark.slow
+def test_the_recipes_float32_parts_are_float32_and_the_rest_int8(encoders):
+    """Every weight MatMul of the made file is an int8 product unless the recipe keeps it; each
+    outlier channel taken apart is multiplied by the original float32 weights, zeroed in int8."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(encoders["minilm-onnx-int8"].file))
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    float_matmuls = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.input[1] in inits
+                     and not n.input[1].endswith("/w_apart")]
+    kept = onnx_int8.RECIPE.kept_nodes(float_matmuls)
+    assert sorted(float_matmuls) == sorted(kept)
+    assert len(kept) == sum(len(onnx_int8.LAYER_GROUPS[g]) for _, g in onnx_int8.RECIPE.keep_fp32)
+    integer = [n for n in model.graph.node if n.op_type == "MatMulInteger"]
+    assert len(integer) + len(kept) == 6 * 6  # six layers of q, k, v, attention out, FFN in, FFN out
+    assert all(inits[n.input[1]].dtype == np.int8 for n in integer)
+    apart = [name for name in inits if name.endswith("/w_apart")]
+    assert bool(apart) == (onnx_int8.RECIPE.outlier_threshold is not None)
+    for name in apart:
+        tag = name.removesuffix("/w_apart")
+        matmul = next(n for n in model.graph.node if n.op_type == "MatMul" and n.input[1] == name)
+        gather = next(n for n in model.graph.node if n.output[0] == matmul.input[0])
+        channels = inits[gather.input[1]]
+        assert inits[name].dtype == np.float32 and inits[name].shape[0] == len(channels) > 0
+        assert not inits[f"{tag}/w8"][channels].any()  # those rows are zero in the int8 weights
+
+
+def test_recipe_names_the_nodes_it_keeps_in_float32():
+    names = [f"/model/encoder/layer.{i}/{m}/MatMul" for i in (1, 11) for g in onnx_int8.LAYER_GROUPS.values()
+             for m in g] + ["/model/encoder/layer.1/attention/self/MatMul"]
+    recipe = onnx_int8.Recipe(keep_fp32=((1, "ffn_out"), (1, "qkv")))
+    assert recipe.kept_nodes(names) == [f"/model/encoder/layer.1/attention/self/{x}/MatMul"
+                                        for x in ("query", "key", "value")] + ["/model/encoder/layer.1/output/dense/MatMul"]
+    assert recipe.card() != onnx_int8.Recipe().card() and recipe.card()["keep_fp32"] == [[1, "ffn_out"], [1, "qkv"]]
+
+
+def test_per_token_int8_matmul_with_an_outlier_channel_apart(tmp_path):
+    """A known answer: one MatMul, a channel 50x the others. Per-token int8 with that channel in
+    float32 is within int8 rounding of the float product, and each row does not depend on the others."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from sepadan.features.encoders.rowwise import outlier_channels, quantise_rows
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 48)).astype(np.float32)
+    x = rng.standard_normal((2, 5, 64)).astype(np.float32)
+    x[..., 7] *= 50
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="/layer.0/output/dense/MatMul")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "t", 48])], [numpy_helper.from_array(w, "w")])
+    fp32, int8 = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), str(fp32))
+    apart = outlier_channels(fp32, [{"x": x}], threshold=20.0)
+    assert apart == {"x": [7]}
+    assert quantise_rows(fp32, int8, outliers=apart) == 1
+    session = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"])
+    got, want = session.run(None, {"x": x})[0], x @ w
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() < 0.02 * np.abs(want).max()
+    np.testing.assert_allclose(session.run(None, {"x": x[:1, :2]})[0], got[:1, :2], atol=1e-5)
+    quantise_rows(fp32, int8)  # without taking it apart, the outlier crushes the other channels
+    plain = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert np.abs(plain - want).mean() > 3 * np.abs(got - want).mean()
 
 
 def test_the_int8_model_refuses_weights_that_differ(models_dir):

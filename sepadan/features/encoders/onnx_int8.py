@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +27,69 @@ from sepadan.features.encoders.common import file_sha256, unit_rows
 from sepadan.features.encoders.minilm import checked_folder, folder_name, quiet_transformers
 
 log = logging.getLogger(__name__)
-# Per-channel scales and MatMul weights only (the embedding table stays fp32): on 800 lexicon
-# phrases and labels, cosine to torch fp32 min 0.979 / mean 0.993, against 0.898 / 0.961 for the
-# quantiser's defaults (per-tensor, every supported op).
-RECIPE = {"exporter": "torch.onnx (torchscript)", "opset": 17, "quantiser": "quantize_dynamic",
-          "weight_type": "QInt8", "per_channel": True, "op_types": ["MatMul"], "version": 1}
 INT8_FILE = "model.int8.onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+LAYER_GROUPS = {  # a transformer layer's MatMuls with weights, by the module that owns them
+    "qkv": ("attention/self/query", "attention/self/key", "attention/self/value"),
+    "attn_out": ("attention/output/dense",), "ffn_in": ("intermediate/dense",), "ffn_out": ("output/dense",),
+}
 
 
-def int8_model(path: Path, sha256: str, cache_dir: Path) -> Path:
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How the int8 file is made from the exported fp32 graph.
+
+    ``method``: ``dynamic`` (onnxruntime's ``quantize_dynamic``: int8 weights, each batch's
+    activations quantised with one scale per tensor) or ``rows`` (:mod:`~sepadan.features.encoders.rowwise`:
+    each token's activations on their own scale, so a phrase's vector does not depend on the
+    phrases batched with it; with ``outlier_threshold``, the input channels whose activations pass
+    it on ``calibration`` ESCO occupation labels are multiplied in float32). ``keep_fp32``: (layer, group) pairs of :data:`LAYER_GROUPS` left in
+    float32.
+    """
+
+    method: str = "dynamic"
+    per_channel: bool = True
+    reduce_range: bool = False
+    outlier_threshold: float | None = None
+    calibration: int = 256
+    keep_fp32: tuple[tuple[int, str], ...] = ()
+    version: int = 1
+
+    def card(self) -> dict[str, object]:
+        """What recipe.json records (a file made by any other card is made again)."""
+        card: dict[str, object] = {"exporter": "torch.onnx (torchscript)", "opset": 17, "version": self.version,
+                                   "method": self.method, "keep_fp32": [list(p) for p in self.keep_fp32]}
+        if self.method == "dynamic":
+            card |= {"quantiser": "quantize_dynamic", "weight_type": "QInt8", "per_channel": self.per_channel,
+                     "reduce_range": self.reduce_range, "op_types": ["MatMul"]}
+        else:
+            card |= {"quantiser": "per-token int8 (sepadan rowwise)", "weights": "int8 per channel, symmetric",
+                     "outlier_threshold": self.outlier_threshold,
+                     "calibration": f"{self.calibration} ESCO occupation labels" if self.outlier_threshold else None}
+        return card
+
+    def kept_nodes(self, graph_nodes: Sequence[str]) -> list[str]:
+        """The names of the MatMul nodes this recipe leaves in float32, among ``graph_nodes``."""
+        suffixes = [f"/layer.{layer}/{module}/MatMul" for layer, group in self.keep_fp32
+                    for module in LAYER_GROUPS[group]]
+        return [n for n in graph_nodes if any(n.endswith(s) for s in suffixes)]
+
+
+# Chosen on data no benchmark scores (experiments/onnx_recipes.py, results in
+# experiments/results/onnx-recipes.md): per-token activation scales with the input channels past
+# 6.0 (LLM.int8()'s threshold) on the calibration labels in float32. On 600 lexicon phrases, 400
+# ESCO description sentences and 3,000 ESCO labels: cosine to torch fp32 mean 0.9995 and torch's
+# top 10 labels kept 0.97 of the time, against 0.9927 and 0.87-0.90 for version 1 (dynamic
+# quantisation, one scale a batch).
+RECIPE = Recipe(method="rows", outlier_threshold=6.0, version=2)
+
+
+def int8_model(path: Path, sha256: str, cache_dir: Path, recipe: Recipe = RECIPE) -> Path:
     """The int8 ONNX file of the sentence-transformers folder ``path`` (weights ``sha256``) in
     ``cache_dir``, made there first if it is missing or was made by another recipe."""
     folder = cache_dir / f"{folder_name(path, sha256).replace('@', '-')}-onnx-int8"
     target, card = folder / INT8_FILE, folder / "recipe.json"
-    wanted = {**RECIPE, "source_sha256": sha256}
+    wanted = {**recipe.card(), "source_sha256": sha256}
     if target.exists() and _read_json(card) == wanted:
         return target
     log.info("quantising %s to int8 ONNX in %s (once)", path, folder)
@@ -49,7 +98,7 @@ def int8_model(path: Path, sha256: str, cache_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix=".onnx-", dir=folder) as tmp, _quiet():
         fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / INT8_FILE
         _export(path, fp32)
-        _quantise(fp32, int8)
+        _quantise(fp32, int8, recipe, path)
         os.replace(int8, target)  # atomic: a concurrent reader sees the old file or the new one
     tmp_card = card.with_name(f".tmp-{os.getpid()}-{card.name}")
     tmp_card.write_text(json.dumps(wanted, sort_keys=True))
@@ -107,15 +156,47 @@ def _export(path: Path, out: Path) -> None:
     with torch.no_grad():
         torch.onnx.export(Hidden(model), tuple(sample[name] for name in INPUTS), str(out), dynamo=False,
                           input_names=list(INPUTS), output_names=["last_hidden_state"],
-                          dynamic_axes=axes, opset_version=RECIPE["opset"])
+                          dynamic_axes=axes, opset_version=17)
 
 
-def _quantise(fp32: Path, int8: Path) -> None:
+def _quantise(fp32: Path, int8: Path, recipe: Recipe, tokenizer_dir: Path) -> None:
     _require("onnx", "quantising the model")
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    import onnx
 
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=RECIPE["per_channel"],
-                     op_types_to_quantize=list(RECIPE["op_types"]))
+    names = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node if n.op_type == "MatMul"]
+    kept = recipe.kept_nodes(names)
+    if len(kept) != sum(len(LAYER_GROUPS[g]) for _, g in recipe.keep_fp32):
+        raise ConfigError(f"{fp32}: the recipe's float32 nodes {recipe.keep_fp32} are not all in the graph")
+    if recipe.method == "dynamic":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
+                         reduce_range=recipe.reduce_range, op_types_to_quantize=["MatMul"], nodes_to_exclude=kept)
+    elif recipe.method == "rows":
+        from sepadan.features.encoders.rowwise import outlier_channels, quantise_rows
+
+        outliers = None
+        if recipe.outlier_threshold is not None:
+            feeds = _calibration_feeds(tokenizer_dir, recipe.calibration)
+            outliers = outlier_channels(fp32, feeds, threshold=recipe.outlier_threshold, exclude=kept)
+        quantise_rows(fp32, int8, exclude=kept, outliers=outliers)
+    else:
+        raise ConfigError(f"unknown quantisation method '{recipe.method}' (dynamic or rows)")
+
+
+def _calibration_feeds(tokenizer_dir: Path, count: int) -> list[dict[str, np.ndarray]]:
+    """One feed a text: ``count`` ESCO occupation labels (a seeded sample of the shipped taxonomy)."""
+    import random
+
+    from sepadan.features.taxonomy import load_taxonomy
+
+    labels = random.Random(0).sample(sorted(o.label for o in load_taxonomy().occupations.values()), count)
+    tokenizer = _tokenizer(tokenizer_dir)
+    feeds = []
+    for encoded in tokenizer.encode_batch(labels):
+        ids = np.array([encoded.ids], dtype=np.int64)
+        feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)})
+    return feeds
 
 
 def _require(module: str, what: str) -> None:
@@ -134,11 +215,11 @@ class OnnxInt8Encoder:
     licence = "Apache-2.0 (all-MiniLM-L6-v2 weights); onnxruntime MIT, onnx Apache-2.0"
 
     def __init__(self, path: Path, *, cache_dir: Path, expected_sha256: str | None = None,
-                 batch_size: int = 128, threads: int | None = None) -> None:
+                 batch_size: int = 128, threads: int | None = None, recipe: Recipe = RECIPE) -> None:
         started = time.perf_counter()
         sha = checked_folder(path, expected_sha256)
         self.path, self.batch_size = path, batch_size
-        self.file = int8_model(path, sha, cache_dir)
+        self.file = int8_model(path, sha, cache_dir, recipe)
         self.name = f"{folder_name(path, sha)}+onnx-int8@{file_sha256(self.file)[:12]}"
         self._session = _session(self.file, threads)
         self._tokenizer = _tokenizer(path)
