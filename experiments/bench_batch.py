@@ -148,12 +148,13 @@ def child_dense(args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     dense_candidates(job, VectorShard(np.arange(len(orders), dtype=np.int64), orders), shards,
                      DenseOptions(shortlist_k=SHORT_K, recommend_k=REC_K, orders_per_partition=args.orders_chunk,
-                                  workers_per_partition=args.workers_chunk))
+                                  workers_per_partition=args.workers_chunk, precision=args.precision))
     wall = time.perf_counter() - t0
     runner.close()
     return {"stages": _stage_rows(job), "prepare_s": round(prepare, 2), "runner_start_s": round(up, 2),
             "wall_s": round(wall, 2), "driver_peak_mb": _peak_mb(), "n": args.n, "orders": len(orders),
-            "shards": args.shards, "runner": args.runner, "threads": args.threads or None}
+            "shards": args.shards, "runner": args.runner, "threads": args.threads or None,
+            "precision": args.precision}
 
 
 def child_ann(args: argparse.Namespace) -> dict[str, Any]:
@@ -240,43 +241,67 @@ def child_cells(args: argparse.Namespace) -> dict[str, Any]:
     chunks = partitions("x", len(oids), args.cells_orders_chunk, prefix="o")  # fuller blocks per cell
     grid = [tuple(int(x) for x in spec.split(":")) for spec in args.rec_grid]
     ranked = max([2] + [wc for m, _, wc in grid if m == 0])  # cells ranked per worker by the build
+    precisions = [CellOptions(precision=p).resolved().precision for p in args.precisions]  # as the batch resolves
+    out["precisions"] = precisions
     for nlist in args.nlist:
         run = RunDir(work, f"cells-{nlist}")
         job = Stages(None, LocalRunner(), run, BatchOptions(), None)
-        job.stage(CellBuild(tuple(shards), CellOptions(nlist=nlist, train_on=args.train_on, m=0, worker_cells=ranked),
-                            orders),
+        job.stage(CellBuild(tuple(shards), CellOptions(nlist=nlist, train_on=args.train_on, m=0, worker_cells=ranked,
+                                                       precision=precisions[0]), orders),
                   [Partition("cells", f"s{s:02d}", 0, len(sh.ids), s) for s, sh in enumerate(shards)])
         build = job.reports[-1].seconds
-        out["builds"].append({"nlist": nlist, "build_s": build})
+        out["builds"].append({"nlist": nlist, "build_s": build, "precision": precisions[0]})
         log.info("cells nlist %d built in %.1f s", nlist, build)
-        for nprobe in args.nprobe_short:
-            name = f"topk-shards-p{nprobe}"
-            job.stage(CellShardTopK(orders, tuple(shards), str(run.path), SHORT_K, nprobe, name=name),
-                      [Partition(name, f"s{s:02d}-{c.key}", c.lo, c.hi, s) for s in range(2) for c in chunks])
-            merge = f"shortlist-topk-p{nprobe}"
-            job.stage(TopKMerge(str(run.path), name, 2, oids, SHORT_K, name=merge),
-                      [Partition(merge, c.key, c.lo, c.hi) for c in chunks])
-            seconds = job.reports[-1].seconds + job.reports[-2].seconds
-            got = merge_topk([read_topk(f, oids, SHORT_K) for f in sorted((run.path / merge).glob("*.parquet"))],
-                             SHORT_K)[1]
-            out["shortlists"].append({"nlist": nlist, "nprobe": nprobe, "search_s": round(seconds, 2),
-                                      "build_s": build, "recall": _recall(got, exact_short)})
-            log.info("shortlists %s", out["shortlists"][-1])
-        for m, probe, wc in grid:
-            name = f"recommend-m{m}-p{probe}-c{wc}"
-            job.stage(CellRecommend(tuple(shards), orders, str(run.path), REC_K,
-                                    CellOptions(nlist=nlist, m=m, probe_orders=probe, worker_cells=wc,
-                                                train_on=args.train_on), name=name),
-                      [p for s, sh in enumerate(shards) for p in partitions(name, len(sh.ids), args.workers_chunk,
-                                                                             prefix="w", shard=s)])
-            got = _rec_ids(run.path / name, args.n)
-            out["recommendations"].append({"nlist": nlist, "m": m, "probe_orders": probe, "worker_cells": wc,
-                                           "search_s": job.reports[-1].seconds, "build_s": build,
-                                           "recall": _recall(got, exact_rec)})
-            log.info("recommendations %s", out["recommendations"][-1])
+        for prec in precisions:
+            for nprobe in args.nprobe_short:
+                name = f"topk-shards-p{nprobe}-{prec}"
+                job.stage(CellShardTopK(orders, tuple(shards), str(run.path), SHORT_K, nprobe, name=name,
+                                        precision=prec, margin=args.margin_short),
+                          [Partition(name, f"s{s:02d}-{c.key}", c.lo, c.hi, s) for s in range(2) for c in chunks])
+                merge = f"shortlist-topk-p{nprobe}-{prec}"
+                job.stage(TopKMerge(str(run.path), name, 2, oids, SHORT_K, name=merge),
+                          [Partition(merge, c.key, c.lo, c.hi) for c in chunks])
+                seconds = job.reports[-1].seconds + job.reports[-2].seconds
+                got = merge_topk([read_topk(f, oids, SHORT_K) for f in sorted((run.path / merge).glob("*.parquet"))],
+                                 SHORT_K)[1]
+                out["shortlists"].append({"nlist": nlist, "nprobe": nprobe, "precision": prec,
+                                          "margin": args.margin_short if prec == "bf16" else None,
+                                          "search_s": round(seconds, 2), "build_s": build,
+                                          "recall": _recall(got, exact_short)})
+                log.info("shortlists %s", out["shortlists"][-1])
+            for m, probe, wc in grid:
+                name = f"recommend-m{m}-p{probe}-c{wc}-{prec}"
+                job.stage(CellRecommend(tuple(shards), orders, str(run.path), REC_K,
+                                        CellOptions(nlist=nlist, m=m, probe_orders=probe, worker_cells=wc,
+                                                    train_on=args.train_on, precision=prec, margin=args.margin_rec),
+                                        name=name),
+                          [p for s, sh in enumerate(shards) for p in partitions(name, len(sh.ids), args.workers_chunk,
+                                                                                 prefix="w", shard=s)])
+                got = _rec_ids(run.path / name, args.n)
+                out["recommendations"].append({"nlist": nlist, "m": m, "probe_orders": probe, "worker_cells": wc,
+                                               "precision": prec, "margin": args.margin_rec if prec == "bf16" else None,
+                                               "search_s": job.reports[-1].seconds, "build_s": build,
+                                               "recall": _recall(got, exact_rec)})
+                log.info("recommendations %s", out["recommendations"][-1])
         shutil.rmtree(run.path, ignore_errors=True)
     out["driver_peak_mb"] = _peak_mb()
     return out
+
+
+def lists_recall(work: Path, run: str, truth_run: str, n: int, n_orders: int) -> dict[str, float]:
+    """Recall@k of a dense run's lists against another run's (both directions)."""
+    from sepadan.batch.topk import merge_topk
+    from sepadan.batch.vectors import read_topk
+
+    oids = np.arange(n_orders, dtype=np.int64)
+
+    def short(r: str) -> np.ndarray:
+        return merge_topk([read_topk(f, oids, SHORT_K) for f in sorted((work / r / "shortlist-topk").glob("*.parquet"))],
+                          SHORT_K)[1]
+
+    return {"shortlists": _recall(short(run), short(truth_run)),
+            "recommendations": _recall(_rec_ids(work / run / "recommend-topk", n),
+                                       _rec_ids(work / truth_run / "recommend-topk", n))}
 
 
 def _rec_ids(folder: Path, n: int) -> np.ndarray:
@@ -355,7 +380,9 @@ def _spawn(args: argparse.Namespace, mode: str, **extra: Any) -> dict[str, Any]:
            "--workers-chunk", str(args.workers_chunk), "--rec-sample", str(args.rec_sample),
            "--nprobe-short", *map(str, args.nprobe_short), "--nprobe-rec", *map(str, args.nprobe_rec),
            "--nlist", *map(str, args.nlist), "--rec-grid", *args.rec_grid,
-           "--cells-orders-chunk", str(args.cells_orders_chunk), "--train-on", args.train_on]
+           "--cells-orders-chunk", str(args.cells_orders_chunk), "--train-on", args.train_on,
+           "--precisions", *args.precisions, "--margin-short", str(args.margin_short),
+           "--margin-rec", str(args.margin_rec)]
     if args.demo_data:
         cmd += ["--demo-data", args.demo_data]
     for key, value in extra.items():
@@ -405,6 +432,14 @@ def main() -> None:
                     help="orders per partition of the cells' shortlists (--cells)")
     ap.add_argument("--train-on", choices=("orders", "rows"), default="orders",
                     help="--cells: the centroids trained on the job orders or on each shard's workers")
+    ap.add_argument("--precisions", nargs="+", default=["auto"], choices=("auto", "bf16", "float32"),
+                    help="--cells: block precisions searched (auto as the batch resolves it); the build takes the first")
+    ap.add_argument("--margin-short", type=int, default=16, help="--cells, bf16: rows kept beyond k per block (shortlists)")
+    ap.add_argument("--margin-rec", type=int, default=6, help="--cells, bf16: orders kept beyond k per block")
+    ap.add_argument("--repeat", action="store_true",
+                    help="--cells: keep the earlier --cells runs in batch.json (the aims take the worst of them)")
+    ap.add_argument("--no-bf16-peer", action="store_true", help="--cells: skip all pairs in bf16 (the precision's peer)")
+    ap.add_argument("--precision", default="float32", help="dense child: all pairs in float32 or bf16")
     ap.add_argument("--note", default="", help="--cells: a sentence for the report (why the run was sized so)")
     ap.add_argument("--table", default="", help="--cells: phrase vectors from an .npy instead of encoding them")
     ap.add_argument("--cells", action="store_true",
@@ -478,7 +513,8 @@ def cells(args: argparse.Namespace) -> None:
     work.mkdir(parents=True)
     started = time.perf_counter()
     cfg = {k: v for k, v in vars(args).items() if k in ("workers", "orders", "nlist", "nprobe_short", "rec_grid", "train_on",
-                                                         "orders_chunk", "workers_chunk", "cells_orders_chunk")}
+                                                         "orders_chunk", "workers_chunk", "cells_orders_chunk",
+                                                         "precisions", "margin_short", "margin_rec")}
     run: dict[str, Any] = {"machine": machine(), "config": cfg, "note": args.note}
     if args.table:  # phrase vectors saved earlier (occupations then skills, as _phrase_table returns them)
         table = np.load(args.table)
@@ -491,10 +527,25 @@ def cells(args: argparse.Namespace) -> None:
     np.save(work / "orders.npy", o)
     del w, o
     run["exact"] = _spawn(args, "dense", runner="local", n=args.workers, shards=2, run_id="dense-local")
+    if not args.no_bf16_peer:  # all pairs in bf16, re-scored in float32: what the precision alone buys
+        run["bf16_all_pairs"] = _spawn(args, "dense", runner="local", n=args.workers, shards=2, run_id="dense-bf16",
+                                       precision="bf16")
+        run["bf16_all_pairs"]["recall"] = lists_recall(work, "dense-bf16", "dense-local", args.workers, args.orders)
+        shutil.rmtree(work / "dense-bf16", ignore_errors=True)
     run["cells"] = _spawn(args, "cells", n=args.workers, run_id="dense-local")
     run["load_after"] = list(os.getloadavg())
     run["total_s"] = round(time.perf_counter() - started, 1)
     res["cells"] = run
+    sm = cells_summary(run)  # each run's chosen settings and ratios; --repeat adds to the runs kept
+    repeats = res.get("cells_repeats", []) if args.repeat else []
+    repeats.append({"date": run["machine"]["date"], "commit": run["machine"].get("git_commit"),
+                    "load": run["machine"]["load_average"],
+                    **{side: {k: v for k, v in sm[side].items() if k in ("nlist", "nprobe", "m", "probe_orders",
+                                                                          "worker_cells", "precision", "margin",
+                                                                          "recall", "ratio_search", "ratio_with_build")}
+                       for side in ("shortlists", "recommendations")},
+                    "rows": sm["rows"], "exact": sm["exact"]})
+    res["cells_repeats"] = repeats
     (out / "batch.json").write_text(json.dumps(res, indent=2, default=str))
     (out / "batch.md").write_text(markdown(res))
     chart(res, out / "batch.png")
@@ -617,6 +668,12 @@ def cells_summary(c: dict[str, Any]) -> dict[str, Any]:
         ok = [r for r in rows if r["recall"] >= 0.95]
         out[side] = min(ok, key=lambda r: r["ratio_with_build"]) if ok else max(rows, key=lambda r: r["recall"])
         out[side]["met"] = out[side]["recall"] >= 0.95 and out[side]["ratio_with_build"] <= 0.1
+    peer = c.get("bf16_all_pairs")
+    if peer:  # all pairs in bf16, re-scored in float32, against the float32 all-pairs pass of the same run
+        ps = {x["name"]: x["seconds"] for x in peer["stages"]}
+        took = {"shortlists": ps["topk-shards"] + ps["shortlist-topk"], "recommendations": ps["recommend-topk"]}
+        out["peer"] = {side: {"seconds": took[side], "ratio": round(took[side] / exact[side], 4),
+                              "recall": peer["recall"][side]} for side in exact}
     return out
 
 
@@ -754,6 +811,18 @@ def _aims(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
         for side in ("shortlists", "recommendations"):
             b = c[side]
             ex = res["cells"]["exact"]
+            same = [_same_setting(side, r, b) for r in res.get("cells_repeats", [])]
+            same = [x for x in same if x is not None]
+            if len(same) > 1:  # the repeat runs of this setting: the worst counts
+                worst = max(same, key=lambda r: r["ratio_with_build"])
+                low = min(r["recall"] for r in same)
+                each = ", ".join(f"{r['ratio_with_build']:.3f}" for r in same)
+                rows.append((f"{side}: candidates through cells / exact all pairs, {ex['n']:,} x {ex['orders']:,} "
+                             f"(wall, build included), {_setting(side, b)}, worst of {len(same)} runs",
+                             f"{worst['ratio_with_build']:.3f}x (runs: {each}) at recall >= {low:.3f}",
+                             "<= 0.1x at recall >= 0.95", worst["ratio_with_build"] <= 0.1 and low >= 0.95,
+                             ", ".join(r["date"][:16] for r in res["cells_repeats"])))
+                continue
             rows.append((f"{side}: candidates through cells / exact all pairs, {ex['n']:,} x {ex['orders']:,} "
                          "(wall, build included)",
                          f"{b['ratio_with_build']:.3f}x at recall {b['recall']:.3f}", "<= 0.1x at recall >= 0.95",
@@ -785,18 +854,28 @@ def _cells_lines(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
              "(search + build) / exact |", "|---|---:|---|---:|---:|---:|---:|---:|"]
     for side in ("shortlists", "recommendations"):
         for r in c["rows"][side]:
-            setting = (f"nprobe {r['nprobe']}" if side == "shortlists" else
-                       f"m {r['m']}, orders probing {r['probe_orders']}, cells {r['worker_cells']}")
-            lines.append(f"| {side} | {r['nlist']} | {setting} | {r['search_s']:.2f} | {r['build_s']:.2f} | "
+            lines.append(f"| {side} | {r['nlist']} | {_setting(side, r)} | {r['search_s']:.2f} | {r['build_s']:.2f} | "
                          f"{r['recall']:.3f} | {r['ratio_search']:.3f} | {r['ratio_with_build']:.3f} |")
     lines += ["", "Settings: shortlists `nprobe` = cells an order probes; recommendations `m` = each cell's top m "
               "orders by its centroid (m 0: the orders whose nearest cell it is), `orders probing` = also the orders "
               "that have the cell among their nearest that many (0: not), `cells` = a worker's nearest cells whose "
-              "candidates it is scored against.", ""]
+              "candidates it is scored against; `bf16 +n`: blocks multiplied in bfloat16, each query's k + n best "
+              "re-scored in float32 (the lists hold float32 scores), `float32`: blocks multiplied in float32. The "
+              f"build ranks the cells by {run['cells'].get('builds', [{}])[0].get('precision', 'float32')} products.", ""]
+    if c.get("peer"):
+        pe = c["peer"]
+        lines += ["Peers in the same run, no index: all pairs in float32 (FAISS, the denominator above) and all pairs "
+                  "in bfloat16 with each query's best re-scored in float32 (`sepadan.batch.lowp.all_pairs_topk`, the "
+                  "same re-scoring as the cells'): what the lower precision alone buys.", "",
+                  "| direction | all pairs float32 s | all pairs bf16 + float32 re-scoring s | ratio | recall@k of the "
+                  "bf16 lists |", "|---|---:|---:|---:|---:|"]
+        for side in ("shortlists", "recommendations"):
+            lines.append(f"| {side} | {c['exact'][side]:.1f} | {pe[side]['seconds']:.1f} | {pe[side]['ratio']:.3f} | "
+                         f"{pe[side]['recall']:.4f} |")
+        lines += [""]
     for side in ("shortlists", "recommendations"):
         b = c[side]
-        setting = f"nprobe {b['nprobe']}" if side == "shortlists" else \
-            f"m {b['m']}, orders probing {b['probe_orders']}, cells {b['worker_cells']}"
+        setting = _setting(side, b)
         lines.append(f"- {side}: {'cheapest at recall >= 0.95' if b['recall'] >= 0.95 else 'best recall measured'}: "
                      f"nlist {b['nlist']}, {setting}: recall {b['recall']:.3f}, {b['ratio_search']:.3f}x the exact "
                      f"pass searching, {b['ratio_with_build']:.3f}x with the build; target <= 0.1x at recall >= 0.95: "
@@ -807,6 +886,22 @@ def _cells_lines(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
         lines.append(f"- both directions together with the settings above (one build): {both:.3f}x the exact pass of "
                      "both.")
     return lines + [""]
+
+
+def _same_setting(side: str, run: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
+    """The row of a kept run with the setting ``b`` (None where that run did not measure it)."""
+    keys = ("nlist", "nprobe") if side == "shortlists" else ("nlist", "m", "probe_orders", "worker_cells")
+    for r in run.get("rows", {}).get(side, []):
+        if all(r.get(k) == b.get(k) for k in keys) and r.get("precision", "float32") == b.get("precision", "float32"):
+            return r
+    return None
+
+
+def _setting(side: str, r: dict[str, Any]) -> str:
+    where = f"nprobe {r['nprobe']}" if side == "shortlists" else \
+        f"m {r['m']}, orders probing {r['probe_orders']}, cells {r['worker_cells']}"
+    prec = r.get("precision", "float32")
+    return f"{where}, {prec}" + (f" +{r['margin']}" if prec == "bf16" and r.get("margin") is not None else "")
 
 
 def _demo_lines(d: dict[str, Any]) -> list[str]:
@@ -861,12 +956,18 @@ def chart(res: dict[str, Any], path: Path) -> Path:
     if sm["cells"]:
         for side, marker in (("shortlists", "o"), ("recommendations", "s")):
             rows = sm["cells"]["rows"][side]
-            for nlist in sorted({r["nlist"] for r in rows}):
-                pts = sorted((r for r in rows if r["nlist"] == nlist), key=lambda r: r["ratio_with_build"])
+            for nlist, prec in sorted({(r["nlist"], r.get("precision", "float32")) for r in rows}):
+                pts = sorted((r for r in rows if r["nlist"] == nlist and r.get("precision", "float32") == prec),
+                             key=lambda r: r["ratio_with_build"])
                 a2.plot([r["ratio_with_build"] for r in pts], [r["recall"] for r in pts], marker=marker,
                         ls="-" if side == "shortlists" else "none",
-                        label=f"{side}: cells, nlist {nlist}, build included"
+                        label=f"{side}: cells, nlist {nlist}, {prec}, build included"
                               + (" (nprobe)" if side == "shortlists" else " (each setting)"))
+        for side, marker in (("shortlists", "o"), ("recommendations", "s")):
+            pe = sm["cells"].get("peer", {}).get(side)
+            if pe:
+                a2.plot([pe["ratio"]], [pe["recall"]], marker=marker, ls="none", color="black", mfc="none",
+                        label=f"{side}: all pairs in bf16, re-scored (no index)")
     a2.axhline(0.95, color="grey", lw=0.8, ls="--")
     a2.axvline(0.1, color="grey", lw=0.8, ls="--")
     a2.set_xscale("log")

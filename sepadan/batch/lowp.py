@@ -174,3 +174,30 @@ def scored_bf16(queries: np.ndarray, rows: np.ndarray, queries16: Any, rows16: A
     both ``(len(queries), min(take, len(rows)))``, unordered."""
     pos = approx_top(queries16, rows16, min(take, len(rows)))
     return exact_scores(queries, rows, pos), pos
+
+
+def all_pairs_topk(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, *, margin: int = 16,
+                   rows16: Any = None, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Every query against every row (no index): products of ``_TILE`` queries in bfloat16, each
+    query's ``k + margin`` best re-scored in float32, its top k by that score then id (as
+    :func:`sepadan.batch.topk.shard_topk` orders them); the tiles spread over ``threads``. The peer
+    that shows what the lower precision buys without the cells."""
+    from sepadan.batch.cells import each_block, rows_topk
+
+    queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    ids = np.asarray(ids, dtype=np.int64)
+    rows16 = to_bf16(rows) if rows16 is None else rows16
+    out_s = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    out_i = np.full((len(queries), k), -1, dtype=np.int64)
+    take = min(k + margin, len(rows))
+
+    def one(lo: int) -> None:
+        q = queries[lo:lo + _TILE]
+        found = approx_top(to_bf16(q), rows16, take)
+        out_s[lo:lo + len(q)], out_i[lo:lo + len(q)] = rows_topk(exact_scores(q, rows, found), ids[found], k)
+
+    if len(rows):
+        with one_thread():
+            each_block(one, range(0, len(queries), _TILE), threads)
+    return out_s, out_i

@@ -69,14 +69,34 @@ class ShardTopK:
     k: int
     name: str = "topk-shards"
     actor: bool = True
+    precision: str = "float32"  # bf16: all pairs in bfloat16, k + margin re-scored in float32 (the benchmark's peer)
+    margin: int = 16
 
-    def open(self) -> tuple[_Resolved, _Resolved]:
-        return _Resolved((self.queries,)), _Resolved(self.shards)
+    def open(self) -> tuple[_Resolved, _Resolved, dict[int, Any]]:
+        return _Resolved((self.queries,)), _Resolved(self.shards), {}
 
-    def run(self, state: tuple[_Resolved, _Resolved], part: Partition) -> Any:
-        queries, shard = state[0][0], state[1][part.shard or 0]
-        scores, ids = shard_topk(shard.vectors, shard.ids, queries.vectors[part.lo:part.hi], self.k)
+    def run(self, state: tuple[_Resolved, _Resolved, dict[int, Any]], part: Partition) -> Any:
+        queries, s = state[0][0], part.shard or 0
+        shard = state[1][s]
+        scores, ids = _all_pairs(shard, queries.vectors[part.lo:part.hi], self.k, self.precision, self.margin,
+                                 state[2], s)
         return topk_table(queries.ids[part.lo:part.hi], scores, ids)
+
+
+def _all_pairs(rows: VectorShard, queries: np.ndarray, k: int, precision: str, margin: int, cache: dict[int, Any],
+               key: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top k by float32 (FAISS), or by bf16 products re-scored in float32 (rows converted once)."""
+    if precision == "float32":
+        return shard_topk(rows.vectors, rows.ids, queries, k)
+    from sepadan.batch.cells import default_threads
+    from sepadan.batch.lowp import all_pairs_topk, to_bf16
+
+    if precision != "bf16":
+        raise ValueError(f"precision must be bf16 or float32 here, not '{precision}'")
+    if key not in cache:
+        cache[key] = to_bf16(rows.vectors)
+    return all_pairs_topk(rows.vectors, rows.ids, queries, k, margin=margin, rows16=cache[key],
+                          threads=default_threads())
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +108,15 @@ class QueryShardTopK:
     k: int
     name: str = "topk-rows"
     actor: bool = True
+    precision: str = "float32"  # as ShardTopK's
+    margin: int = 16
 
-    def open(self) -> tuple[_Resolved, _Resolved]:
-        return _Resolved(self.shards), _Resolved((self.rows,))
+    def open(self) -> tuple[_Resolved, _Resolved, dict[int, Any]]:
+        return _Resolved(self.shards), _Resolved((self.rows,)), {}
 
-    def run(self, state: tuple[_Resolved, _Resolved], part: Partition) -> Any:
+    def run(self, state: tuple[_Resolved, _Resolved, dict[int, Any]], part: Partition) -> Any:
         shard, rows = state[0][part.shard or 0], state[1][0]
-        scores, ids = shard_topk(rows.vectors, rows.ids, shard.vectors[part.lo:part.hi], self.k)
+        scores, ids = _all_pairs(rows, shard.vectors[part.lo:part.hi], self.k, self.precision, self.margin, state[2], 0)
         return topk_table(shard.ids[part.lo:part.hi], scores, ids)
 
 
