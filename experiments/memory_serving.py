@@ -38,7 +38,8 @@ def memory() -> dict[str, float]:
             for key in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
 
 
-def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None) -> dict[str, Any]:
+def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None,
+            also_bound: int | None = None) -> dict[str, Any]:
     import numpy as np
 
     from sepadan.config import Settings
@@ -120,6 +121,7 @@ def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None) 
     out["serving_gb"] = last["VmRSS"]
     out["serving_anon_gb"] = last["RssAnon"]
     out["serving_file_gb"] = last["RssFile"]
+    out["alternative"] = other_bound(matcher, part, also_bound) if also_bound is not None else None
     t = time.perf_counter()
     import faiss
 
@@ -156,6 +158,27 @@ def fill_copies(matcher: Any) -> dict[str, Any]:
             "exact_planned_masks": len(exact), "exact_planned_rows": int(sum(exact)),
             "unbounded_copy_bytes": int(sum(exact) * row_bytes),
             "largest_exact_planned_rows": int(max(exact, default=0))}
+
+
+def other_bound(matcher: Any, part: Any, bound: int) -> dict[str, Any]:
+    """What the copies held in resident memory (dropped, then measured), and the serving figure
+    with the worker index's copies bounded at ``bound`` bytes instead (every vacancy shortlisted
+    twice again, in the same process: what the first pass allocated besides the copies is held
+    already)."""
+    from sepadan.matching.gathered import GatheredRows
+
+    index = matcher.workers.index
+    t = time.perf_counter()
+    index.gathered = GatheredRows(max_bytes=0)
+    part("copies dropped (to see what they held; a server keeps them)", time.perf_counter() - t)
+    dropped = memory()
+    index.gathered = GatheredRows(max_bytes=bound)
+    t = time.perf_counter()
+    fill_copies(matcher)
+    part(f"every vacancy's shortlist twice again, copies bounded at {bound / 2**20:g} MiB", time.perf_counter() - t)
+    now = memory()
+    return {"max_bytes": bound, "dropped_gb": dropped["VmRSS"], "serving_gb": now["VmRSS"],
+            "serving_anon_gb": now["RssAnon"], "serving_file_gb": now["RssFile"]} | copies_held(matcher)
 
 
 def copies_held(matcher: Any) -> dict[str, Any]:
@@ -200,6 +223,14 @@ def write(result: dict[str, Any], stem: str) -> None:
                   f"{copies['unbounded_copy_bytes']:,} bytes. Cached masks: {copies.get('masks')}, "
                   f"bits {copies.get('mask_bits_bytes', 0):,} bytes, rows ({copies.get('mask_rows_dtype')}) "
                   f"{copies.get('mask_rows_bytes', 0):,} bytes.", ""]
+    alt = result.get("alternative")
+    if alt:
+        w = alt["held"]["workers"]
+        lines += [f"With the worker index's copies dropped: {alt['dropped_gb']} GB resident. Bounded at "
+                  f"{alt['max_bytes'] / 2**20:g} MiB instead (every vacancy shortlisted twice again in the same "
+                  f"process): **{alt['serving_gb']} GB** resident ({alt['serving_anon_gb']} GB anonymous, "
+                  f"{alt['serving_file_gb']} GB mapped file pages), {w['copies']} copies, {w['held_bytes']:,} bytes "
+                  "held.", ""]
     lines += [f"![parts]({stem}.png)", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
     import matplotlib
@@ -227,12 +258,15 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--out", default="memory-serving")
     parser.add_argument("--gather-max-mib", type=int, default=None,
                         help="the worker index's bound on contiguous copies (default: the library's)")
+    parser.add_argument("--also-gather-max-mib", type=int, default=None,
+                        help="after the serving figure, drop the copies and fill them again under this bound")
     opts = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("alembic", "bm25s", "faiss", "sepadan.store", "sepadan.features.encoder"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     bound = None if opts.gather_max_mib is None else opts.gather_max_mib * 2**20
-    write(measure(opts.workers, opts.index, opts.work, bound), opts.out)
+    also = None if opts.also_gather_max_mib is None else opts.also_gather_max_mib * 2**20
+    write(measure(opts.workers, opts.index, opts.work, bound, also), opts.out)
 
 
 if __name__ == "__main__":

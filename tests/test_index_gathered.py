@@ -6,6 +6,7 @@ their mask is."""
 from __future__ import annotations
 
 import gc
+import mmap
 
 import numpy as np
 import pytest
@@ -204,3 +205,19 @@ def test_an_index_pickles_without_its_copies(rows, queries):
     again = pickle.loads(pickle.dumps(index))
     assert len(again.gathered) == 0 and again.gathered.max_bytes == 10**6
     assert (again.search(queries, 5, allowed=allowed)[1] == index.search(queries, 5, allowed=allowed)[1]).all()
+
+
+def test_a_copy_lives_in_a_mapping_of_its_own():
+    """Copies are made into anonymous mappings of their own, unmapped when they go (made by
+    malloc, a copy came from its heap, whose freed bytes a process keeps)."""
+    from sepadan.matching.gathered import _gather
+
+    vectors = np.random.default_rng(9).standard_normal((4000, 256)).astype(np.float32)
+    rows = frozen(np.arange(0, 4000, 2))
+    copy = _gather(vectors, rows)
+    assert copy.flags.c_contiguous and copy.dtype == np.float32 and (copy == vectors[rows]).all()
+    owner = copy
+    while isinstance(owner, (np.ndarray, memoryview)):
+        owner = owner.base if isinstance(owner, np.ndarray) else owner.obj
+    assert isinstance(owner, mmap.mmap)
+    assert _gather(vectors, frozen([])).shape == (0, 256)

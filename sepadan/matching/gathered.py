@@ -15,6 +15,7 @@ weak reference, so a copy goes when its mask does.
 from __future__ import annotations
 
 import logging
+import mmap
 import threading
 import weakref
 from collections import OrderedDict
@@ -114,8 +115,7 @@ class GatheredRows:
             if seen.count + 1 < seen.needed:
                 self._note(key, _Sighting(seen.ref, seen.count + 1, seen.needed))
                 return None
-        copy = Gathered(np.ascontiguousarray(np.take(vectors, rows, axis=0), dtype=np.float32),
-                        np.arange(len(rows), dtype=np.int64))
+        copy = Gathered(_gather(vectors, rows), np.arange(len(rows), dtype=np.int64))
         self._keep(key, _Entry(weakref.ref(rows, self._dead.append), id(vectors), copy, seen.needed))
         return copy
 
@@ -148,3 +148,26 @@ class GatheredRows:
                 if entry.ref() is None:
                     del self._entries[key]
                     self.held_bytes -= entry.copy.nbytes
+
+
+def _gather(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The rows (checked by the caller) of a float32 C-contiguous matrix, copied in their order
+    into an anonymous mapping of their own, unmapped when the array goes. Copies come and go as
+    masks take turns: made by malloc, most were carved from its heap, whose bytes a process keeps
+    once freed (a dropped copy at 3,000 rows gave nothing back; malloc maps a block of its own only
+    above a threshold that rises to each mapped block freed, up to 32 MiB), so the process held
+    more than the copies it kept. A fresh mapping costs page faults: the copy itself took about
+    2x as long (0.13 -> 0.27-0.40 ms at 1,000 rows of 384), once a mask."""
+    shape, nbytes = (len(rows), vectors.shape[1]), len(rows) * vectors.shape[1] * 4
+    if nbytes == 0:
+        return np.empty(shape, dtype=np.float32)
+    private = {"flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS} if hasattr(mmap, "MAP_ANONYMOUS") else {}
+    buffer = mmap.mmap(-1, nbytes, **private)
+    if nbytes >= _HUGE and hasattr(mmap, "MADV_HUGEPAGE"):
+        buffer.madvise(mmap.MADV_HUGEPAGE)  # as numpy asks for its own large arrays
+    matrix = np.frombuffer(buffer, dtype=np.float32).reshape(shape)
+    np.take(vectors, rows, axis=0, out=matrix, mode="clip")  # mode "raise" would buffer the copy
+    return matrix
+
+
+_HUGE = 4 * 2**20
