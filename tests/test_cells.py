@@ -115,3 +115,133 @@ def test_order_trained_cells_reach_high_recall_probing_few_cells(tmp_path):
     (_, s1), (_, r1) = _run(tmp_path, "one", market, CellOptions(nlist=40, nprobe=1, m=0, worker_cells=1,
                                                                   train_on="orders"))
     assert _recall(s1, want_s) < _recall(si, want_s) and _recall(r1, want_r) < _recall(ri, want_r)
+
+
+# ------------------------------------------------------------------ bf16 blocks, float32 re-scoring
+def _tiny(seed=3, n=900, m=120, dim=24):
+    rng = np.random.default_rng(seed)
+    return _unit(rng.normal(size=(n, dim))), _unit(rng.normal(size=(m, dim))), np.arange(n, dtype=np.int64) * 7 + 2
+
+
+def _float32_of(queries, rows, ids, got_ids):
+    """Each returned id's float32 score, one dot product in float64 rounded once (an independent reference)."""
+    pos = {int(i): p for p, i in enumerate(ids)}
+    return np.array([[np.float32(queries[q].astype(np.float64) @ rows[pos[int(i)]].astype(np.float64)) if i >= 0
+                      else -np.inf for i in line] for q, line in enumerate(got_ids)], dtype=np.float32)
+
+
+def test_bf16_blocks_return_the_float32_scores_of_the_ids_they_return_in_their_order():
+    from sepadan.batch.cells import Scoring, build_cells, cell_topk
+    from sepadan.batch.lowp import exact_scores
+
+    rows, queries, ids = _tiny()
+    cells = build_cells(rows, 6, train=queries, precision="bf16")
+    scores, got = cell_topk(rows, ids, cells, queries, 9, 2, scoring=Scoring("bf16", margin=4))
+    assert (got >= 0).all()
+    at = np.searchsorted(ids, got)
+    for q in range(len(queries)):  # exactly the re-scoring's float32 products, ordered by them (then id)
+        assert np.array_equal(scores[q], exact_scores(queries[q:q + 1], rows, at[q:q + 1])[0])
+        assert sorted(zip(-scores[q].astype(np.float64), got[q])) == list(zip(-scores[q].astype(np.float64), got[q]))
+    np.testing.assert_allclose(scores, _float32_of(queries, rows, ids, got), rtol=0, atol=2e-7)
+
+
+def test_bf16_with_a_margin_covering_every_row_is_the_exact_top_k():
+    from sepadan.batch.cells import Scoring, build_cells, cell_candidates, cell_recommend, cell_topk
+    from sepadan.batch.lowp import all_pairs_topk
+
+    rows, queries, ids = _tiny(seed=4)
+    want = shard_topk(rows, ids, queries, 9, small=0)  # float32, FAISS
+    got = all_pairs_topk(rows, ids, queries, 9, margin=len(rows))
+    assert np.array_equal(got[1], want[1])
+    np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-6)
+    cells = build_cells(rows, 5, train=queries, precision="bf16")
+    every = cell_topk(rows, ids, cells, queries, 9, 5, scoring=Scoring("bf16", margin=len(rows)))
+    assert np.array_equal(every[1], want[1])
+    oids = np.arange(len(queries), dtype=np.int64) + 11
+    want_r = shard_topk(queries, oids, rows, 6, small=0)
+    cand = cell_candidates(cells.centroids, queries, len(queries))  # every order a candidate of every cell
+    rec = cell_recommend(rows, cells.nearest(1), cand, queries, oids, 6, scoring=Scoring("bf16", margin=len(queries)))
+    assert np.array_equal(rec[1], want_r[1])
+    np.testing.assert_allclose(rec[0], want_r[0], rtol=0, atol=1e-6)
+    # a margin of 0 keeps only the bf16 top k: on these near-tied random scores some are lost
+    tight = all_pairs_topk(rows, ids, queries, 9, margin=0)
+    assert 0.5 < _recall(tight[1], want[1]) < 1.0
+
+
+def test_forced_float32_is_the_float32_block_products_and_bf16_differs_only_by_rounding(tmp_path):
+    from sepadan.batch.cells import build_cells, cell_candidates, cell_recommend, cell_topk
+    from sepadan.batch.vectors import CellOptions
+
+    market = _market(seed=7, spread=0.3)
+    orders, shards, _ = market
+    f32 = CellOptions(nlist=12, nprobe=3, m=40, worker_cells=2, precision="float32")
+    (ss, si), (rs, ri) = _run(tmp_path, "f32", market, f32)
+    # the same lists as the float32 functions called as before this option existed, shard by shard
+    parts_s, parts_r = [], []
+    for shard in shards:
+        cells = build_cells(shard.vectors, 12, train=orders.vectors)
+        parts_s.append(cell_topk(shard.vectors, shard.ids, cells, orders.vectors, 7, 3))
+        cand = cell_candidates(cells.centroids, orders.vectors, 40)
+        parts_r.append(cell_recommend(shard.vectors, cells.nearest(2), cand, orders.vectors, orders.ids, 5))
+    want_s = merge_topk(parts_s, 7)
+    assert np.array_equal(si, want_s[1]) and np.array_equal(ss, want_s[0])  # bit for bit
+    assert np.array_equal(ri, np.concatenate([p[1] for p in parts_r]))  # the workers in shard order, as `everyone`
+    assert np.array_equal(rs, np.concatenate([p[0] for p in parts_r]))
+    # the same cells, blocks in bf16 with a margin covering each block: the same ids, scores equal to rounding
+    from sepadan.batch.cells import Scoring
+
+    wide = Scoring("bf16", margin=10_000)
+    for shard, (s32, i32), (r32, j32) in zip(shards, parts_s, parts_r):
+        cells = build_cells(shard.vectors, 12, train=orders.vectors)
+        s16, i16 = cell_topk(shard.vectors, shard.ids, cells, orders.vectors, 7, 3, scoring=wide)
+        cand = cell_candidates(cells.centroids, orders.vectors, 40)
+        r16, j16 = cell_recommend(shard.vectors, cells.nearest(2), cand, orders.vectors, orders.ids, 5, scoring=wide)
+        assert np.array_equal(i16, i32) and np.array_equal(j16, j32)
+        np.testing.assert_allclose(s16, s32, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(r16, r32, rtol=0, atol=1e-6)
+    # through the stages in bf16 (cells ranked by bf16 products too, the default margin): nearly the same lists
+    (_, bi), (_, bri) = _run(tmp_path, "bf16", market, CellOptions(**{**_fields(f32), "precision": "bf16"}))
+    assert _recall(bi, si) > 0.97 and _recall(bri, ri) > 0.97
+
+
+def _fields(options):
+    from dataclasses import fields
+
+    return {f.name: getattr(options, f.name) for f in fields(options)}
+
+
+def test_precision_auto_resolves_once_by_the_cpu_and_a_block_refuses_it(monkeypatch):
+    from sepadan.batch import lowp
+    from sepadan.batch.cells import Scoring
+    from sepadan.batch.vectors import CellOptions
+
+    assert lowp.resolve("float32") == "float32" and lowp.resolve("bf16") == "bf16"
+    monkeypatch.setattr(lowp, "cpu_flags", lambda path=None: {"avx2", "fma"})
+    assert lowp.resolve("auto") == "float32" and CellOptions().resolved().precision == "float32"
+    monkeypatch.setattr(lowp, "cpu_flags", lambda path=None: {"avx512f", "amx_bf16"})
+    monkeypatch.setattr(lowp, "bf16_speedup", lambda: 4.0)
+    assert CellOptions(margin=3).resolved() == CellOptions(margin=3, precision="bf16")
+    monkeypatch.setattr(lowp, "bf16_speedup", lambda: 1.1)  # no faster here: float32
+    assert lowp.resolve("auto") == "float32"
+    with pytest.raises(ValueError, match="resolve 'auto' once"):
+        Scoring("auto")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        CellOptions(precision="fp8")
+
+
+def test_cell_indexes_narrowed_in_bf16_answer_as_the_exact_index_with_a_covering_margin():
+    from sepadan.batch.cellindex import CandidateIndex, CellIndex
+    from sepadan.batch.cells import Scoring, build_cells, cell_candidates
+
+    rows, queries, _ = _tiny(seed=6)
+    cells = build_cells(rows, 8, train=queries)
+    allowed = np.arange(0, len(rows), 3)
+    wide = CellIndex(rows, cells, 3, scoring=Scoring("bf16", margin=len(rows))).search(queries[:20], 12, allowed=allowed)
+    f32 = CellIndex(rows, cells, 3).search(queries[:20], 12, allowed=allowed)
+    assert np.array_equal(wide[1], f32[1]) and np.array_equal(wide[0], f32[0])
+    narrow = CellIndex(rows, cells, 3, scoring=Scoring("bf16", margin=2)).search(queries[:20], 12, allowed=allowed)
+    assert (narrow[1] >= 0).all() and np.isin(narrow[1], allowed).all() and _recall(narrow[1], f32[1]) > 0.9
+    cand = cell_candidates(cells.centroids, queries, 30)
+    a = CandidateIndex(queries, cells.centroids, cand, scoring=Scoring("bf16", margin=len(queries))).search(rows[:20], 8)
+    b = CandidateIndex(queries, cells.centroids, cand).search(rows[:20], 8)
+    assert np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
