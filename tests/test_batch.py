@@ -457,6 +457,34 @@ def test_the_cli_runs_the_batch_and_prints_where_it_went(tmp_path, monkeypatch):
     assert bad.exit_code != 0
 
 
+def test_the_cli_takes_the_cells_precision_and_the_manifest_says_what_was_chosen(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    import sepadan.cli.batch as cli_batch
+    from sepadan.cli.core import app
+
+    engine = _engine(tmp_path, FakeEncoder(), n_workers=60, n_vacancies=20)
+
+    @contextmanager
+    def fake_engine(home, today=None):
+        yield engine
+
+    monkeypatch.setattr(cli_batch, "_engine", fake_engine)
+    args = ["batch", "--shards", "2", "--no-gaps", "--no-allocate", "--candidates", "ivf", "--nlist", "3"]
+    result = CliRunner().invoke(app, [*args, "--run-id", "p-1", "--precision", "float32", "--margin", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((engine.settings.home / "batch" / "p-1" / "manifest.json").read_text())
+    assert manifest["options"]["cells"]["precision"] == "float32" and manifest["options"]["cells"]["margin"] == 5
+    assert manifest["chosen"]["cells"]["precision"] == "float32"
+    auto = CliRunner().invoke(app, [*args, "--run-id", "p-2"])  # auto: resolved once, by the driver
+    assert auto.exit_code == 0, auto.output
+    manifest = json.loads((engine.settings.home / "batch" / "p-2" / "manifest.json").read_text())
+    assert manifest["options"]["cells"]["precision"] == "auto"
+    assert manifest["chosen"]["cells"]["precision"] in ("bf16", "float32")
+    bad = CliRunner().invoke(app, [*args, "--precision", "fp8"])
+    assert bad.exit_code != 0 and "--precision" in bad.output
+
+
 # ------------------------------------------------------------------------------ Ray
 @pytest.fixture(scope="module")
 def ray_session():

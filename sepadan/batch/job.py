@@ -94,6 +94,7 @@ class Stages:
         self.engine, self.runner, self.run, self.options, self.progress = engine, runner, run, options, progress
         self.reports: list[StageReport] = []
         self.files: list[Done] = []
+        self.chosen: dict[str, Any] = {}  # what the driver resolved for every worker (the cells' precision)
 
     def stage(self, stage: Any, parts: list[Partition], *, driver: bool = False) -> list[Done]:
         started = time.perf_counter()
@@ -223,6 +224,7 @@ def _matching(job: Stages, vref: Any, srefs: tuple[Any, ...], shards: list[Any],
         queries = job.runner.share(VectorShard(np.arange(len(at), dtype=np.int64),
                                                np.ascontiguousarray(matcher.vacancies.index.vectors[at])))
         chosen = o.cells.resolved()  # one precision for the driver and every worker
+        job.chosen["cells"] = asdict(chosen)
         job.stage(CellBuild(srefs, chosen, queries),
                   [Partition("cells", f"s{s.shard.number:02d}", 0, len(s.records), s.shard.number) for s in shards])
         cells = CellSearch(str(job.run.path), chosen)
@@ -273,4 +275,5 @@ def _manifest(engine: Any, job: Stages, options: BatchOptions, shards: list[Any]
         "stages": [asdict(r) for r in job.reports],
         "files": [{"file": d.file, "rows": d.rows, "sha256": d.sha256} for d in job.files],
         "retried": [{"stage": r.name, **x} for r in job.reports for x in r.retried],
+        "chosen": job.chosen,
     }
