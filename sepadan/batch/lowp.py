@@ -106,9 +106,13 @@ def one_thread() -> Iterator[None]:
 
 def to_bf16(x: np.ndarray) -> Any:
     """A float32 array as a bfloat16 tensor (a copy, half the bytes)."""
+    import warnings
+
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).bfloat16()
+    with warnings.catch_warnings():  # a read-only array (a memory map) is only read: the copy is torch's
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).bfloat16()
 
 
 _TILE = 256  # queries per product: oneDNN compiles a kernel per shape, so shapes are few and reused
