@@ -245,3 +245,19 @@ def test_cell_indexes_narrowed_in_bf16_answer_as_the_exact_index_with_a_covering
     a = CandidateIndex(queries, cells.centroids, cand, scoring=Scoring("bf16", margin=len(queries))).search(rows[:20], 8)
     b = CandidateIndex(queries, cells.centroids, cand).search(rows[:20], 8)
     assert np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
+
+
+def test_the_shards_of_a_run_train_their_centroids_once_per_process(monkeypatch):
+    from sepadan.batch import cells as cells_module
+
+    orders, shards, _ = _market(seed=8)
+    calls = []
+    train = cells_module.train_centroids
+    monkeypatch.setattr(cells_module, "train_centroids", lambda *a, **kw: calls.append(1) or train(*a, **kw))
+    monkeypatch.setattr(cells_module, "_TRAINED", {})
+    a = cells_module.build_cells(shards[0].vectors, 9, train=orders.vectors, seed=4)
+    b = cells_module.build_cells(shards[1].vectors, 9, train=orders.vectors, seed=4)
+    assert len(calls) == 1 and np.array_equal(a.centroids, b.centroids)
+    assert np.array_equal(a.centroids, train(orders.vectors, 9, seed=4))  # what a fresh process trains
+    cells_module.build_cells(shards[1].vectors, 9, train=orders.vectors, seed=5)  # other settings: trained again
+    assert len(calls) == 2

@@ -187,9 +187,27 @@ def build_cells(vectors: np.ndarray, nlist: int, *, train: np.ndarray | None = N
     (``precision``: of the products that rank them, :func:`nearest_cells`)."""
     base = vectors if train is None else train
     nlist = min(nlist, len(base))
-    centroids = train_centroids(base, nlist, niter=niter, sample_per_cell=sample_per_cell, seed=seed)
+    centroids = _trained(base, nlist, niter, sample_per_cell, seed)
     near = nearest_cells(vectors, centroids, max(2, take), threads=threads, precision=precision)
     return Cells(centroids, near[:, 0].copy(), near[:, 1].copy(), near if near.shape[1] > 2 else None)
+
+
+_TRAINED: dict[tuple, np.ndarray] = {}  # a few centroid sets by training data and settings, per process
+
+
+def _trained(base: np.ndarray, nlist: int, niter: int, sample_per_cell: int, seed: int) -> np.ndarray:
+    """:func:`train_centroids`, once per process for the same rows and settings: every shard of a run
+    trains on the same job orders, so a worker that builds two shards' cells trains once (the
+    centroids are a function of their inputs; a copy is returned)."""
+    import hashlib
+
+    rows = np.ascontiguousarray(base, dtype=np.float32)
+    key = (hashlib.blake2b(rows.data, digest_size=16).hexdigest(), rows.shape, nlist, niter, sample_per_cell, seed)
+    if key not in _TRAINED:
+        if len(_TRAINED) >= 4:
+            _TRAINED.pop(next(iter(_TRAINED)))
+        _TRAINED[key] = train_centroids(rows, nlist, niter=niter, sample_per_cell=sample_per_cell, seed=seed)
+    return _TRAINED[key].copy()
 
 
 def _top_cells(scores: np.ndarray, nprobe: int) -> np.ndarray:
