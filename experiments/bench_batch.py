@@ -273,7 +273,8 @@ def child_cells(args: argparse.Namespace) -> dict[str, Any]:
                 name = f"recommend-m{m}-p{probe}-c{wc}-{prec}"
                 job.stage(CellRecommend(tuple(shards), orders, str(run.path), REC_K,
                                         CellOptions(nlist=nlist, m=m, probe_orders=probe, worker_cells=wc,
-                                                    train_on=args.train_on, precision=prec, margin=args.margin_rec),
+                                                    train_on=args.train_on, precision=prec,
+                                                    rec_margin=args.margin_rec),
                                         name=name),
                           [p for s, sh in enumerate(shards) for p in partitions(name, len(sh.ids), args.workers_chunk,
                                                                                  prefix="w", shard=s)])

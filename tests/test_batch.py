@@ -471,10 +471,12 @@ def test_the_cli_takes_the_cells_precision_and_the_manifest_says_what_was_chosen
 
     monkeypatch.setattr(cli_batch, "_engine", fake_engine)
     args = ["batch", "--shards", "2", "--no-gaps", "--no-allocate", "--candidates", "ivf", "--nlist", "3"]
-    result = CliRunner().invoke(app, [*args, "--run-id", "p-1", "--precision", "float32", "--margin", "5", "--json"])
+    result = CliRunner().invoke(app, [*args, "--run-id", "p-1", "--precision", "float32", "--margin", "5",
+                                      "--rec-margin", "4", "--json"])
     assert result.exit_code == 0, result.output
     manifest = json.loads((engine.settings.home / "batch" / "p-1" / "manifest.json").read_text())
     assert manifest["options"]["cells"]["precision"] == "float32" and manifest["options"]["cells"]["margin"] == 5
+    assert manifest["options"]["cells"]["rec_margin"] == 4
     assert manifest["chosen"]["cells"]["precision"] == "float32"
     auto = CliRunner().invoke(app, [*args, "--run-id", "p-2"])  # auto: resolved once, by the driver
     assert auto.exit_code == 0, auto.output

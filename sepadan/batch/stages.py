@@ -132,7 +132,7 @@ class _Shards:
         return {"worker_index": CellIndex(state.vectors, cells, o.nprobe, scoring=o.scoring()),
                 "vacancy_index": CandidateIndex(orders, cells.centroids, cell_candidates(cells.centroids, orders, o.m,
                                                                                          probers=by),
-                                                cells=o.worker_cells, scoring=o.scoring())}
+                                                cells=o.worker_cells, scoring=o.scoring(recommend=True))}
 
 
 @dataclass(frozen=True, slots=True)

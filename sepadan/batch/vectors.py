@@ -159,7 +159,8 @@ class CellOptions:
     sample_per_cell: int = 64
     seed: int = 0
     precision: str = "auto"  # blocks scored in bf16 (re-scored in float32) or float32; auto: sepadan.batch.lowp.resolve
-    margin: int = 16  # bf16: rows a query keeps from a block beyond its k, for the float32 re-scoring
+    margin: int = 16  # bf16, shortlists: rows an order keeps from a block beyond its k, for the float32 re-scoring
+    rec_margin: int = 6  # bf16, recommendations: orders a worker keeps from a block beyond its k
 
     def __post_init__(self) -> None:
         from sepadan.batch.lowp import PRECISIONS
@@ -168,8 +169,8 @@ class CellOptions:
             raise ValueError(f"train_on must be orders or rows, not '{self.train_on}'")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not '{self.precision}'")
-        if self.margin < 0:
-            raise ValueError(f"margin must be at least 0, not {self.margin}")
+        if min(self.margin, self.rec_margin) < 0:
+            raise ValueError(f"margins must be at least 0, not {self.margin} and {self.rec_margin}")
 
     def resolved(self) -> "CellOptions":
         """These options with ``auto`` replaced by the precision this machine takes: the driver calls it
@@ -180,10 +181,10 @@ class CellOptions:
 
         return replace(self, precision=resolve(self.precision))
 
-    def scoring(self, rows16: Any = None, blocks: Any = None) -> Any:
+    def scoring(self, rows16: Any = None, blocks: Any = None, *, recommend: bool = False) -> Any:
         from sepadan.batch.cells import Scoring
 
-        return Scoring(self.precision, self.margin, rows16, blocks)
+        return Scoring(self.precision, self.rec_margin if recommend else self.margin, rows16, blocks)
 
 
 def cells_table(cells: Any) -> Any:
@@ -389,13 +390,13 @@ class CellRecommend:
         own = o.m == 0 and not o.probe_orders  # each order a candidate of one cell only
         width = max(1, min(cells.ranked if own else 2, o.worker_cells))
         labels = cells.nearest(width)[part.lo:part.hi]
-        scoring = o.scoring()
+        scoring = o.scoring(recommend=True)
         if scoring.low:
             if "rows16" not in state[2]:  # the orders in bfloat16, once per worker
                 from sepadan.batch.lowp import to_bf16
 
                 state[2]["rows16"] = to_bf16(rows.vectors)
-            scoring = o.scoring(state[2]["rows16"])
+            scoring = o.scoring(state[2]["rows16"], recommend=True)
         scores, ids = cell_recommend(shard.vectors[part.lo:part.hi], labels, state[2][s], rows.vectors, rows.ids,
                                      self.k, distinct=own, scoring=scoring)
         return topk_table(shard.ids[part.lo:part.hi], scores, ids)

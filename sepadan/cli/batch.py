@@ -38,8 +38,10 @@ def batch(
     precision: Annotated[str, typer.Option("--precision", help="--candidates ivf: products that pick the candidates, "
                                            "bf16 (re-scored in float32) or float32; auto: bf16 where the CPU has "
                                            "AMX or AVX512-BF16 and it is faster")] = "auto",
-    margin: Annotated[int, typer.Option("--margin", min=0, max=10_000, help="--candidates ivf, bf16: rows kept "
-                                        "beyond k for the float32 re-scoring")] = 16,
+    margin: Annotated[int, typer.Option("--margin", min=0, max=10_000, help="--candidates ivf, bf16: workers an "
+                                        "order keeps beyond k for the float32 re-scoring")] = 16,
+    rec_margin: Annotated[int, typer.Option("--rec-margin", min=0, max=10_000, help="--candidates ivf, bf16: "
+                                            "orders a worker keeps beyond its recommendations")] = 6,
     k: Annotated[int, typer.Option("-k", min=1, max=500, help="shortlist length per job order (at least 2 per position)")] = 30,
     recommendations: Annotated[int, typer.Option("--recommendations", min=1, max=200, help="job orders per worker")] = 10,
     run_id: Annotated[Optional[str], typer.Option("--run-id", help="name of the run; the same id continues an unfinished run")] = None,
@@ -63,7 +65,8 @@ def batch(
         raise typer.BadParameter("auto, bf16 or float32", param_hint="--precision")
     options = BatchOptions(shards=shards, k=k, recommendations=recommendations, retries=retries, rebuild=rebuild,
                            allocate=not no_allocate, gaps=not no_gaps, candidates=candidates,
-                           cells=CellOptions(nlist=nlist, nprobe=nprobe, precision=precision, margin=margin))
+                           cells=CellOptions(nlist=nlist, nprobe=nprobe, precision=precision, margin=margin,
+                                             rec_margin=rec_margin))
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # the stages' progress is ours
     with _engine(home, today) as engine:
         chosen = make_runner(runner, address=address, workers=workers, num_cpus=num_cpus,
