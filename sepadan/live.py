@@ -58,6 +58,8 @@ class LiveWrites:
         rows = [to_stored(kind, m, self.engine.vault) for m in models]
         with self.lock:
             counts = self.engine.store.upsert(kind, rows)
+            if kind == "workers":
+                self.engine.personal.forget(r.id for r in rows)  # names held in memory
             if counts.inserted or counts.updated:
                 self._apply(kind, upserted=[m.to_record() for m in models])
         return counts
@@ -88,6 +90,7 @@ class LiveWrites:
                 return False
             self._apply("workers", deleted={worker_id})
             e.encoder.forget(phrases)  # the in-memory copies (the store's rows went with the erasure)
+            e.personal.forget([worker_id])
             log.info("erased a worker (%d own phrases)", len(phrases))
             return True
 

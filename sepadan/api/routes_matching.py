@@ -45,11 +45,10 @@ def shortlist(id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep,
     ml, ex = exclusive_shortlist(matcher, engine.store, id, **options) if exclusive else (
         matcher.shortlist(id, **options), None)
     # a worker erased by another process since this matcher was built is not shown
-    ids = [m.worker_id for m in ml.results]
-    personal = engine.personal.of_many(ids)
-    body = match_list_json(ml, lang=lang, describe=lambda w: {
-        "name": personal.get(w, {}).get("name"), "region": _region_of(matcher, w)})
-    body["results"] = [r for r in body["results"] if r["worker_id"] in personal]
+    names = engine.personal.names_of([m.worker_id for m in ml.results])
+    body = match_list_json(ml, lang=lang, describe=lambda w: {"name": names.get(w),
+                                                               "region": _region_of(matcher, w)})
+    body["results"] = [r for r in body["results"] if r["worker_id"] in names]
     body = mark_json(body, ex) if ex is not None else body
     audit(engine.store, key.id, "read", "workers", [r["worker_id"] for r in body["results"]], "shortlist")
     return orjson_response(body)

@@ -58,11 +58,13 @@ class AppState:
             log.exception("loading failed")
 
     def poll(self) -> None:
-        """Pick up writes from other processes: rebuild and swap when the store changed."""
+        """Pick up writes from other processes: rebuild and swap when the store changed (and drop
+        the names held in memory, which may include someone erased there)."""
         while not self.stop.wait(self.refresh_seconds):
             if not self.ready:
                 continue
             try:
-                self.engine.live.refresh_if_changed()
+                if self.engine.live.refresh_if_changed():
+                    self.engine.personal.names.clear()
             except Exception:  # noqa: BLE001 - the old matcher keeps serving
                 log.exception("refresh failed; serving the previous matcher")

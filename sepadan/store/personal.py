@@ -6,6 +6,10 @@ ask for it; matching never does.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from sepadan.store.db import Store
@@ -13,9 +17,10 @@ from sepadan.store.pii import Vault
 
 
 class PersonalData:
-    def __init__(self, store: Store, vault: Vault) -> None:
+    def __init__(self, store: Store, vault: Vault, *, names_max: int = 50_000) -> None:
         self.store = store
         self.vault = vault
+        self.names = NameCache(names_max)
 
     def of(self, worker_id: str) -> dict[str, Any]:
         """The worker's sealed personal fields (NIK, name) and birth date, decrypted ({} if none)."""
@@ -30,3 +35,71 @@ class PersonalData:
     def of_many(self, worker_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Decrypted personal fields for stored workers (absent ids are left out: erased)."""
         return self.store.personal_many(worker_ids, self.vault.open)
+
+    def names_of(self, worker_ids: list[str]) -> dict[str, str | None]:
+        """id -> name (None if none was given) for the stored workers among ``worker_ids`` (absent
+        ids are left out: erased, here or by another process). The sealed fields are read from the
+        store every time; each is decrypted once while it stays the same (:class:`NameCache`)."""
+        sealed = self.store.sealed_many(worker_ids)
+        out: dict[str, str | None] = {}
+        for id_, token in sealed:
+            digest = _digest(token)
+            hit, name = self.names.get(id_, digest)
+            if not hit:
+                name = self.vault.open(token).get("name")
+                self.names.put(id_, digest, name)
+            out[id_] = name
+        if len(out) < len(worker_ids):
+            self.names.forget(i for i in worker_ids if i not in out)
+        return out
+
+    def forget(self, worker_ids: Iterable[str]) -> None:
+        """Drop what is held in memory of these workers (their write or erasure)."""
+        self.names.forget(worker_ids)
+
+
+class NameCache:
+    """Decrypted names, in this process's memory only, at most ``max_entries`` workers (the least
+    recently read dropped first). An entry is keyed by the worker id and holds the digest of the
+    sealed fields it was opened from: it answers only while the store holds the same ciphertext, so
+    a write (sealed anew, with a fresh IV) is seen by the next read without any signal, from any
+    process. Writes and erasures through this process drop their entries at once
+    (:meth:`PersonalData.forget`); an id found absent from the store is dropped when read."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._held: OrderedDict[str, tuple[bytes, str | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def get(self, worker_id: str, digest: bytes) -> tuple[bool, str | None]:
+        with self._lock:
+            hit = self._held.get(worker_id)
+            if hit is None or hit[0] != digest:
+                return False, None
+            self._held.move_to_end(worker_id)
+            return True, hit[1]
+
+    def put(self, worker_id: str, digest: bytes, name: str | None) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._held[worker_id] = (digest, name)
+            self._held.move_to_end(worker_id)
+            while len(self._held) > self.max_entries:
+                self._held.popitem(last=False)
+
+    def forget(self, worker_ids: Iterable[str]) -> None:
+        with self._lock:
+            for worker_id in worker_ids:
+                self._held.pop(worker_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+
+def _digest(token: str | None) -> bytes:
+    return hashlib.blake2b(token.encode(), digest_size=16).digest() if token else b""
