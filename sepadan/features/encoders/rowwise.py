@@ -5,22 +5,25 @@ of every phrase in it): a few large activations (BERT's feed-forward layers have
 rest, and a phrase's vector moves with the phrases batched with it. Here each MatMul whose second
 input is a 2-D initializer becomes, on the input ``A`` ([..., K]) and the weight ``W`` ([K, N]):
 
-    s = max|A_row| / 127                      one scale per token (row of A)
-    q = QuantizeLinear(A, s, 128, axis=0)     uint8, zero point 128: symmetric
-    Y = MatMulInteger(q, W8, 128, 0) * s * w  W8 int8 per output channel (scale w), u8 x s8
+    s = max|A_row| / 127                        one scale per token (row of A)
+    q = QuantizeLinear(A, s, 128, axis=0)       uint8, zero point 128: symmetric
+    Y = MatMulIntegerToFloat(q, W8, s, w)       W8 int8 per output channel (scale w), u8 x s8
 
 so the integer product runs on onnxruntime's u8s8 kernels (VNNI/AMX) and a token's result does not
 depend on its batch. MatMuls reading the same input (query, key and value) share one quantisation.
 
 A handful of input channels carry activations many times the others' (channel 99 of MiniLM's hidden
-state reaches ~30 where most stay under 2): with ``outliers`` those channels (found by
-:func:`outlier_channels` on calibration text) are taken out of the int8 product and multiplied in
-float32, as LLM.int8() does: ``Y = int8(A with them zeroed) + A[:, them] @ W[them, :]``.
+state reaches ~30 where most stay under 2), and one such value sets its token's scale. With
+``split``, each channel whose largest value on calibration text passes the threshold is split into
+``ceil(max / threshold)`` equal copies (outlier channel splitting, Zhao et al. 2019): the copies
+share the value, the weight row is repeated for each, so the product is unchanged and no copy is
+large enough to set the scale.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection
 from pathlib import Path
 
@@ -30,14 +33,14 @@ log = logging.getLogger(__name__)
 
 
 def quantise_rows(fp32: Path, out: Path, *, exclude: Collection[str] = (),
-                  outliers: dict[str, list[int]] | None = None) -> int:
+                  split: dict[str, dict[int, int]] | None = None) -> int:
     """Writes ``out``: ``fp32`` with every weight MatMul not named in ``exclude`` as an int8
-    product with per-token activation scales, the ``outliers`` channels of each input (by input
-    name) in float32; returns how many were replaced."""
-    outliers = outliers or {}
+    product with per-token activation scales, the channels of ``split`` (input name -> channel ->
+    copies) split; returns how many MatMuls were replaced."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
+    split = split or {}
     model = onnx.load(str(fp32))
     graph = model.graph
     weights = {t.name: t for t in graph.initializer}
@@ -58,31 +61,20 @@ def quantise_rows(fp32: Path, out: Path, *, exclude: Collection[str] = (),
             continue
         w = numpy_helper.to_array(weight).astype(np.float32)
         k, n = w.shape
-        a = node.input[0]
-        apart = sorted(outliers.get(a, ()))
+        a, copies = node.input[0], split.get(node.input[0], {})
+        repeated = [c for c, m in sorted(copies.items()) for _ in range(m - 1)]
         if a not in quantised:
             quantised[a] = f"rows/{len(quantised)}"
-            nodes += _quantise_input(helper, TensorProto, numpy_helper, a, quantised[a], k, consts, apart)
+            nodes += _quantise_input(helper, numpy_helper, a, quantised[a], k, consts, copies, repeated)
         p, tag = quantised[a], f"{node.name}/rows"
-        w_apart = w[apart]
-        if apart:
-            w = w.copy()
-            w[apart] = 0
+        w = np.concatenate([w, w[repeated]]) if repeated else w  # each copy's weight row
         scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127
         consts += [numpy_helper.from_array(np.round(w / scale).astype(np.int8), f"{tag}/w8"),
                    numpy_helper.from_array(scale.astype(np.float32), f"{tag}/ws"),
                    numpy_helper.from_array(np.array([n], np.int64), f"{tag}/n")]
         nodes += [
-            helper.make_node("MatMulInteger", [f"{p}/q", f"{tag}/w8", "rows/zp", "rows/wzp"], [f"{tag}/i32"]),
-            helper.make_node("Cast", [f"{tag}/i32"], [f"{tag}/f"], to=TensorProto.FLOAT),
-            helper.make_node("Mul", [f"{tag}/f", f"{p}/s_col"], [f"{tag}/fs"]),
-            helper.make_node("Mul", [f"{tag}/fs", f"{tag}/ws"], [f"{tag}/y2" if not apart else f"{tag}/y8"]),
-        ]
-        if apart:
-            consts.append(numpy_helper.from_array(np.ascontiguousarray(w_apart), f"{tag}/w_apart"))
-            nodes += [helper.make_node("MatMul", [f"{p}/apart", f"{tag}/w_apart"], [f"{tag}/yf"]),
-                      helper.make_node("Add", [f"{tag}/y8", f"{tag}/yf"], [f"{tag}/y2"])]
-        nodes += [
+            helper.make_node("MatMulIntegerToFloat", [f"{p}/q", f"{tag}/w8", f"{p}/s_col", f"{tag}/ws", "rows/zp",
+                                                      "rows/wzp"], [f"{tag}/y2"], domain="com.microsoft"),
             helper.make_node("Concat", [f"{p}/lead", f"{tag}/n"], [f"{tag}/shape"], axis=0),
             helper.make_node("Reshape", [f"{tag}/y2", f"{tag}/shape"], list(node.output), name=tag),
         ]
@@ -94,28 +86,34 @@ def quantise_rows(fp32: Path, out: Path, *, exclude: Collection[str] = (),
     graph.node.extend(nodes)
     del graph.initializer[:]
     graph.initializer.extend(kept + consts)
+    if not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, str(out))
     log.debug("rowwise: %d MatMuls as int8 with per-token scales", replaced)
     return replaced
 
 
-def _quantise_input(helper, TensorProto, numpy_helper, a: str, p: str, k: int, consts: list,  # noqa: ANN001, N803
-                    apart: list[int]) -> list:
-    """Nodes that quantise ``a`` ([..., k]) once: ``p/q`` uint8 [M, k], ``p/s_col`` [M, 1],
-    ``p/lead`` (the leading dimensions, for the output's shape) and, when channels are ``apart``,
-    ``p/apart`` [M, len(apart)] (those channels in float32, zeroed in ``p/q``)."""
+def _quantise_input(helper, numpy_helper, a: str, p: str, k: int, consts: list,  # noqa: ANN001
+                    copies: dict[int, int], repeated: list[int]) -> list:
+    """Nodes that quantise ``a`` ([..., k]) once: ``p/q`` uint8 [M, k + extra copies],
+    ``p/s_col`` [M, 1] and ``p/lead`` (the leading dimensions, for the output's shape)."""
+    from onnx import TensorProto
+
     consts.append(numpy_helper.from_array(np.array([-1, k], np.int64), f"{p}/2d"))
-    nodes = [
-        helper.make_node("Shape", [a], [f"{p}/shape"]),
-        helper.make_node("Slice", [f"{p}/shape", "rows/start", "rows/last"], [f"{p}/lead"]),
-        helper.make_node("Reshape", [a, f"{p}/2d"], [f"{p}/a2" if not apart else f"{p}/a2full"]),
-    ]
-    if apart:
-        keep = np.ones(k, np.float32)
-        keep[apart] = 0
-        consts += [numpy_helper.from_array(keep, f"{p}/keep"), numpy_helper.from_array(np.array(apart, np.int64), f"{p}/idx")]
-        nodes += [helper.make_node("Mul", [f"{p}/a2full", f"{p}/keep"], [f"{p}/a2"]),
-                  helper.make_node("Gather", [f"{p}/a2full", f"{p}/idx"], [f"{p}/apart"], axis=1)]
+    nodes = [helper.make_node("Shape", [a], [f"{p}/shape"]),
+             helper.make_node("Slice", [f"{p}/shape", "rows/start", "rows/last"], [f"{p}/lead"]),
+             helper.make_node("Reshape", [a, f"{p}/2d"], [f"{p}/a2" if not repeated else f"{p}/a2full"])]
+    if repeated:
+        share = np.ones(k, np.float32)
+        for c, m in copies.items():
+            share[c] = 1 / m
+        consts += [numpy_helper.from_array(share, f"{p}/share"),
+                   numpy_helper.from_array(np.array(repeated, np.int64), f"{p}/idx"),
+                   numpy_helper.from_array(share[repeated], f"{p}/share_copies")]
+        nodes += [helper.make_node("Mul", [f"{p}/a2full", f"{p}/share"], [f"{p}/a2own"]),
+                  helper.make_node("Gather", [f"{p}/a2full", f"{p}/idx"], [f"{p}/picked"], axis=1),
+                  helper.make_node("Mul", [f"{p}/picked", f"{p}/share_copies"], [f"{p}/copies"]),
+                  helper.make_node("Concat", [f"{p}/a2own", f"{p}/copies"], [f"{p}/a2"], axis=1)]
     return nodes + [
         helper.make_node("Abs", [f"{p}/a2"], [f"{p}/abs"]),
         helper.make_node("ReduceMax", [f"{p}/abs"], [f"{p}/max"], axes=[1], keepdims=0),
@@ -129,10 +127,10 @@ def _quantise_input(helper, TensorProto, numpy_helper, a: str, p: str, k: int, c
     ]
 
 
-def outlier_channels(fp32: Path, feeds: list[dict[str, np.ndarray]], *, threshold: float,
-                     exclude: Collection[str] = ()) -> dict[str, list[int]]:
-    """For each weight MatMul's input in ``fp32``, the channels whose largest magnitude over the
-    calibration inputs ``feeds`` (one text each, so no padding) exceeds ``threshold``."""
+def channel_maxima(fp32: Path, feeds: list[dict[str, np.ndarray]], *,
+                   exclude: Collection[str] = ()) -> dict[str, np.ndarray]:
+    """For each weight MatMul's input in ``fp32``, each channel's largest magnitude over the
+    calibration inputs ``feeds`` (one text each, so no padding)."""
     import onnx
     import onnxruntime as ort
     from onnx import helper
@@ -145,8 +143,13 @@ def outlier_channels(fp32: Path, feeds: list[dict[str, np.ndarray]], *, threshol
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     maxima: dict[str, np.ndarray] = {}
     for feed in feeds:
-        values = session.run(inputs, feed)
-        for name, value in zip(inputs, values, strict=True):
+        for name, value in zip(inputs, session.run(inputs, feed), strict=True):
             m = np.abs(value.reshape(-1, value.shape[-1])).max(axis=0)
             maxima[name] = np.maximum(maxima[name], m) if name in maxima else m
-    return {name: [int(i) for i in np.flatnonzero(m > threshold)] for name, m in maxima.items()}
+    return maxima
+
+
+def split_channels(maxima: dict[str, np.ndarray], *, threshold: float) -> dict[str, dict[int, int]]:
+    """Per input, the channels past ``threshold`` and into how many copies each is split."""
+    return {name: {int(c): math.ceil(float(m[c]) / threshold) for c in np.flatnonzero(m > threshold)}
+            for name, m in maxima.items() if (m > threshold).any()}
