@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 log = logging.getLogger(__name__)
-MAX_BYTES = 128 * 2**20  # per index, one entry up to all of it: at a million 384-d rows a mask of 2% (the
-# IVF planner's exact bound) is 31 MB, of 5% 77 MB; kept small so that serving a million workers stays
-# within half of the 10.5 GB it took before issue 15 (5.10 GB measured without copies)
+MAX_BYTES = 64 * 2**20  # per index, one entry up to all of it: at a million 384-d rows a mask of 2% (the
+# IVF planner's exact bound) is 31 MB; kept small so that serving a million workers stays within half
+# of the 10.5 GB it took before issue 15: with the copies full, 5.291 GB at 128 MiB, 5.227 at 64
+# (experiments/results/memory-serving-1m.md)
 
 
 @dataclass(frozen=True, slots=True)
