@@ -185,7 +185,7 @@ def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_querie
         lines = np.arange(0, dim, 16)  # one float of each 64-byte line of a row
 
         def gather_then_scan(q: np.ndarray) -> None:
-            np.take(matrix, rows, axis=0, out=buffer)
+            np.take(matrix, rows, axis=0, out=buffer, mode="clip")  # "raise" would buffer it
             knn(q, buffer, local, k)
 
         variants: dict[str, Callable[[np.ndarray], Any]] = {
@@ -197,6 +197,8 @@ def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_querie
             "first search (exact_search, fresh rows, copies' keeper), in memory":
                 first_search_variants(matrix, rows, k, gathered=True),
             "first search without the keeper, in memory": first_search_variants(matrix, rows, k, gathered=False),
+            "first search, int32 rows (a cached mask's), in memory":
+                first_search_variants(matrix, rows.astype(np.int32), k, gathered=True),
             "first search (exact_search, fresh rows, copies' keeper), mapped":
                 first_search_variants(maps["mapped"], rows, k, gathered=True),
             "gather into a reused buffer, then the kernel over it": gather_then_scan,
@@ -246,11 +248,14 @@ def write(result: dict[str, Any], stem: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(result["shares"]), figsize=(6 * len(result["shares"]), 5.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(result["shares"]), figsize=(7 * len(result["shares"]), 6), squeeze=False)
     for ax, s in zip(axes[0], result["shares"]):
         names = list(s["hot_ms"])
-        ax.barh(range(len(names)), [s["hot_x_peer"][n] for n in names], color="tab:blue", label="hot")
-        ax.set_yticks(range(len(names)), [n[:58] for n in names], fontsize=6)
+        at = np.arange(len(names))
+        ax.barh(at - 0.2, [s["hot_x_peer"][n] for n in names], height=0.4, color="tab:blue", label="hot")
+        ax.barh(at + 0.2, [s["cold_x_peer"].get(n, 0) for n in names], height=0.4, color="tab:orange",
+                label="caches flushed first")
+        ax.set_yticks(at, [n[:58] for n in names], fontsize=6)
         ax.axvline(1, color="grey", lw=0.8)
         ax.axvline(2, color="tab:red", lw=0.8, ls="--", label="2x the peer")
         ax.invert_yaxis()
