@@ -24,6 +24,7 @@ lines written). Writes experiments/results/speed-http.md, .json and .png.
 from __future__ import annotations
 
 import argparse
+import http.client as http_client
 import contextlib
 import importlib.util
 import json
@@ -43,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
 TARGET = 1.2
 PLAIN = "HTTP, asyncio + h11"
+STDLIB = "HTTP, http.client"  # the shipped server again, through the standard library's client
 SHORTLIST_ROUTE = 'route="/v1/vacancies/{id}/shortlist"'
 log = logging.getLogger("bench_http")
 
@@ -143,7 +145,23 @@ def measure(engine, bases: dict[str, str], key: str, queries: list[str], rounds:
             return [x["worker_id"] for x in r.json()["results"]]
         return call
 
-    paths = {"in-process": lambda q, timed: inproc(q), **{name: http(name) for name in bases}}
+    address = bases["HTTP"].removeprefix("http://").rsplit(":", 1)
+    plain = http_client.HTTPConnection(address[0], int(address[1]), timeout=120)  # keep-alive too
+    received[STDLIB] = []
+
+    def stdlib(q: str, timed: bool) -> list[str]:
+        started = time.perf_counter()
+        plain.request("GET", f"/v1/vacancies/{q}/shortlist?k=30", headers={"X-API-Key": key})
+        r = plain.getresponse()
+        body = r.read()
+        if timed:
+            received[STDLIB].append((time.perf_counter() - started) * 1000)
+        if r.status != 200:
+            raise RuntimeError(f"{q}: HTTP {r.status}")
+        return [x["worker_id"] for x in json.loads(body)["results"]]
+
+    paths = {"in-process": lambda q, timed: inproc(q), "HTTP": http("HTTP"), STDLIB: stdlib,
+             **{name: http(name) for name in bases if name != "HTTP"}}
     times: dict[str, list[float]] = {name: [] for name in paths}
     same = differ = 0
     load_start = os.getloadavg()
@@ -162,27 +180,30 @@ def measure(engine, bases: dict[str, str], key: str, queries: list[str], rounds:
                     times[name].append((time.perf_counter() - started) * 1000)
             if rnd > 0:
                 sizes.append(len(got["in-process"]))
-            for name in bases:
+            for name in paths:
                 same += got["in-process"] == got[name]
                 differ += got["in-process"] != got[name]
         log.info("round %d/%d done", rnd + 1, rounds)
     server_after = {name: _server_seconds(client) for name, client in clients.items()}
     for client in clients.values():
         client.close()
+    plain.close()
     summary = {name: _stats(ms) for name, ms in times.items()}
     full = np.array(sizes) > 0
     for name, ms in times.items():
         summary[name]["p50_nonempty_ms"] = round(float(np.percentile(np.array(ms)[full], 50)), 2) if full.any() else None
-    for name in bases:
+    for name in received:
         summary[name]["received"] = _stats(received[name])
+    for name in bases:  # the shipped server's histogram counts both of its clients' requests
         served = server_after[name][1] - server_before[name][1] if server_before else 0
         summary[name]["server_mean_ms"] = (round(1000 * (server_after[name][0] - server_before[name][0]) / served, 2)
                                            if served else None)
     base = summary["in-process"]["p50_ms"]
+    over = [name for name in paths if name != "in-process"]
     return {"times_ms": times, "received_ms": received, "summary": summary,
             "ratio_p50": round(summary["HTTP"]["p50_ms"] / base, 3),
-            "ratios_p50": {name: round(summary[name]["p50_ms"] / base, 3) for name in bases},
-            "ratios_p50_received": {name: round(summary[name]["received"]["p50_ms"] / base, 3) for name in bases},
+            "ratios_p50": {name: round(summary[name]["p50_ms"] / base, 3) for name in over},
+            "ratios_p50_received": {name: round(summary[name]["received"]["p50_ms"] / base, 3) for name in over},
             "target": TARGET, "same_answers": same, "different_answers": differ, "load_average_start": load_start,
             "load_average_end": os.getloadavg(), "queries": len(queries), "rounds": rounds,
             "empty_answers": int((~full).sum())}
@@ -254,8 +275,9 @@ def write(result: dict) -> None:
              "in-process and over each server one after the other, which goes first rotating. In-process: "
              "`Matcher.shortlist` (k=30) and `match_list_json` with each worker's region; HTTP: "
              "`GET /v1/vacancies/{id}/shortlist?k=30` on `sepadan serve` (1 worker process, rate limiter and the "
-             "planner's background warming off) through one keep-alive httpx client each: key check, the vacancy "
-             "read, the names read, audit lines written, JSON sent, received and decoded. "
+             "planner's background warming off) through one keep-alive httpx client each (as in the runs before) "
+             f"and, on the shipped server, also through the standard library's `http.client` ({STDLIB}): key "
+             "check, the vacancy read, the names read, audit lines written, JSON sent, received and decoded. "
              + ", ".join(f"{name}: `sepadan serve {info['options']}`{runs[name]}" for name, info in servers.items())
              + ".", "",
              "| path | requests | p50 (ms) | p99 (ms) | mean (ms) | p50 until the body had arrived (ms) |",
@@ -269,11 +291,16 @@ def write(result: dict) -> None:
               f"{result['ratios_p50_received']['HTTP']:.2f}x until the body had arrived (before the client decodes "
               f"the JSON). Same workers in the same order: {result['same_answers']} of "
               f"{result['same_answers'] + result['different_answers']} answers.", ""]
+    if STDLIB in s:
+        stdlib_met = "yes" if result["ratios_p50"][STDLIB] <= result["target"] else "**no**"
+        lines += [f"{STDLIB} (the same server, a lighter client): **{result['ratios_p50'][STDLIB]:.2f}x** at p50 "
+                  f"(target: {stdlib_met}), {result['ratios_p50_received'][STDLIB]:.2f}x until the body had arrived; "
+                  f"httpx itself costs {s['HTTP']['p50_ms'] - s[STDLIB]['p50_ms']:+.2f} ms a request at the p50.", ""]
     if PLAIN in s:
         gain = s[PLAIN]["p50_ms"] - s["HTTP"]["p50_ms"]
-        lines += [f"{PLAIN} (the path without uvloop and httptools): {result['ratios_p50'][PLAIN]:.2f}x at p50, "
-                  f"{gain:+.2f} ms against the shipped server (mean {s[PLAIN]['mean_ms'] - s['HTTP']['mean_ms']:+.2f} ms).",
-                  ""]
+        lines += [f"{PLAIN} (the path without uvloop and httptools, httpx): {result['ratios_p50'][PLAIN]:.2f}x at "
+                  f"p50, {gain:+.2f} ms against the shipped server with httpx (mean "
+                  f"{s[PLAIN]['mean_ms'] - s['HTTP']['mean_ms']:+.2f} ms).", ""]
     if s["HTTP"].get("p50_nonempty_ms"):
         lines += [f"{result['empty_answers']} of the {s['HTTP']['n']} timed answers are empty (no eligible worker: "
                   "no names, no audit lines); over the others the p50s are "
@@ -282,8 +309,9 @@ def write(result: dict) -> None:
     for name in servers:
         server = s[name].get("server_mean_ms")
         if server is not None:
+            both = " (over its requests from both clients)" if name == "HTTP" and STDLIB in s else ""
             lines += [f"Means over the timed passes, {name}: in-process {s['in-process']['mean_ms']:.2f} ms; "
-                      f"{s[name]['mean_ms']:.2f} ms at the client, of which {server:.2f} ms inside the server "
+                      f"{s[name]['mean_ms']:.2f} ms at the client, of which {server:.2f} ms inside the server{both} "
                       "(its request histogram, from the first middleware to the last byte handed to the socket) "
                       f"and {s[name]['mean_ms'] - s[name]['received']['mean_ms']:.2f} ms decoding the JSON; the rest "
                       "is the client, the socket and the wake-ups between the processes.", ""]
@@ -312,7 +340,7 @@ def chart(result: dict) -> None:
     s = result["summary"]
     bars = {"in-process": [("computed", s["in-process"]["mean_ms"])]}
     for name in names[1:]:
-        server = s[name].get("server_mean_ms") or 0.0
+        server = s["HTTP" if name == STDLIB else name].get("server_mean_ms") or 0.0
         got = s[name]["received"]["mean_ms"]
         bars[name] = [("inside the server", server), ("client, socket, wake-ups", got - server),
                       ("JSON decoded by the client", s[name]["mean_ms"] - got)]
