@@ -437,6 +437,9 @@ def main() -> None:
                     help="--cells: block precisions searched (auto as the batch resolves it); the build takes the first")
     ap.add_argument("--margin-short", type=int, default=16, help="--cells, bf16: rows kept beyond k per block (shortlists)")
     ap.add_argument("--margin-rec", type=int, default=6, help="--cells, bf16: orders kept beyond k per block")
+    ap.add_argument("--aims-note", default=None,
+                    help="a sentence under the aims table, kept in batch.json ('' removes it); with --render only")
+    ap.add_argument("--render", action="store_true", help="only write batch.md and batch.png again from batch.json")
     ap.add_argument("--repeat", action="store_true",
                     help="--cells: keep the earlier --cells runs in batch.json (the aims take the worst of them)")
     ap.add_argument("--no-bf16-peer", action="store_true", help="--cells: skip all pairs in bf16 (the precision's peer)")
@@ -474,6 +477,15 @@ def main() -> None:
         return
     if args.cells:
         cells(args)
+        return
+    if args.render:
+        out = Path(args.out)
+        res = json.loads((out / "batch.json").read_text())
+        if args.aims_note is not None:
+            res["aims_note"] = args.aims_note
+            (out / "batch.json").write_text(json.dumps(res, indent=2, default=str))
+        (out / "batch.md").write_text(markdown(res))
+        chart(res, out / "batch.png")
         return
     run(args)
 
@@ -830,6 +842,8 @@ def _aims(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
                          b["met"], when))
     lines = ["## Where we aim", "", "| what | measured | target | met | run |", "|---|---:|---|---|---|"]
     lines += [f"| {w} | {m} | {t} | {'yes' if ok else '**no**'} | {r} |" for w, m, t, ok, r in rows]
+    if res.get("aims_note"):  # what a reader of the table must know (written into batch.json with --aims-note)
+        lines += ["", res["aims_note"]]
     return lines + [""]
 
 
