@@ -221,3 +221,14 @@ def test_a_copy_lives_in_a_mapping_of_its_own():
         owner = owner.base if isinstance(owner, np.ndarray) else owner.obj
     assert isinstance(owner, mmap.mmap)
     assert _gather(vectors, frozen([])).shape == (0, 256)
+
+
+def test_the_copies_of_a_small_matrix_never_hold_more_than_one_copy_of_it(rows: np.ndarray) -> None:
+    keeper = GatheredRows()  # the default budget (64 MiB) is far above this 3,000 x 16 matrix
+    whole = len(rows) * (DIM * 4 + 8)
+    masks = [frozen(np.arange(900 * i, 900 * i + 1200)) for i in range(3)]  # 40% of the rows each
+    for mask in masks * 2:  # a copy of each at its second search
+        keeper.lookup(mask, rows) or keeper.offer(mask, rows)
+    assert keeper.budget(rows) == whole
+    assert 0 < keeper.held_bytes <= whole
+    assert len(keeper) == 2  # three would be 1.2 copies of the whole: the oldest dropped

@@ -106,8 +106,8 @@ class GatheredRows:
         been searched often enough and fits."""
         if self._dead:
             self._purge()
-        key, size = id(rows), len(rows) * (vectors.shape[1] * 4 + 8)
-        if self.max_bytes <= 0 or rows.flags.writeable or size > min(self.max_entry_bytes, self.max_bytes):
+        key, size, budget = id(rows), len(rows) * (vectors.shape[1] * 4 + 8), self.budget(vectors)
+        if budget <= 0 or rows.flags.writeable or size > min(self.max_entry_bytes, budget):
             return None
         with self._lock:
             seen = self._seen.pop(key, None)
@@ -117,20 +117,25 @@ class GatheredRows:
                 self._note(key, _Sighting(seen.ref, seen.count + 1, seen.needed))
                 return None
         copy = Gathered(_gather(vectors, rows), np.arange(len(rows), dtype=np.int64))
-        self._keep(key, _Entry(weakref.ref(rows, self._dead.append), id(vectors), copy, seen.needed))
+        self._keep(key, _Entry(weakref.ref(rows, self._dead.append), id(vectors), copy, seen.needed), budget)
         return copy
+
+    def budget(self, vectors: np.ndarray) -> int:
+        """Bytes the copies of this matrix may hold: ``max_bytes``, and never more than one copy of
+        all of it (at 3,000 workers the copies of a 4.6 MB matrix had reached 133 MB)."""
+        return min(self.max_bytes, len(vectors) * (vectors.shape[1] * 4 + 8))
 
     def _note(self, key: int, seen: _Sighting) -> None:
         self._seen[key] = seen
         while len(self._seen) > self.remembered:
             self._seen.popitem(last=False)
 
-    def _keep(self, key: int, entry: _Entry) -> None:
+    def _keep(self, key: int, entry: _Entry, budget: int) -> None:
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
                 self.held_bytes -= old.copy.nbytes
-            while self._entries and self.held_bytes + entry.copy.nbytes > self.max_bytes:
+            while self._entries and self.held_bytes + entry.copy.nbytes > budget:
                 dropped_key, dropped = self._entries.popitem(last=False)
                 self.held_bytes -= dropped.copy.nbytes
                 if dropped.ref() is not None:  # its mask lives on: a copy again only if it earns one
