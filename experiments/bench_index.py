@@ -111,6 +111,9 @@ def main(argv: list[str]) -> None:
 
 
 def write(result: dict[str, Any], stem: str) -> None:
+    from sepadan.matching.gathered import MAX_BYTES
+
+    GATHER_MIB = MAX_BYTES // 2**20  # noqa: N806 (the copies' bound of the code that writes the report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
     lines = ["# speed: vector search on varied vectors, every index kind at every share allowed", ""]
@@ -159,7 +162,7 @@ def write(result: dict[str, Any], stem: str) -> None:
               "(the same stretch of the shared machine's time); the peer over all rows once a share. The share of allowed rows is drawn at random.", "",
               "The allowed rows are one read-only array searched again and again, as a vacancy's cached "
               "mask is: an exact search keeps a contiguous copy of them from its second search on "
-              "(sepadan/matching/gathered.py, at most 128 MiB an index, one mask up to all of it; a larger "
+              f"(sepadan/matching/gathered.py, at most {GATHER_MIB} MiB an index and never more than one copy of its matrix, one mask up to all of it; a larger "
               "mask is searched in place every time). Every time is the median of per-query times, the peers' "
               "too. *ms/query* and *x flat over allowed* are the repeated "
               "search, after two warm-up searches; *first query on a mask* (in place) and *second query* "
