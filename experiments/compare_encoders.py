@@ -524,10 +524,12 @@ NOTES = [
     "favour MiniLM-like encoders",
     "speed: raw encoder (no phrase cache), short phrases, the model's own batching; cold load is a "
     "fresh process's time from opening the encoder to its first vector (imports of sepadan excluded)",
-    "minilm-onnx-int8 (recipe 2) quantises each token's activations on its own scale, with the few "
-    "outlier channels in float32 (chosen on data no benchmark reads: experiments/results/onnx-recipes.md), "
+    "minilm-onnx-int8 (recipe 2) quantises each token's activations on its own scale, the few outlier "
+    "channels split into equal copies (chosen on data no benchmark reads: experiments/results/onnx-recipes.md), "
     "so a phrase's vector does not depend on the phrases batched with it; recipe 1 (dynamic quantisation, "
     "one scale a batch) moved it slightly (cosine >= 0.98)",
+    "each row is as of its runs (below): the rows of encoders not rerun keep their earlier figures, so "
+    "their comparisons with a rerun minilm cross commits (sepadan's own rows changed between them)",
     "licences from the packages' metadata and model cards (tests/test_encoders.py checks the metadata)",
 ]
 
