@@ -557,7 +557,7 @@ def cells(args: argparse.Namespace) -> None:
                                                                           "worker_cells", "precision", "margin",
                                                                           "recall", "ratio_search", "ratio_with_build")}
                        for side in ("shortlists", "recommendations")},
-                    "rows": sm["rows"], "exact": sm["exact"]})
+                    "rows": sm["rows"], "exact": sm["exact"], **({"peer": sm["peer"]} if "peer" in sm else {})})
     res["cells_repeats"] = repeats
     (out / "batch.json").write_text(json.dumps(res, indent=2, default=str))
     (out / "batch.md").write_text(markdown(res))
@@ -877,15 +877,17 @@ def _cells_lines(res: dict[str, Any], sm: dict[str, Any]) -> list[str]:
               "candidates it is scored against; `bf16 +n`: blocks multiplied in bfloat16, each query's k + n best "
               "re-scored in float32 (the lists hold float32 scores), `float32`: blocks multiplied in float32. The "
               f"build ranks the cells by {run['cells'].get('builds', [{}])[0].get('precision', 'float32')} products.", ""]
-    if c.get("peer"):
-        pe = c["peer"]
-        lines += ["Peers in the same run, no index: all pairs in float32 (FAISS, the denominator above) and all pairs "
+    kept = [r for r in res.get("cells_repeats", []) if r.get("peer")]
+    pe, ex, when = (c["peer"], c["exact"], "the same run") if c.get("peer") else \
+        ((kept[-1]["peer"], kept[-1]["exact"], f"the run of {kept[-1]['date'][:16]}") if kept else (None, None, ""))
+    if pe:
+        lines += [f"Peers in {when}, no index: all pairs in float32 (FAISS, the denominator) and all pairs "
                   "in bfloat16 with each query's best re-scored in float32 (`sepadan.batch.lowp.all_pairs_topk`, the "
                   "same re-scoring as the cells'): what the lower precision alone buys.", "",
                   "| direction | all pairs float32 s | all pairs bf16 + float32 re-scoring s | ratio | recall@k of the "
                   "bf16 lists |", "|---|---:|---:|---:|---:|"]
         for side in ("shortlists", "recommendations"):
-            lines.append(f"| {side} | {c['exact'][side]:.1f} | {pe[side]['seconds']:.1f} | {pe[side]['ratio']:.3f} | "
+            lines.append(f"| {side} | {ex[side]:.1f} | {pe[side]['seconds']:.1f} | {pe[side]['ratio']:.3f} | "
                          f"{pe[side]['recall']:.4f} |")
         lines += [""]
     for side in ("shortlists", "recommendations"):
