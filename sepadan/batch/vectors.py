@@ -274,6 +274,9 @@ class _ShardCells:
     def __init__(self, shards: tuple[Any, ...], run_path: str, source: str) -> None:
         self.shards, self.path, self.source = _Resolved(shards), Path(run_path) / source, source
         self._got: dict[int, tuple[Any, Any, list[np.ndarray]]] = {}
+        self._ordered: dict[int, tuple[np.ndarray, list[slice]]] = {}
+        self._by_cell: dict[int, tuple[np.ndarray, np.ndarray, list[slice]]] = {}
+        self._by_cell16: dict[int, tuple[Any, list[slice]]] = {}
 
     def __getitem__(self, s: int) -> tuple[Any, Any, list[np.ndarray]]:
         """The shard, its cells, and each cell's rows (positions in the shard)."""
@@ -283,47 +286,52 @@ class _ShardCells:
             self._got[s] = (shard, cells, cells.members())
         return self._got[s]
 
-    def by_cell(self, s: int) -> tuple[np.ndarray, np.ndarray, list[slice]]:
-        """The shard's vectors and ids in cell order (each cell one contiguous block: no copy per block)."""
-        key = -1 - s
-        if key not in self._got:
-            from sepadan.batch.cells import default_threads, each_block
-
-            shard, _, members = self[s]
+    def _cell_order(self, s: int) -> tuple[np.ndarray, list[slice]]:
+        """The shard's rows (positions) in cell order, and each cell's block in that order."""
+        if s not in self._ordered:
+            members = self[s][2]
             order = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
             bounds = np.concatenate([[0], np.cumsum([len(m) for m in members])]).astype(int)
+            self._ordered[s] = (order, [slice(a, b) for a, b in zip(bounds, bounds[1:])])
+        return self._ordered[s]
+
+    def _in_cell_order(self, s: int, out: Any, convert: Any = None) -> Any:
+        """``out`` filled with the shard's vectors in cell order (through ``convert`` when given), in
+        chunks over the pool's threads."""
+        from sepadan.batch.cells import default_threads, each_block
+
+        vectors, order, step = self[s][0].vectors, self._cell_order(s)[0], 65_536
+
+        def copy(lo: int) -> None:
+            rows = order[lo:lo + step]
+            if convert is None:
+                np.take(vectors, rows, axis=0, out=out[lo:lo + step])
+            else:
+                out[lo:lo + step] = convert(np.take(vectors, rows, axis=0))
+
+        each_block(copy, range(0, len(order), step), default_threads())
+        return out
+
+    def by_cell(self, s: int) -> tuple[np.ndarray, np.ndarray, list[slice]]:
+        """The shard's vectors and ids in cell order (each cell one contiguous block: no copy per block)."""
+        if s not in self._by_cell:
+            shard, (order, blocks) = self[s][0], self._cell_order(s)
             vectors = np.empty((len(order), shard.vectors.shape[1]), dtype=np.float32)
-            step = 65_536
-
-            def copy(lo: int) -> None:  # the rows in cell order, in chunks over the pool's threads
-                np.take(shard.vectors, order[lo:lo + step], axis=0, out=vectors[lo:lo + step])
-
-            each_block(copy, range(0, len(order), step), default_threads())
-            self._got[key] = (vectors, np.asarray(shard.ids)[order], [slice(a, b) for a, b in zip(bounds, bounds[1:])])
-        return self._got[key]
+            self._by_cell[s] = (self._in_cell_order(s, vectors), np.asarray(shard.ids)[order], blocks)
+        return self._by_cell[s]
 
     def by_cell16(self, s: int) -> tuple[Any, list[slice]]:
         """The shard's vectors in cell order in bfloat16 (each cell one contiguous block), for
         :class:`~sepadan.batch.cells.Scoring`; the float32 rows stay in shard order (re-scoring)."""
-        key = -1 - len(self.shards.values) - s
-        if key not in self._got:
+        if s not in self._by_cell16:
             import torch
 
-            from sepadan.batch.cells import default_threads, each_block
             from sepadan.batch.lowp import to_bf16
 
-            shard, _, members = self[s]
-            order = np.concatenate(members) if members else np.zeros(0, dtype=np.int64)
-            bounds = np.concatenate([[0], np.cumsum([len(m) for m in members])]).astype(int)
+            shard, (order, blocks) = self[s][0], self._cell_order(s)
             rows16 = torch.empty((len(order), shard.vectors.shape[1]), dtype=torch.bfloat16)
-            step = 65_536
-
-            def copy(lo: int) -> None:  # gathered and converted in chunks over the pool's threads
-                rows16[lo:lo + step] = to_bf16(np.take(shard.vectors, order[lo:lo + step], axis=0))
-
-            each_block(copy, range(0, len(order), step), default_threads())
-            self._got[key] = (rows16, [slice(a, b) for a, b in zip(bounds, bounds[1:])])
-        return self._got[key]
+            self._by_cell16[s] = (self._in_cell_order(s, rows16, to_bf16), blocks)
+        return self._by_cell16[s]
 
 
 @dataclass(frozen=True, slots=True)
