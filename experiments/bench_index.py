@@ -111,6 +111,7 @@ def main(argv: list[str]) -> None:
 
 
 def write(result: dict[str, Any], stem: str) -> None:
+    from sepadan.evaluation.speed_index import machine_line
     from sepadan.matching.gathered import MAX_BYTES
 
     GATHER_MIB = MAX_BYTES // 2**20  # noqa: N806 (the copies' bound of the code that writes the report)
@@ -120,9 +121,7 @@ def write(result: dict[str, Any], stem: str) -> None:
     for s in result["sizes"]:
         m0, m1 = s["machine_start"], s["machine_end"]
         lines += [f"## {s['workers']:,} workers", "",
-                  f"{m0['cpu']}, {m0['cores']} cores, commit `{m0['commit']}`"
-                  f"{' (with uncommitted changes)' if m0['tree_dirty'] else ''}, load average {m0['load_average']} "
-                  f"at the start, {m1['load_average']} at the end (2 cores shared: above 1 the machine was busy). "
+                  f"{machine_line(m0, m1)} (2 cores shared: above 1 the machine was busy). "
                   f"Vectors from {s['distinct_phrases']:,} distinct ESCO phrases "
                   f"({s['distinct_vectors_in_first_200k']:,} distinct vectors in the first 200k rows), "
                   f"built in {s['vectors_s']} s; peak memory {s['peak_gb']} GB. BM25 peer (bm25s over the "

@@ -222,13 +222,13 @@ def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_querie
 
 
 def write(result: dict[str, Any], stem: str) -> None:
+    from sepadan.evaluation.speed_index import machine_line
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
     m0, m1 = result["machine_start"], result["machine_end"]
     lines = [f"# The first exact search of a fresh mask, taken apart: {result['rows']:,} rows of {result['dim']}", "",
-             f"{m0['cpu']}, {m0['cores']} cores (shared), commit `{m0['commit']}`"
-             f"{' (with uncommitted changes)' if m0['tree_dirty'] else ''}, load average {m0['load_average']} at "
-             f"the start, {m1['load_average']} at the end; FAISS threads {result['faiss_threads']}; k {result['k']}. "
+             f"{machine_line(m0, m1, 'cores (shared)')}; FAISS threads {result['faiss_threads']}; k {result['k']}. "
              f"Vectors `{result['vectors']}`. Share of the matrix in transparent huge pages: "
              f"{result['huge_page_share']}. Median over the queries of the best of 3 calls (cold: of one call after "
              "a 1 GiB read), ms; the variants in turn on each query, the order rotating.", ""]

@@ -196,13 +196,13 @@ def copies_held(matcher: Any) -> dict[str, Any]:
 
 
 def write(result: dict[str, Any], stem: str) -> None:
+    from sepadan.evaluation.speed_index import machine_line
+
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
     m0, m1 = result["machine_start"], result["machine_end"]
     lines = [f"# Resident memory of a process serving shortlists: {result['workers']:,} demo workers", "",
-             f"{m0['cpu']}, {m0['cores']} cores, commit `{m0['commit']}`"
-             f"{' (with uncommitted changes)' if m0['tree_dirty'] else ''}, load average {m0['load_average']} "
-             f"at the start, {m1['load_average']} at the end. Worker index kind `{result['index_kind']}`. "
+             f"{machine_line(m0, m1)}. Worker index kind `{result['index_kind']}`. "
              "Each part's memory is the process's resident memory (VmRSS, after a garbage collection) "
              "after the part less before it.", "",
              "| part | added (GB) | of which anonymous (GB) | resident after (GB) | seconds |",

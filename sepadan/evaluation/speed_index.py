@@ -408,3 +408,10 @@ def machine() -> dict[str, Any]:
                            text=True, cwd=os.path.dirname(__file__)).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "commit": commit, "tree_dirty": bool(dirty),
             "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def machine_line(start: dict[str, Any], end: dict[str, Any], cores: str = "cores") -> str:
+    """Where a result ran, for its report: CPU, cores, commit, the load average at both ends."""
+    return (f"{start['cpu']}, {start['cores']} {cores}, commit `{start['commit']}`"
+            f"{' (with uncommitted changes)' if start['tree_dirty'] else ''}, load average "
+            f"{start['load_average']} at the start, {end['load_average']} at the end")
