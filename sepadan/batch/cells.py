@@ -185,9 +185,11 @@ def build_cells(vectors: np.ndarray, nlist: int, *, train: np.ndarray | None = N
     """Cells of ``vectors``: centroids trained on ``train`` (default: the rows themselves; the job
     orders are the better choice, see the module notes), every row's ``take`` (at least 2) nearest
     (``precision``: of the products that rank them, :func:`nearest_cells`)."""
-    base = vectors if train is None else train
-    nlist = min(nlist, len(base))
-    centroids = _trained(base, nlist, niter, sample_per_cell, seed)
+    nlist = min(nlist, len(vectors if train is None else train))
+    if train is None:  # a shard's own rows: trained once anyway (no digest of the whole shard to key it by)
+        centroids = train_centroids(vectors, nlist, niter=niter, sample_per_cell=sample_per_cell, seed=seed)
+    else:
+        centroids = _trained(train, nlist, niter, sample_per_cell, seed)
     near = nearest_cells(vectors, centroids, max(2, take), threads=threads, precision=precision)
     return Cells(centroids, near[:, 0].copy(), near[:, 1].copy(), near if near.shape[1] > 2 else None)
 
@@ -196,9 +198,9 @@ _TRAINED: dict[tuple, np.ndarray] = {}  # a few centroid sets by training data a
 
 
 def _trained(base: np.ndarray, nlist: int, niter: int, sample_per_cell: int, seed: int) -> np.ndarray:
-    """:func:`train_centroids`, once per process for the same rows and settings: every shard of a run
-    trains on the same job orders, so a worker that builds two shards' cells trains once (the
-    centroids are a function of their inputs; a copy is returned)."""
+    """:func:`train_centroids` on a shared training set (the job orders), once per process for the same
+    rows and settings: every shard of a run trains on the same orders, so a worker that builds two
+    shards' cells trains once (the centroids are a function of their inputs; a copy is returned)."""
     import hashlib
 
     rows = np.ascontiguousarray(base, dtype=np.float32)
