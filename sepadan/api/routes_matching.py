@@ -16,7 +16,7 @@ from sepadan.api.security import KeyDep
 from sepadan.matching.messages import render
 from sepadan.matching.output import match_json, match_list_json
 from sepadan.models.explain import explain_parts
-from sepadan.store.keys import audit
+from sepadan.store.keys import ApiKey, audit
 
 router = APIRouter(prefix="/v1", tags=["matching"])
 Lang = Annotated[Literal["id", "en"], Query(description="language of reasons and gaps")]
@@ -36,14 +36,24 @@ def shortlist(id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep,
               exclusive: Annotated[bool, Query(description="leave out workers the latest allocation proposes "
                                                            "elsewhere; each result says how many other job "
                                                            "orders it is proposed to")] = False) -> Response:
-    vacancy = stored_or_404(engine, key, "vacancies", id)
-    if key.agency is not None and vacancy.get("agency_licence") != key.agency:
-        raise ProblemError(404, f"vacancy '{id}' not found")
-    if id not in matcher.vacancies.positions:
-        raise ProblemError(404, f"vacancy '{id}' not found")
+    return orjson_response(shortlist_answer(engine, matcher, key, id, k=k, region=region, lang=lang,
+                                            include_ineligible=include_ineligible, exclusive=exclusive))
+
+
+def shortlist_answer(engine: Any, matcher: Any, key: ApiKey, vacancy_id: str, *, k: int = 30,
+                     region: str | None = None, include_ineligible: bool = False, lang: str = "id",
+                     exclusive: bool = False) -> dict[str, Any]:
+    """The shortlist route's answer, without HTTP: the vacancy checked against the key (404), the
+    shortlist, the workers' names, and an audit line for each worker shown, committed before this
+    returns. ``engine`` needs only ``store`` and ``personal``."""
+    vacancy = engine.store.get_unchanged("vacancies", vacancy_id)  # read again only after a write
+    if vacancy is None or (key.agency is not None and vacancy.get("agency_licence") != key.agency):
+        raise ProblemError(404, f"vacancy '{vacancy_id}' not found")
+    if vacancy_id not in matcher.vacancies.positions:
+        raise ProblemError(404, f"vacancy '{vacancy_id}' not found")
     options = {"k": k, "region": region, "include_ineligible": include_ineligible, "within": key.regions}
-    ml, ex = exclusive_shortlist(matcher, engine.store, id, **options) if exclusive else (
-        matcher.shortlist(id, **options), None)
+    ml, ex = exclusive_shortlist(matcher, engine.store, vacancy_id, **options) if exclusive else (
+        matcher.shortlist(vacancy_id, **options), None)
     # a worker erased by another process since this matcher was built is not shown
     names = engine.personal.names_of([m.worker_id for m in ml.results])
     body = match_list_json(ml, lang=lang, describe=lambda w: {"name": names.get(w),
@@ -51,7 +61,7 @@ def shortlist(id: IdPath, key: KeyDep, engine: EngineDep, matcher: MatcherDep,
     body["results"] = [r for r in body["results"] if r["worker_id"] in names]
     body = mark_json(body, ex) if ex is not None else body
     audit(engine.store, key.id, "read", "workers", [r["worker_id"] for r in body["results"]], "shortlist")
-    return orjson_response(body)
+    return body
 
 
 @router.get("/workers/{id}/recommendations", name="recommend_for_worker", response_model=Recommendations,

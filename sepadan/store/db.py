@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 from sqlalchemy import Engine, String, bindparam, create_engine, event, func, literal, or_, select, text
 
 from sepadan.faults import point
+from sepadan.store.changes import ChangeWatch, Remembered
 from sepadan.store.schema import TABLES, audit_log, phrase_vectors
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,15 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    @cached_property
+    def changes(self) -> ChangeWatch:
+        """Whether another connection wrote since a moment; this process's audit writer."""
+        return ChangeWatch(self.engine)
+
+    @cached_property
+    def _unchanged(self) -> Remembered:
+        return Remembered(4096)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -122,6 +133,17 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(_BY_ID[kind], {"id": id_}).mappings().first()
         return _doc(row) if row else None
+
+    def get_unchanged(self, kind: str, id_: str) -> dict[str, Any] | None:
+        """:meth:`get`, answered from memory while nothing was written to the store since this
+        process last read it (:class:`~sepadan.store.changes.ChangeWatch`; on PostgreSQL always
+        read). The document is shared: read it, never change it."""
+        version = self.changes.version()  # before the read: what is read is at least as new
+        hit, doc = self._unchanged.get((kind, id_), version)
+        if not hit:
+            doc = self.get(kind, id_)
+            self._unchanged.put((kind, id_), version, doc)
+        return doc
 
     def raw(self, kind: str, id_: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

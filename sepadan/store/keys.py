@@ -126,13 +126,20 @@ _SQLITE_AUDIT = "INSERT INTO audit_log (at, key_id, action, kind, record_id, rou
 
 def _sqlite_audit(store: Store, at: str, key_id: str, action: str, kind: str, record_ids: list[str],
                   route: str | None) -> None:
-    """On a pooled driver connection without SQLAlchemy's Connection and transaction objects
-    around it (a few tens of microseconds a call; issue 15)."""
+    """Through the driver, without SQLAlchemy's Connection and transaction objects around it (a
+    few tens of microseconds a call; issue 15). On a SQLite file through this process's audit
+    writer (:class:`~sepadan.store.changes.ChangeWatch`): its own commits leave the store's
+    ``data_version`` as it was, so the reads a shortlist remembers stay usable, and its page cache
+    stays warm; else on a pooled connection."""
+    rows = [(at, key_id, action, kind, r, route) for r in record_ids]
+    if store.changes.enabled:
+        store.changes.write(_SQLITE_AUDIT, rows)
+        return
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
         try:
-            cursor.executemany(_SQLITE_AUDIT, [(at, key_id, action, kind, r, route) for r in record_ids])
+            cursor.executemany(_SQLITE_AUDIT, rows)
             raw.commit()
         finally:
             cursor.close()

@@ -38,16 +38,21 @@ class PersonalData:
 
     def names_of(self, worker_ids: list[str]) -> dict[str, str | None]:
         """id -> name (None if none was given) for the stored workers among ``worker_ids`` (absent
-        ids are left out: erased, here or by another process). The sealed fields are read from the
-        store every time; each is decrypted once while it stays the same (:class:`NameCache`)."""
-        sealed = self.store.sealed_many(worker_ids)
+        ids are left out: erased, here or by another process). Each sealed field is decrypted once
+        while it stays the same (:class:`NameCache`); the sealed fields are read from the store
+        unless nothing was written to it since they were last read (every id held, checked at the
+        store's current :meth:`~sepadan.store.changes.ChangeWatch.version`)."""
+        version = self.store.changes.version()  # before the read: what is read is at least as new
+        held = self.names.all_at(worker_ids, version)
+        if held is not None:
+            return held
         out: dict[str, str | None] = {}
-        for id_, token in sealed:
+        for id_, token in self.store.sealed_many(worker_ids):
             digest = _digest(token)
             hit, name = self.names.get(id_, digest)
             if not hit:
                 name = self.vault.open(token).get("name")
-                self.names.put(id_, digest, name)
+            self.names.put(id_, digest, name, version)
             out[id_] = name
         if len(out) < len(worker_ids):
             self.names.forget(i for i in worker_ids if i not in out)
@@ -63,12 +68,13 @@ class NameCache:
     recently read dropped first). An entry is keyed by the worker id and holds the digest of the
     sealed fields it was opened from: it answers only while the store holds the same ciphertext, so
     a write (sealed anew, with a fresh IV) is seen by the next read without any signal, from any
-    process. Writes and erasures through this process drop their entries at once
+    process. It also holds the store's version when that ciphertext was last read
+    (:meth:`all_at`). Writes and erasures through this process drop their entries at once
     (:meth:`PersonalData.forget`); an id found absent from the store is dropped when read."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._held: OrderedDict[str, tuple[bytes, str | None]] = OrderedDict()
+        self._held: OrderedDict[str, tuple[bytes, str | None, int | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -82,11 +88,28 @@ class NameCache:
             self._held.move_to_end(worker_id)
             return True, hit[1]
 
-    def put(self, worker_id: str, digest: bytes, name: str | None) -> None:
+    def all_at(self, worker_ids: list[str], version: int | None) -> dict[str, str | None] | None:
+        """The names of all of ``worker_ids`` if each was read from the store at ``version`` (so,
+        the store unchanged since, the same now); else None: read the store. Never for a None
+        version."""
+        if version is None:
+            return None
+        out: dict[str, str | None] = {}
+        with self._lock:
+            for worker_id in worker_ids:
+                hit = self._held.get(worker_id)
+                if hit is None or hit[2] != version:
+                    return None
+                out[worker_id] = hit[1]
+            for worker_id in worker_ids:
+                self._held.move_to_end(worker_id)
+        return out
+
+    def put(self, worker_id: str, digest: bytes, name: str | None, version: int | None = None) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
-            self._held[worker_id] = (digest, name)
+            self._held[worker_id] = (digest, name, version)
             self._held.move_to_end(worker_id)
             while len(self._held) > self.max_entries:
                 self._held.popitem(last=False)
