@@ -32,10 +32,10 @@ import json
 import logging
 import mmap
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,24 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
 DEFAULT = Path("/tmp/sepadan-bench-index/varied-1000000.vectors.npy")
 log = logging.getLogger("first_search")
-
-
-def huge_share(array: np.ndarray) -> float:
-    """The share of an array's bytes that lie in transparent huge pages (from /proc/self/smaps)."""
-    start = array.__array_interface__["data"][0]
-    end, huge, size = start + array.nbytes, 0, 0
-    lines = Path("/proc/self/smaps").read_text().splitlines()
-    inside = False
-    for line in lines:
-        m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
-        if m:
-            lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-            inside = lo < end and hi > start
-            if inside:
-                size += hi - lo
-        elif inside and line.startswith("AnonHugePages:"):
-            huge += int(line.split()[1]) * 1024
-    return round(huge / max(size, 1), 3)
+FIRST = "first search as served: a fresh mask's int32 rows, copies' keeper, rows by read_rows (huge pages)"
 
 
 def plain_pages(matrix: np.ndarray) -> np.ndarray:
@@ -88,10 +71,10 @@ def mapped(path: Path, advice: int | None) -> np.ndarray:
     return matrix
 
 
-def knn(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, k: int) -> None:
+def knn(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, k: int) -> Any:
     from sepadan.matching.index import _knn_by_idx
 
-    _knn_by_idx(queries, vectors, rows, k)
+    return _knn_by_idx(queries, vectors, rows, k)
 
 
 class Flush:
@@ -144,6 +127,35 @@ def first_search_variants(matrix: np.ndarray, rows: np.ndarray, k: int, *, gathe
     return run
 
 
+def searches_in_turn(matrix: np.ndarray, rows: np.ndarray, queries: np.ndarray, k: int, *, turns: int = 4
+                     ) -> list[float]:
+    """A server's first ``turns`` searches of one fresh mask (a read-only int32 rows array, one
+    keeper of copies for all masks): the first in place, the second making the contiguous copy,
+    the rest over it. The median over the queries of each turn (one call each, a new mask a
+    query), ms."""
+    from sepadan.matching.gathered import GatheredRows
+    from sepadan.matching.index import exact_search
+
+    keeper, spent = GatheredRows(), [[] for _ in range(turns)]
+    for i in range(len(queries)):
+        fresh = rows.astype(np.int32)
+        fresh.setflags(write=False)
+        q = queries[i:i + 1]
+        for turn in range(turns):
+            started = time.perf_counter()
+            exact_search(matrix, q, k, fresh, gathered=keeper)
+            spent[turn].append(time.perf_counter() - started)
+    return [round(float(np.median(t)) * 1000, 4) for t in spent]
+
+
+def split_in_two(queries: np.ndarray, matrix: np.ndarray, rows: np.ndarray, k: int, pool: Any) -> None:
+    """The kernel in place over each half of the rows on a thread of its own, the two top-k merged."""
+    half = len(rows) // 2
+    parts = [pool.submit(knn, queries, matrix, part, k) for part in (rows[:half], rows[half:])]
+    for part in parts:
+        part.result()
+
+
 def query_vectors(path: Path, matrix: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """The speed benchmark's queries stored beside its vectors (``varied-N.queries.npy``), or
     rows of the matrix drawn at random."""
@@ -153,8 +165,8 @@ def query_vectors(path: Path, matrix: np.ndarray, n: int, rng: np.random.Generat
     return np.ascontiguousarray(matrix[rng.choice(len(matrix), n, replace=False)])
 
 
-def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_queries: int, seed: int
-            ) -> dict[str, Any]:
+def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_queries: int, seed: int,
+            large_queries: int = 40) -> dict[str, Any]:
     import faiss
 
     from sepadan.evaluation.speed_index import machine
@@ -162,17 +174,22 @@ def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_querie
     faiss.omp_set_num_threads(1)  # one query at a time on one thread, as the index benchmark times
     out: dict[str, Any] = {"vectors": str(path), "k": k, "machine_start": machine(),
                            "faiss_threads": faiss.omp_get_max_threads()}
+    from sepadan.matching.pages import huge_share, read_rows
+
     matrix = np.load(path, allow_pickle=False)
     n, dim = matrix.shape
     plain = plain_pages(matrix)
+    huge = read_rows(path)  # as a server loads its rows (sepadan/matching/persist.py)
     maps = {"mapped": mapped(path, None), "mapped, madvise random": mapped(path, mmap.MADV_RANDOM),
             "mapped, madvise will-need": mapped(path, mmap.MADV_WILLNEED)}
     out["rows"], out["dim"] = n, dim
-    out["huge_page_share"] = {"in memory": huge_share(matrix), "in memory, no huge pages asked": huge_share(plain)}
+    out["huge_page_share"] = {"in memory": huge_share(matrix), "in memory, no huge pages asked": huge_share(plain),
+                              "read_rows (2 MiB-aligned, advised huge)": huge_share(huge)}
     log.info("%d x %d rows; huge-page share %s", n, dim, out["huge_page_share"])
     rng = np.random.default_rng(seed)
     queries = query_vectors(path, matrix, n_queries, rng)
     flush = Flush(1 << 30)
+    pool = ThreadPoolExecutor(2)
     out["shares"] = []
     for share in shares:
         m = max(1, round(share * n))
@@ -190,6 +207,8 @@ def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_querie
 
         variants: dict[str, Callable[[np.ndarray], Any]] = {
             "peer: IndexFlatIP over a contiguous copy": lambda q: sub.search(q, k),
+            FIRST: first_search_variants(huge, rows.astype(np.int32), k, gathered=True),
+            "kernel in place, read_rows (huge pages)": lambda q: knn(q, huge, rows, k),
             "kernel over the contiguous copy": lambda q: knn(q, copy, local, k),
             "kernel in place, in memory": lambda q: knn(q, matrix, rows, k),
             "kernel in place, in memory, no huge pages": lambda q: knn(q, plain, rows, k),
@@ -207,16 +226,22 @@ def measure(path: Path, shares: list[float], n_queries: int, k: int, cold_querie
                 lambda q: (matrix[rows[:, None], lines], knn(q, matrix, rows, k)),
             "bounds check of the rows alone": lambda q: (rows.min(), rows.max()),
         }
-        hot = timed(variants, queries)
+        if share >= 0.05:  # where a split might pay
+            variants["kernel in place, read_rows, rows split over 2 Python threads"] = \
+                lambda q: split_in_two(q, huge, rows, k, pool)
+        asked = queries if share < 0.05 else queries[:large_queries]
+        hot = timed(variants, asked)
         cold_variants = {name: variants[name] for name in (
-            "peer: IndexFlatIP over a contiguous copy", "kernel in place, in memory",
-            "kernel in place, in memory, no huge pages", "kernel in place, mapped")}
+            "peer: IndexFlatIP over a contiguous copy", FIRST, "kernel in place, read_rows (huge pages)",
+            "kernel in place, in memory", "kernel in place, in memory, no huge pages", "kernel in place, mapped")}
         cold = timed(cold_variants, queries[:cold_queries], before=flush)
+        turns = searches_in_turn(huge, rows, asked, k)
         peer, peer_cold = hot["peer: IndexFlatIP over a contiguous copy"], cold["peer: IndexFlatIP over a contiguous copy"]
-        out["shares"].append({"share": share, "rows": m, "queries": len(queries), "cold_queries": cold_queries,
+        out["shares"].append({"share": share, "rows": m, "queries": len(asked), "cold_queries": cold_queries,
+                              "turns_ms": turns,
                               "hot_ms": hot, "hot_x_peer": {name: round(v / peer, 2) for name, v in hot.items()},
                               "cold_ms": cold, "cold_x_peer": {name: round(v / peer_cold, 2) for name, v in cold.items()}})
-        log.info("%.1f%% (%d rows): %s; cold %s", share * 100, m, hot, cold)
+        log.info("%.1f%% (%d rows): %s; cold %s; in turn %s", share * 100, m, hot, cold, turns)
     out["machine_end"] = machine()
     return out
 
@@ -240,6 +265,11 @@ def write(result: dict[str, Any], stem: str) -> None:
             cold = s["cold_ms"].get(name)
             lines.append(f"| {name} | {ms} | {s['hot_x_peer'][name]} | {'' if cold is None else cold} | "
                          f"{'' if cold is None else s['cold_x_peer'][name]} |")
+        if "turns_ms" in s:
+            peer = s["hot_ms"]["peer: IndexFlatIP over a contiguous copy"]
+            turns = ", ".join(f"{i + 1}: {ms} ms ({ms / peer:.2f}x)" for i, ms in enumerate(s["turns_ms"]))
+            lines += ["", f"A server's searches of one fresh mask in turn (rows by read_rows, one call each, a new "
+                      f"mask a query; the second makes the contiguous copy), median, x the hot peer: {turns}."]
         lines.append("")
     lines += [f"![first search]({stem}.png)", ""]
     (RESULTS / f"{stem}.md").write_text("\n".join(lines))
@@ -269,15 +299,17 @@ def write(result: dict[str, Any], stem: str) -> None:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vectors", type=Path, default=DEFAULT)
-    parser.add_argument("--shares", type=float, nargs="+", default=[0.001, 0.01])
+    parser.add_argument("--shares", type=float, nargs="+", default=[0.001, 0.01, 0.1])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--large-queries", type=int, default=40, help="queries at a share of 5%% or more")
     parser.add_argument("--cold-queries", type=int, default=20)
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", default="first-search-1m")
     opts = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
-    write(measure(opts.vectors, opts.shares, opts.queries, opts.k, opts.cold_queries, opts.seed), opts.out)
+    write(measure(opts.vectors, opts.shares, opts.queries, opts.k, opts.cold_queries, opts.seed, opts.large_queries),
+          opts.out)
 
 
 if __name__ == "__main__":

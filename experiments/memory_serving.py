@@ -8,8 +8,10 @@ the JSON Lines through the data contract, profiles, profile vectors, the worker 
 with its table and cached masks, shortlists), and reads its resident memory (VmRSS, RssAnon,
 RssFile after a garbage collection) after each part; then the benchmark's own peers (a FAISS flat
 index over every row, BM25 over the workers' text), which a server does not hold. The index part
-is built as ``build_index`` builds it for the kind asked for; a server that loads it from disk
-maps the float32 rows instead (bench_index.py --serving measures that alone). Results:
+is built as ``build_index`` builds it for the kind asked for, then (for a FAISS kind) saved and
+loaded from disk as a server starts: the float32 rows read into memory advised huge by default
+(``--rows mapped``: the file mapped; bench_index.py --serving measures the index alone). Each
+part's transparent huge pages are read from /proc/self/smaps_rollup. Results:
 experiments/results/memory-serving.{json,md,png}.
 """
 
@@ -29,17 +31,22 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
+ROWS_HELD = {"memory": "read from disk into memory advised huge (sepadan/matching/pages.py)",
+             "mapped": "memory-mapped from disk"}
 
 
 def memory() -> dict[str, float]:
     gc.collect()
     text = Path("/proc/self/status").read_text()
-    return {key: round(int(re.search(rf"{key}:\s+(\d+)", text).group(1)) / 2**20, 3)
-            for key in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+    out = {key: round(int(re.search(rf"{key}:\s+(\d+)", text).group(1)) / 2**20, 3)
+           for key in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+    rollup = re.search(r"AnonHugePages:\s+(\d+)", Path("/proc/self/smaps_rollup").read_text())
+    out["AnonHugePages"] = round(int(rollup.group(1)) / 2**20, 3) if rollup else 0.0
+    return out
 
 
 def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None,
-            also_bound: int | None = None) -> dict[str, Any]:
+            also_bound: int | None = None, rows: str = "memory") -> dict[str, Any]:
     import numpy as np
 
     from sepadan.config import Settings
@@ -65,11 +72,12 @@ def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None,
         now = memory()
         parts.append({"part": name, "added_gb": round(now["VmRSS"] - last["VmRSS"], 3),
                       "added_anon_gb": round(now["RssAnon"] - last["RssAnon"], 3),
+                      "huge_gb": now["AnonHugePages"],
                       "rss_gb": now["VmRSS"], "seconds": round(seconds, 1)})
         logging.info("%s: %s (%.1fs)", name, parts[-1], seconds)
         last = now
 
-    out: dict[str, Any] = {"workers": n, "index_kind": kind, "machine_start": machine()}
+    out: dict[str, Any] = {"workers": n, "index_kind": kind, "rows": rows, "machine_start": machine()}
     t = time.perf_counter()
     encoder = EncoderSpec(cache_url=f"sqlite:///{(work / 'phrases.db').resolve()}").load()
     engine = Engine(Settings(home=work / f"home-{n}"), encoder=encoder, today=config.today)
@@ -93,18 +101,19 @@ def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None,
     part("profile vectors (float32, 384-d)", time.perf_counter() - t)
     t = time.perf_counter()
     index = build_index(vectors, kind=kind, ef_construction=config.ef_construction)
-    if kind != "exact":  # as a server starts: the index read from disk, its float32 rows mapped
+    if kind != "exact":  # as a server starts: the index read from disk, its float32 rows in
+        # huge-page-backed memory (rows "memory", the library's default) or mapped ("mapped")
         where = work / f"serving-index-{n}"
         save_index(where, index, [str(i) for i in range(index.size)], side="workers", model="bench",
                    fingerprint="bench")
         del index, vectors
-        index, _, _ = load_index(where, model="bench")
+        index, _, _ = load_index(where, model="bench", rows=rows)
     if gather_max_bytes is not None:  # the contiguous copies' bound, if not the library's default
         from sepadan.matching.gathered import GatheredRows
 
         index.gathered = GatheredRows(max_bytes=gather_max_bytes)
-    part(f"worker index ({kind}{', loaded from disk, rows mapped' if kind != 'exact' else ''})",
-         time.perf_counter() - t)
+    held = {"memory": "rows read into huge pages", "mapped": "rows mapped"}[rows]
+    part(f"worker index ({kind}{f', loaded from disk, {held}' if kind != 'exact' else ''})", time.perf_counter() - t)
     t = time.perf_counter()
     matcher = _matcher(engine, records, profiled, index, config)
     part("matcher: worker table, vacancy index, concept index, warm", time.perf_counter() - t)
@@ -121,6 +130,7 @@ def measure(n: int, kind: str, work: Path, gather_max_bytes: int | None = None,
     out["serving_gb"] = last["VmRSS"]
     out["serving_anon_gb"] = last["RssAnon"]
     out["serving_file_gb"] = last["RssFile"]
+    out["serving_huge_gb"] = last["AnonHugePages"]
     out["alternative"] = other_bound(matcher, part, also_bound) if also_bound is not None else None
     t = time.perf_counter()
     import faiss
@@ -202,7 +212,8 @@ def write(result: dict[str, Any], stem: str) -> None:
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2))
     m0, m1 = result["machine_start"], result["machine_end"]
     lines = [f"# Resident memory of a process serving shortlists: {result['workers']:,} demo workers", "",
-             f"{machine_line(m0, m1)}. Worker index kind `{result['index_kind']}`. "
+             f"{machine_line(m0, m1)}. Worker index kind `{result['index_kind']}`, its float32 rows "
+             f"{ROWS_HELD[result.get('rows', 'mapped')]}. "
              "Each part's memory is the process's resident memory (VmRSS, after a garbage collection) "
              "after the part less before it.", "",
              "| part | added (GB) | of which anonymous (GB) | resident after (GB) | seconds |",
@@ -210,7 +221,8 @@ def write(result: dict[str, Any], stem: str) -> None:
     lines += [f"| {p['part']} | {p['added_gb']} | {p['added_anon_gb']} | {p['rss_gb']} | {p['seconds']} |"
               for p in result["parts"]]
     lines += ["", f"Serving (everything up to the shortlists): **{result['serving_gb']} GB** resident "
-              f"({result['serving_anon_gb']} GB anonymous, {result.get('serving_file_gb', '?')} GB mapped file pages); "
+              f"({result['serving_anon_gb']} GB anonymous, of which {result.get('serving_huge_gb', '?')} GB in "
+              f"transparent huge pages; {result.get('serving_file_gb', '?')} GB mapped file pages); "
               f"peak of the whole run {result['peak_gb']} GB.", ""]
     copies = result.get("copies")
     if copies:
@@ -260,13 +272,15 @@ def main(argv: list[str]) -> None:
                         help="the worker index's bound on contiguous copies (default: the library's)")
     parser.add_argument("--also-gather-max-mib", type=int, default=None,
                         help="after the serving figure, drop the copies and fill them again under this bound")
+    parser.add_argument("--rows", choices=("memory", "mapped"), default="memory",
+                        help="how the loaded index holds its float32 rows (load_index's rows)")
     opts = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("alembic", "bm25s", "faiss", "sepadan.store", "sepadan.features.encoder"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     bound = None if opts.gather_max_mib is None else opts.gather_max_mib * 2**20
     also = None if opts.also_gather_max_mib is None else opts.also_gather_max_mib * 2**20
-    write(measure(opts.workers, opts.index, opts.work, bound, also), opts.out)
+    write(measure(opts.workers, opts.index, opts.work, bound, also, opts.rows), opts.out)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Filtered search: the exact subset search in one FAISS call per batch, ties in position order,
 the planner's two thresholds, the IVF probes that grow as the allowed share falls, and the rows of
-every FAISS kind mapped from disk, not read."""
+every FAISS kind mapped from disk when asked (tests/test_index_pages.py: read into huge pages by default)."""
 
 from __future__ import annotations
 
@@ -106,11 +106,11 @@ def test_ivf_lists_follow_the_size():
 
 
 @pytest.mark.parametrize("kind", ["hnsw_sq8", "ivf", "ivf_sq8"])
-def test_every_faiss_kind_maps_its_rows_from_disk(kind, rows, queries, tmp_path):
+def test_every_faiss_kind_maps_its_rows_from_disk_when_asked(kind, rows, queries, tmp_path):
     index = build_index(rows, kind=kind, exact_filter_max=0)
     save_index(tmp_path / "w", index, [str(i) for i in range(len(rows))], side="workers", model="m",
                fingerprint="f")
-    loaded, _, _ = load_index(tmp_path / "w", model="m", exact_filter_max=0)
+    loaded, _, _ = load_index(tmp_path / "w", model="m", exact_filter_max=0, rows="mapped")
     assert isinstance(loaded.vectors, np.memmap)
     allowed = np.arange(0, 3000, 2, dtype=np.int64)
     assert (loaded.search(queries, 5, allowed=allowed)[1] == index.search(queries, 5, allowed=allowed)[1]).all()

@@ -46,7 +46,7 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, allowed: np.n
     the time), or over a contiguous copy of the subset's rows that ``gathered`` holds for a rows
     array searched before (the same arithmetic in the same order: the same answer). Every row:
     one matrix product a query."""
-    queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+    queries = _queries(queries)
     if allowed is not None:
         return _subset_search(vectors, queries, k, _positions(allowed), gathered)
     m = len(vectors)
@@ -126,8 +126,28 @@ def _knn_by_idx(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, take
 
 
 def _check_rows(rows: np.ndarray, n: int) -> None:
-    if len(rows) and (rows.min() < 0 or rows.max() >= n):
+    """Every row in [0, n): one pass, read as unsigned where the rows are int32 or int64 (a
+    negative one reads as 2**31 or more). Every numpy call before an in-place search costs it more
+    than its own time (the 1,000 scattered rows it reaches are found slower after: at 1M rows,
+    experiments/results/first-search-1m.md), so this is one reduction, not min and max."""
+    unsigned = _UNSIGNED.get(rows.dtype)
+    if unsigned is not None and n <= np.iinfo(rows.dtype).max:
+        bad = len(rows) and int(rows.view(unsigned).max()) >= n
+    else:
+        bad = len(rows) and (rows.min() < 0 or rows.max() >= n)
+    if bad:
         raise ValueError(f"allowed rows must lie in [0, {n})")
+
+
+_UNSIGNED = {np.dtype(np.int32): np.uint32, np.dtype(np.int64): np.uint64}
+
+
+def _queries(queries: np.ndarray) -> np.ndarray:
+    """Queries as FAISS reads them, (n, dim) float32 C-contiguous; already so: the same array."""
+    if isinstance(queries, np.ndarray) and queries.ndim == 2 and queries.dtype == np.float32 \
+            and queries.flags.c_contiguous:
+        return queries
+    return np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
 
 
 def subset_scores(vectors: np.ndarray, query: np.ndarray, rows: np.ndarray) -> np.ndarray:

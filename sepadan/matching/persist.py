@@ -34,9 +34,12 @@ import numpy as np
 from sepadan.errors import IndexError_
 from sepadan.faults import point
 from sepadan.matching.index import ExactIndex, FaissIndex, VectorIndex
+from sepadan.matching.pages import give_back_freed, read_rows
 
 log = logging.getLogger(__name__)
 FORMAT = 1
+ROWS = ("memory", "mapped")  # how the float32 rows are held once loaded
+_OWN_ROWS = ("flat", "hnsw")  # FAISS kinds that hold the rows themselves: the file's are not read
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +105,17 @@ def load_index(directory: Path, *, model: str, exact_filter_max: int | None = No
 
 
 def load_stored(directory: Path, *, model: str, exact_filter_max: int | None = None, ef_search: int = 128,
-                profiles: bool = True, exact_filter_share: float | None = None, nprobe: int = 32) -> Stored:
+                profiles: bool = True, exact_filter_share: float | None = None, nprobe: int = 32,
+                rows: str = "memory") -> Stored:
     """The live version with its stored profile lines (None where it has none), every file checked;
-    the search settings as :class:`FaissIndex` takes them (None: the kind's measured planner)."""
+    the search settings as :class:`FaissIndex` takes them (None: the kind's measured planner).
+
+    ``rows``: ``"memory"`` reads the float32 rows into memory backed by huge pages
+    (:mod:`sepadan.matching.pages`: the first exact search of a fresh mask reaches its scattered
+    rows faster), ``"mapped"`` maps the file (only the pages searched are resident, and processes
+    share them). Flat and HNSW indexes hold the rows themselves, and the file's are mapped unread."""
+    if rows not in ROWS:
+        raise ValueError(f"rows must be one of {', '.join(ROWS)}, not {rows!r}")
     version = _current(directory)
     manifest = _manifest(version)
     if manifest.model != model:
@@ -112,11 +123,7 @@ def load_stored(directory: Path, *, model: str, exact_filter_max: int | None = N
     for name, digest in manifest.files.items():
         if not (version / name).exists() or _sha256(version / name) != digest:
             raise IndexError_(f"{directory.name} index file {name} is missing or corrupt")
-    # flat and HNSW indexes hold the rows themselves (FaissIndex takes a view of them); IVF and
-    # the 8-bit kinds re-rank and search filtered subsets on rows read from the file as needed:
-    # every FAISS kind maps them, not reads them (1.5 GB at a million 384-d rows)
-    mapped = manifest.kind != "exact"
-    vectors = np.load(version / "vectors.npy", allow_pickle=False, mmap_mode="r" if mapped else None)
+    vectors = _rows(version / "vectors.npy", mapped=rows == "mapped" or manifest.kind in _OWN_ROWS)
     ids = json.loads((version / "ids.json").read_text())
     if len(ids) != manifest.count or len(vectors) != manifest.count:
         raise IndexError_(f"{directory.name} index holds {len(vectors)} rows, its manifest says {manifest.count}")
@@ -128,7 +135,13 @@ def load_stored(directory: Path, *, model: str, exact_filter_max: int | None = N
         # str.splitlines() would cut a record whose text holds one
         lines = (version / PROFILES).read_text(encoding="utf-8").split("\n")
     _prune(directory, live=version.name)
+    give_back_freed()  # what an index built and dropped before left in malloc's heap (0.19 GB at 1M)
     return Stored(loaded, ids, manifest, lines)
+
+
+def _rows(path: Path, *, mapped: bool) -> np.ndarray:
+    """The stored float32 rows: mapped read-only, or read into huge-page-backed memory."""
+    return np.load(path, allow_pickle=False, mmap_mode="r") if mapped else read_rows(path)
 
 
 def read_manifest(directory: Path) -> Manifest | None:
