@@ -131,3 +131,27 @@ def test_loading_keeps_the_search_settings_given(rows, tmp_path):
     assert (loaded.exact_filter_max, loaded.exact_filter_share, loaded.nprobe) == (5, 0.3, 9)
     default, _, _ = load_index(tmp_path / "w", model="m")
     assert (default.exact_filter_max, default.exact_filter_share) == PLAN["ivf_sq8"]
+
+
+@pytest.mark.parametrize("coarse", [False, True])
+def test_a_large_in_place_search_split_over_two_threads_keeps_the_single_scans_rows(coarse, monkeypatch):
+    """From SPLIT_ROWS rows the in-place scan runs in two halves on two threads; the merged k best
+    are the rows one scan keeps, scores to the bit. With many equal scores (coarse rows) a query
+    whose k-th ties is scanned once, so the answer is still the single scan's."""
+    from sepadan.matching import index as module
+
+    rng = np.random.default_rng(21)
+    vectors = rng.standard_normal((4000, 8)).astype(np.float32)
+    queries = rng.standard_normal((3, 8)).astype(np.float32)
+    if coarse:
+        vectors, queries = np.round(vectors), np.round(queries)
+    rows = rng.permutation(rng.choice(4000, 2500, replace=False)).astype(np.int64)
+    single = exact_search(vectors, queries, 20, rows)
+    monkeypatch.setattr(module, "SPLIT_ROWS", 200)
+    monkeypatch.setattr(module, "_threads", lambda: 2)
+    calls = []
+    real = module._knn_by_idx
+    monkeypatch.setattr(module, "_knn_by_idx", lambda *a: calls.append(len(a[2])) or real(*a))
+    split = exact_search(vectors, queries, 20, rows)
+    assert calls[:2] == [1250, 1250] and calls[2:] == ([2500] if coarse else [])
+    assert np.array_equal(split[1], single[1]) and np.array_equal(split[0], single[0])
