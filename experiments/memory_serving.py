@@ -163,6 +163,7 @@ def fill_copies(matcher: Any) -> dict[str, Any]:
         if m:
             for _ in range(2):
                 matcher.shortlist(v.id, k=30)
+    getattr(index.gathered, "settle", lambda: None)()  # copies made on the copier's thread, all landed
     row_bytes = index.vectors.shape[1] * 4 + 8
     return {"vacancies_shortlisted": sum(1 for m in sizes if m), "shortlists": 2 * sum(1 for m in sizes if m),
             "exact_planned_masks": len(exact), "exact_planned_rows": int(sum(exact)),

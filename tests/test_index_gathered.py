@@ -1,7 +1,7 @@
 """Contiguous copies of repeatedly searched subsets: the same answers as the search in place
 (ids, order, ties by position, scores to the bit), made at the second search of a read-only rows
 array and never for a writable one, bounded by bytes (least recently used dropped), and gone when
-their mask is."""
+their mask is; made on a background thread by default, the search that earns one going on in place."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def rows() -> np.ndarray:
 @pytest.fixture(scope="module")
 def queries(rows: np.ndarray) -> np.ndarray:
     return np.vstack([rows[7], unit(np.random.default_rng(5).standard_normal((11, DIM)))])
+
+
+@pytest.fixture(autouse=True)
+def copies_made_in_the_search(monkeypatch):
+    """These tests count copies right after the search that earns one: made in it, not on the
+    copier's thread (the background tests below turn it back on)."""
+    monkeypatch.setattr(GatheredRows, "BACKGROUND", False)
 
 
 def frozen(a: np.ndarray) -> np.ndarray:
@@ -232,3 +239,49 @@ def test_the_copies_of_a_small_matrix_never_hold_more_than_one_copy_of_it(rows: 
     assert keeper.budget(rows) == whole
     assert 0 < keeper.held_bytes <= whole
     assert len(keeper) == 2  # three would be 1.2 copies of the whole: the oldest dropped
+
+
+@pytest.mark.parametrize("kind", ["exact", "flat"])
+def test_a_copy_made_in_the_background_answers_the_same_and_is_made_once(kind, rows, queries, monkeypatch):
+    """The search that earns a copy runs in place while the copier's thread makes it; later
+    searches find it once it is made; a search while it is under way asks for no second copy."""
+    monkeypatch.setattr(GatheredRows, "BACKGROUND", True)
+    index = build_index(rows, kind=kind, exact_filter_max=10_000)
+    assert index.gathered.background
+    allowed = frozen(np.arange(1, 3000, 3))
+    truth = exact_search(rows, queries, 6, allowed.copy())
+    gate = __import__("threading").Event()
+    made = []
+    real = GatheredRows._copy
+
+    def slow_copy(self, *args):
+        gate.wait(5)
+        made.append(args[0])
+        return real(self, *args)
+
+    monkeypatch.setattr(GatheredRows, "_copy", slow_copy)
+    answers = [index.search(queries, 6, allowed=allowed) for _ in range(4)]  # 2nd earns it; 3rd, 4th: under way
+    assert len(index.gathered) == 0 and len(index.gathered._pending) == 1
+    gate.set()
+    index.gathered.settle()
+    assert made == [id(allowed)] and len(index.gathered) == 1 and not index.gathered._pending
+    assert index.gathered.lookup(allowed, index.vectors) is not None
+    answers.append(index.search(queries, 6, allowed=allowed))  # over the copy
+    for scores, ids in answers:
+        assert (ids == truth[1]).all() and (scores.view(np.int32) == truth[0].view(np.int32)).all()
+
+
+def test_a_background_copy_is_kept_within_the_budget_and_goes_with_its_mask(rows, queries, monkeypatch):
+    monkeypatch.setattr(GatheredRows, "BACKGROUND", True)
+    entry = 500 * (DIM * 4 + 8)
+    index = ExactIndex(rows, gather_max_bytes=2 * entry)
+    masks = [frozen(np.arange(i, 3000, 6)) for i in range(3)]
+    for m in masks:
+        index.search(queries, 5, allowed=m)
+        index.search(queries, 5, allowed=m)
+        index.gathered.settle()
+    assert len(index.gathered) == 2 and index.gathered.held_bytes == 2 * entry
+    del masks[1:], m  # the loop variable held the last one
+    gc.collect()
+    index.search(queries, 5, allowed=frozen(np.arange(10)))
+    assert index.gathered.held_bytes == 0
