@@ -155,3 +155,31 @@ def test_a_large_in_place_search_split_over_two_threads_keeps_the_single_scans_r
     split = exact_search(vectors, queries, 20, rows)
     assert calls[:2] == [1250, 1250] and calls[2:] == ([2500] if coarse else [])
     assert np.array_equal(split[1], single[1]) and np.array_equal(split[0], single[0])
+
+
+def _split_search_in_child(vectors: np.ndarray, rows: np.ndarray) -> None:
+    from sepadan.matching import index as module
+
+    module.SPLIT_ROWS, module._threads = 200, lambda: 2
+    exact_search(vectors, vectors[:2], 5, rows)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_child_splits_a_search_on_threads_of_its_own(monkeypatch):
+    """The parent's split threads do not exist in a forked child: the child starts its own
+    (with the parent's pool it waited for ever)."""
+    import multiprocessing
+
+    from sepadan.matching import index as module
+
+    monkeypatch.setattr(module, "SPLIT_ROWS", 200)
+    monkeypatch.setattr(module, "_threads", lambda: 2)
+    vectors = np.random.default_rng(0).standard_normal((4000, 8)).astype(np.float32)
+    rows = np.arange(4000, dtype=np.int64)
+    exact_search(vectors, vectors[:2], 5, rows)  # the parent's pool started
+    child = multiprocessing.get_context("fork").Process(target=_split_search_in_child, args=(vectors, rows))
+    child.start()
+    child.join(20)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0

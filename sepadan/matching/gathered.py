@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import mmap
+import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -190,6 +191,8 @@ class GatheredRows:
 
 _COPIER: list[ThreadPoolExecutor] = []
 _COPIER_LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: a pool of its own
+    os.register_at_fork(after_in_child=_COPIER.clear)
 
 
 def _copier() -> ThreadPoolExecutor:

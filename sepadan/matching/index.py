@@ -141,6 +141,8 @@ def _knn_in_place(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, ta
 SPLIT_ROWS = 50_000  # in-place rows from which a search is split over two threads
 _POOL: list[ThreadPoolExecutor] = []
 _POOL_LOCK = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: a pool of its own
+    os.register_at_fork(after_in_child=_POOL.clear)
 
 
 def _threads() -> int:
