@@ -9,6 +9,11 @@ matrix (sepadan/matching/index.py); from the second on, over a contiguous copy
 same stretch of a shared machine's time for each), the pieces of that first search apart:
 
 - the peer: ``IndexFlatIP`` over a contiguous copy of the rows (as the speed benchmark's);
+- the first search as a server runs it: ``exact_search`` over a fresh read-only int32 rows array
+  (a cached mask's), with a copies' keeper, the matrix read by ``read_rows`` into memory advised
+  huge as ``load_index`` reads it (sepadan/matching/pages.py), and the kernel alone over that
+  matrix; from 50,000 rows the search is split over two threads (sepadan/matching/index.py), and
+  the kernel split over two Python threads is timed beside it from 5%;
 - the same kernel as the first search, ``knn_inner_products_by_idx``, over that contiguous copy;
 - that kernel in place over the matrix: read into memory (anonymous; transparent huge pages where
   numpy's allocation got them), the same bytes copied into memory without huge pages, and the
@@ -19,7 +24,10 @@ same stretch of a shared machine's time for each), the pieces of that first sear
   one float of each row (or of each cache line of it) before the kernel, as a prefetch from
   Python; the rows' bounds check alone;
 - the peer and the in-place kernel after the caches were flushed (a first search on a server
-  where other work ran since the mask was last read).
+  where other work ran since the mask was last read);
+- a server's first four searches of one fresh mask in turn, one call each: the first in place,
+  the second earning the contiguous copy (made on a background thread since 1557cfe, in the
+  search before), the rest over the copy once it is made.
 
 Every time is the median over the queries of the best of three calls (one call where the caches
 are flushed first), FAISS on one thread. Results: experiments/results/first-search-1m.{json,md,png}.
