@@ -91,11 +91,21 @@ def rate(encoder: Any, phrases: list[str]) -> float:
 
 
 def recipe_encoder(recipe: Any, work: Path, fp32: Path) -> Any:
-    """The encoder of ``recipe``, its file made in a folder of its own from the one export."""
+    """The encoder of ``recipe``, its file made in a folder of its own from the one export (of each
+    attention: ``fp32`` is the sdpa graph, ``fp32-eager.onnx`` beside it the eager one)."""
     from sepadan.features.encoders import onnx_int8
     from sepadan.features.encoders.minilm import DEFAULT_MODEL_SHA256, default_model_path
 
-    onnx_int8._export = lambda path, out: shutil.copyfile(fp32, out)  # exported once, for every recipe
+    def export(path: Path, out: Path, *, attention: str = "sdpa") -> None:  # exported once, for every recipe
+        made = fp32 if attention == "sdpa" else fp32.with_name(f"{fp32.stem}-{attention}.onnx")
+        if not made.exists():
+            with onnx_int8._quiet():
+                original_export(path, made, attention=attention)
+        shutil.copyfile(made, out)
+
+    original_export = getattr(onnx_int8._export, "original", onnx_int8._export)
+    export.original = original_export
+    onnx_int8._export = export
     folder = work / ("r-" + hashlib.sha1(json.dumps(recipe.card(), sort_keys=True).encode()).hexdigest()[:12])
     return onnx_int8.OnnxInt8Encoder(default_model_path(), cache_dir=folder, expected_sha256=DEFAULT_MODEL_SHA256,
                                      recipe=recipe)
@@ -111,6 +121,7 @@ def fp32_encoder(fp32: Path) -> Any:
     encoder.name = "onnx-fp32"
     encoder._session = onnx_int8._session(fp32, None)
     encoder._tokenizer = onnx_int8._tokenizer(default_model_path())
+    encoder._pad_id = encoder._tokenizer.token_to_id("[PAD]") or 0
     return encoder
 
 
@@ -124,6 +135,9 @@ def candidates(sensitive: list[tuple[int, str]]) -> dict[str, Any]:
     out["per-token"] = Recipe(method="rows")
     for threshold in (8.0, 6.0, 4.0):
         out[f"per-token + channels over {threshold:g} split"] = Recipe(method="rows", outlier_threshold=threshold)
+    for threshold in (4.0, 3.0, 2.0):
+        out[f"fixed scales, GELU per token, channels over {threshold:g} split"] = Recipe(
+            method="static", outlier_threshold=threshold, attention="eager", version=3)
     return out
 
 

@@ -1,9 +1,10 @@
 """all-MiniLM-L6-v2 through ONNX Runtime with int8 weights.
 
 The packaged model (weights checked as for the torch backend) is exported to ONNX with torch's
-exporter and its MatMul weights quantised to int8 with onnxruntime's dynamic quantiser, once, into
-a cache folder (by default ``<home>/models``); later loads read that file. Tokens come from the
-model's own ``tokenizer.json`` (``tokenizers``), pooling is the model's mean over tokens, then L2.
+exporter and its MatMuls made int8 products by :data:`RECIPE`, once, into a cache folder (by
+default ``<home>/models``); later loads read that file. Tokens come from the model's own
+``tokenizer.json`` (``tokenizers``); texts are batched by token count (as few pad tokens as
+possible); pooling is the model's mean over tokens, then L2.
 sentence-transformers' own ``backend="onnx"`` needs ``optimum``, which sepadan does not install.
 """
 
@@ -40,11 +41,14 @@ class Recipe:
     """How the int8 file is made from the exported fp32 graph.
 
     ``method``: ``dynamic`` (onnxruntime's ``quantize_dynamic``: int8 weights, each batch's
-    activations quantised with one scale per tensor) or ``rows`` (:mod:`~sepadan.features.encoders.rowwise`:
+    activations quantised with one scale per tensor), ``rows`` (:mod:`~sepadan.features.encoders.rowwise`:
     each token's activations on their own scale, so a phrase's vector does not depend on the
-    phrases batched with it; with ``outlier_threshold``, each input channel whose activations pass
-    it on ``calibration`` ESCO occupation labels is split into copies under it). ``keep_fp32``: (layer, group) pairs of :data:`LAYER_GROUPS` left in
-    float32.
+    phrases batched with it) or ``static`` (:mod:`~sepadan.features.encoders.static_int8`: one fixed
+    scale an input from ``calibration`` ESCO occupation labels, the GELU outputs per token). With
+    ``outlier_threshold``, each input channel whose activations pass it on the calibration labels is
+    split into copies under it. ``keep_fp32``: (layer, group) pairs of :data:`LAYER_GROUPS` left in
+    float32 (``dynamic`` and ``rows``). ``attention``: the transformers attention the graph is
+    exported from (``sdpa``, transformers' default, or ``eager``: the same arithmetic in fewer nodes).
     """
 
     method: str = "dynamic"
@@ -53,15 +57,23 @@ class Recipe:
     outlier_threshold: float | None = None
     calibration: int = 256
     keep_fp32: tuple[tuple[int, str], ...] = ()
+    attention: str = "sdpa"
     version: int = 1
 
     def card(self) -> dict[str, object]:
         """What recipe.json records (a file made by any other card is made again)."""
         card: dict[str, object] = {"exporter": "torch.onnx (torchscript)", "opset": 17, "version": self.version,
                                    "method": self.method, "keep_fp32": [list(p) for p in self.keep_fp32]}
+        if self.attention != "sdpa":
+            card["attention"] = self.attention
         if self.method == "dynamic":
             card |= {"quantiser": "quantize_dynamic", "weight_type": "QInt8", "per_channel": self.per_channel,
                      "reduce_range": self.reduce_range, "op_types": ["MatMul"]}
+        elif self.method == "static":
+            card |= {"quantiser": "fixed scales (sepadan static_int8)", "weights": "int8 per channel, symmetric",
+                     "activations": "uint8, one calibrated scale an input; after GELU per token, zero point 10",
+                     "outlier_threshold": self.outlier_threshold, "outliers": "split into equal copies",
+                     "calibration": f"{self.calibration} ESCO occupation labels"}
         else:
             card |= {"quantiser": "per-token int8 (sepadan rowwise)", "weights": "int8 per channel, symmetric",
                      "outlier_threshold": self.outlier_threshold, "outliers": "split into equal copies",
@@ -76,9 +88,10 @@ class Recipe:
 
 
 # Chosen on data no benchmark scores (experiments/onnx_recipes.py, results in
-# experiments/results/onnx-recipes.md): per-token activation scales, the input channels past 6.0
-# (LLM.int8()'s outlier threshold, not tuned) on 256 ESCO occupation labels split into copies.
-RECIPE = Recipe(method="rows", outlier_threshold=6.0, version=2)
+# experiments/results/onnx-recipes.md). Recipe 2 (per-token scales, channels past 6.0 split):
+# Recipe(method="rows", outlier_threshold=6.0, version=2). Recipe 3: fixed scales from 256 ESCO
+# occupation labels, the channels past 3.0 split, GELU outputs per token, the eager-attention graph.
+RECIPE = Recipe(method="static", outlier_threshold=3.0, attention="eager", version=3)
 
 
 def int8_model(path: Path, sha256: str, cache_dir: Path, recipe: Recipe = RECIPE) -> Path:
@@ -94,7 +107,7 @@ def int8_model(path: Path, sha256: str, cache_dir: Path, recipe: Recipe = RECIPE
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".onnx-", dir=folder) as tmp, _quiet():
         fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / INT8_FILE
-        _export(path, fp32)
+        _export(path, fp32, attention=recipe.attention)
         _quantise(fp32, int8, recipe, path)
         os.replace(int8, target)  # atomic: a concurrent reader sees the old file or the new one
     tmp_card = card.with_name(f".tmp-{os.getpid()}-{card.name}")
@@ -129,7 +142,7 @@ def _read_json(path: Path) -> object:
         return None
 
 
-def _export(path: Path, out: Path) -> None:
+def _export(path: Path, out: Path, *, attention: str = "sdpa") -> None:
     _require("onnx", "exporting the model to ONNX")
     quiet_transformers()
     import torch
@@ -146,7 +159,7 @@ def _export(path: Path, out: Path) -> None:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
-    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+    model = AutoModel.from_pretrained(str(path), local_files_only=True, attn_implementation=attention).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     sample = tokenizer(["care for the elderly", "operate a forklift truck"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
@@ -164,7 +177,14 @@ def _quantise(fp32: Path, int8: Path, recipe: Recipe, tokenizer_dir: Path) -> No
     kept = recipe.kept_nodes(names)
     if len(kept) != sum(len(LAYER_GROUPS[g]) for _, g in recipe.keep_fp32):
         raise ConfigError(f"{fp32}: the recipe's float32 nodes {recipe.keep_fp32} are not all in the graph")
-    if recipe.method == "dynamic":
+    if recipe.method == "static":
+        from sepadan.features.encoders.rowwise import channel_maxima, split_channels
+        from sepadan.features.encoders.static_int8 import quantise_static
+
+        maxima = channel_maxima(fp32, _calibration_feeds(tokenizer_dir, recipe.calibration), exclude=kept)
+        split = split_channels(maxima, threshold=recipe.outlier_threshold) if recipe.outlier_threshold else {}
+        quantise_static(fp32, int8, maxima=maxima, split=split, exclude=kept)
+    elif recipe.method == "dynamic":
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=recipe.per_channel,
@@ -178,7 +198,7 @@ def _quantise(fp32: Path, int8: Path, recipe: Recipe, tokenizer_dir: Path) -> No
             split = split_channels(channel_maxima(fp32, feeds, exclude=kept), threshold=recipe.outlier_threshold)
         quantise_rows(fp32, int8, exclude=kept, split=split)
     else:
-        raise ConfigError(f"unknown quantisation method '{recipe.method}' (dynamic or rows)")
+        raise ConfigError(f"unknown quantisation method '{recipe.method}' (dynamic, rows or static)")
 
 
 def _calibration_feeds(tokenizer_dir: Path, count: int) -> list[dict[str, np.ndarray]]:
@@ -220,6 +240,7 @@ class OnnxInt8Encoder:
         self.name = f"{folder_name(path, sha)}+onnx-int8@{file_sha256(self.file)[:12]}"
         self._session = _session(self.file, threads)
         self._tokenizer = _tokenizer(path)
+        self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
         config = _read_json(path / "config.json")
         self.dim = int(config["hidden_size"]) if isinstance(config, dict) else 384
         log.info("loaded model %s in %.1fs", self.name, time.perf_counter() - started)
@@ -227,17 +248,20 @@ class OnnxInt8Encoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
-        parts = [self._batch([texts[i] for i in order[s:s + self.batch_size]])
+        tokens = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        order = np.argsort([len(t) for t in tokens], kind="stable")  # equal token counts: no padding
+        parts = [self._batch([tokens[i] for i in order[s:s + self.batch_size]])
                  for s in range(0, len(texts), self.batch_size)]
         out = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
         out[order] = np.vstack(parts)
         return out
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
-        encoded = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encoded], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+    def _batch(self, tokens: list[list[int]]) -> np.ndarray:
+        width = max(len(t) for t in tokens)
+        ids = np.full((len(tokens), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(tokens), width), dtype=np.int64)
+        for row, t in enumerate(tokens):
+            ids[row, :len(t)], mask[row, :len(t)] = t, 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._session.run(None, feed)[0]
         weights = mask[..., None].astype(np.float32)
@@ -262,6 +286,6 @@ def _tokenizer(path: Path):  # noqa: ANN202 - the tokenizers type
     max_length = int(config.get("max_seq_length", 256)) if isinstance(config, dict) else 256
     tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
     tokenizer.enable_truncation(max_length=max_length)
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+    tokenizer.no_padding()  # each batch is padded to its longest text (OnnxInt8Encoder._batch)
     return tokenizer
 
