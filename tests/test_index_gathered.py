@@ -285,3 +285,21 @@ def test_a_background_copy_is_kept_within_the_budget_and_goes_with_its_mask(rows
     gc.collect()
     index.search(queries, 5, allowed=frozen(np.arange(10)))
     assert index.gathered.held_bytes == 0
+
+
+def test_a_cached_masks_rows_are_known_ascending_and_their_ends_still_bound_them(rows, queries):
+    """A cached mask's rows rise strictly, so a search checks their two ends only; rows that do not
+    rise, or that can be written again, are checked whole; rows past either end are refused."""
+    from sepadan.matching.masks import known_ascending
+
+    held = MaskCache(len(rows), lambda key: np.arange(len(rows)) % 3 == key).get(1)
+    assert known_ascending(held.rows)
+    assert not known_ascending(held.rows.copy())
+    assert not known_ascending(Allowed(held.bits, np.array([5, 3, 9]), len(rows)).rows)
+    index = ExactIndex(rows)
+    assert (index.search(queries, 4, allowed=held.rows)[1] == exact_search(rows, queries, 4, held.rows.copy())[1]).all()
+    for bad in ([-1, 4, 9], [2, 4, len(rows)]):
+        past = Allowed(held.bits, np.array(bad, dtype=np.int32), len(rows)).rows
+        assert known_ascending(past)
+        with pytest.raises(ValueError, match="allowed rows"):
+            index.search(queries, 2, allowed=past)

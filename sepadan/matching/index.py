@@ -24,6 +24,7 @@ from typing import Protocol
 import numpy as np
 
 from sepadan.matching.gathered import MAX_BYTES, GatheredRows
+from sepadan.matching.masks import known_ascending
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +170,15 @@ def _knn_by_idx(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, take
 
 
 def _check_rows(rows: np.ndarray, n: int) -> None:
-    """Every row in [0, n): one pass, read as unsigned where the rows are int32 or int64 (a
-    negative one reads as 2**31 or more). Every numpy call before an in-place search costs it more
-    than its own time (the 1,000 scattered rows it reaches are found slower after: at 1M rows,
-    experiments/results/first-search-1m.md), so this is one reduction, not min and max."""
+    """Every row in [0, n): the two ends of a cached mask's rows (strictly ascending,
+    :func:`~sepadan.matching.masks.known_ascending`), else one pass read as unsigned where the
+    rows are int32 or int64 (a negative one reads as 2**31 or more). A numpy reduction before an
+    in-place search costs it more than its own time (about 7 us at 1,000 scattered rows of a
+    million, against 1 us alone; experiments/results/first-search-1m.md)."""
     unsigned = _UNSIGNED.get(rows.dtype)
-    if unsigned is not None and n <= np.iinfo(rows.dtype).max:
+    if known_ascending(rows):  # a cached mask's rows: its ends bound them, and no reduction runs
+        bad = len(rows) and (int(rows[0]) < 0 or int(rows[-1]) >= n)
+    elif unsigned is not None and n <= np.iinfo(rows.dtype).max:
         bad = len(rows) and int(rows.view(unsigned).max()) >= n
     else:
         bad = len(rows) and (rows.min() < 0 or rows.max() >= n)
