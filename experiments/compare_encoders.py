@@ -80,7 +80,7 @@ def main(argv: list[str]) -> int:
                 _child(["run", "--encoder", kind, "--part", part], home, work, args.reference)
             if part == "speed":
                 _speed_rounds(args.encoders.split(","), home, work)
-    report(work, args.out)
+    report(work, args.out, args.note)
     return 0
 
 
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--home", type=Path, help="phrase cache and int8 model (default $SEPADAN_HOME or ./.sepadan)")
     p.add_argument("--work", type=Path, help="per-encoder results (default HOME/encoders)")
     p.add_argument("--out", type=Path, default=RESULTS, help="where encoders.md/.json/.png go")
+    p.add_argument("--note", help="report: a paragraph under the decisions (e.g. a second speed run's figures)")
     p.add_argument("--sample", type=int, help="quality: rank only N JobBERT titles (the same N for every encoder)")
     return p
 
@@ -422,7 +423,7 @@ def decide(rows: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
-def report(work: Path, out: Path) -> None:
+def report(work: Path, out: Path, note: str | None = None) -> None:
     rows = collect(work)
     if not rows:
         log.warning("nothing measured in %s", work)
@@ -430,9 +431,9 @@ def report(work: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     decisions = decide(rows)
     body = {"encoders": rows, "headline": {k: headline(r) for k, r in rows.items()}, "decisions": decisions,
-            "stamp": _stamp()}
+            "note": note, "stamp": _stamp()}
     (out / "encoders.json").write_text(json.dumps(body, indent=1, default=str), encoding="utf-8")
-    (out / "encoders.md").write_text(_markdown(rows, decisions), encoding="utf-8")
+    (out / "encoders.md").write_text(_markdown(rows, decisions, note), encoding="utf-8")
     _chart(rows, out / "encoders.png")
     log.info("wrote %s/encoders.md, .json, .png", out)
 
@@ -441,7 +442,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def _markdown(rows: dict[str, dict[str, Any]], decisions: list[str]) -> str:
+def _markdown(rows: dict[str, dict[str, Any]], decisions: list[str], note: str | None = None) -> str:
     labels = [label for _, _, label, _ in QUALITY] + [label for _, label in INDONESIAN]
     stamps = [r[p]["stamp"] for r in rows.values() for p in ("quality", "indonesian") if p in r]
     lines = ["# Phrase encoders", "",
@@ -470,6 +471,7 @@ def _markdown(rows: dict[str, dict[str, Any]], decisions: list[str]) -> str:
         lines += ["", f"minilm-onnx-int8, first use (export, calibration and int8 quantisation into the home's "
                       f"models/ folder, then load): {fu['load_s']:.1f} s in the encoder, {fu['process_s']:.1f} s for the whole process."]
     lines += ["", "## Decisions (the issue's rules on these figures)", ""] + [f"- {d}" for d in decisions]
+    lines += ["", note] if note else []
     lines += ["", "## Indonesian set", ""] + _indonesian_notes(rows)
     lines += ["", "## Notes", ""] + [f"- {n}" for n in NOTES] + [""]
     stamp_lines = {f"{k} {p}: {r[p]['stamp']['time']}, commit {r[p]['stamp']['commit']}"
@@ -524,10 +526,14 @@ NOTES = [
     "favour MiniLM-like encoders",
     "speed: raw encoder (no phrase cache), short phrases, the model's own batching; cold load is a "
     "fresh process's time from opening the encoder to its first vector (imports of sepadan excluded)",
-    "minilm-onnx-int8 (recipe 2) quantises each token's activations on its own scale, the few outlier "
-    "channels split into equal copies (chosen on data no benchmark reads: experiments/results/onnx-recipes.md), "
-    "so a phrase's vector does not depend on the phrases batched with it; recipe 1 (dynamic quantisation, "
-    "one scale a batch) moved it slightly (cosine >= 0.98)",
+    "minilm-onnx-int8 (recipe 3) quantises activations on scales fixed on 256 ESCO occupation labels, the "
+    "few outlier channels split into equal copies, and the GELU outputs each token on its own scale (chosen "
+    "on data no benchmark reads: experiments/results/onnx-recipes.md), so a phrase's vector does not depend "
+    "on the phrases batched with it; recipe 1 (dynamic quantisation, one scale a batch) moved it slightly "
+    "(cosine >= 0.98)",
+    "both MiniLM encoders batch texts by token count (from f5acae4 on; before, minilm batched as "
+    "sentence-transformers does, by characters, and on these short phrases its batches held ~1.8 tokens for "
+    "each real one: 873 phrases a second in the run before, 1,423 in this one)",
     "each row is as of its runs (below): the rows of encoders not rerun keep their earlier figures, so "
     "their comparisons with a rerun minilm cross commits (sepadan's own rows changed between them)",
     "licences from the packages' metadata and model cards (tests/test_encoders.py checks the metadata)",

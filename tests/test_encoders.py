@@ -152,6 +152,19 @@ def test_the_recipes_float32_parts_are_float32_and_the_rest_int8(encoders):
                 np.testing.assert_array_equal(w8[k:], w8[idx])  # the copies' rows repeat the channel's
 
 
+@pytest.mark.slow
+def test_batch_workers_open_the_encoder_the_settings_name(encoders, models_dir):
+    """A worker of `sepadan batch` given where the model is loads the settings' encoder (the default
+    int8 one included), not torch MiniLM under the int8 name."""
+    from sepadan.batch.stages import EncodeStage, ModelSpec
+
+    spec = ModelSpec(str(default_model_path()), DEFAULT_MODEL_SHA256, "minilm-onnx-int8", str(models_dir))
+    phrases, model = EncodeStage(("merawat lansia",), spec).open()
+    assert phrases == ("merawat lansia",) and model.name == encoders["minilm-onnx-int8"].name
+    torch = EncodeStage((), ModelSpec(str(default_model_path()), DEFAULT_MODEL_SHA256)).open()[1]
+    assert torch.name == encoders["minilm"].name
+
+
 def test_recipe_names_the_nodes_it_keeps_in_float32():
     names = [f"/model/encoder/layer.{i}/{m}/MatMul" for i in (1, 11) for g in onnx_int8.LAYER_GROUPS.values()
              for m in g] + ["/model/encoder/layer.1/attention/self/MatMul"]
@@ -288,7 +301,7 @@ def test_the_setting_picks_the_backend(tmp_path, monkeypatch):
     assert engine.encoder.name == model.name  # what the phrase cache and the manifests are keyed by
     assert isinstance(Engine(make_settings(tmp_path / "h2", encoder="use-m3"))._open_model(), UseEncoder)
     monkeypatch.delenv("SEPADAN_ENCODER")
-    assert Settings(home=tmp_path).encoder == "minilm"  # the default
+    assert Settings(home=tmp_path).encoder == "minilm-onnx-int8"  # the default
 
 
 def test_an_unknown_encoder_is_a_clear_config_error(monkeypatch):

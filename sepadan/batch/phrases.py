@@ -105,7 +105,8 @@ def _model(engine: Any, runner: Any) -> Any:
     if isinstance(raw, LazyEncoder):  # the settings' model, not loaded here unless it must be
         s = engine.settings
         return ModelSpec(str(s.model_path or default_model_path()),
-                         s.model_sha256 or (DEFAULT_MODEL_SHA256 if s.model_path is None else None))
+                         s.model_sha256 or (DEFAULT_MODEL_SHA256 if s.model_path is None else None),
+                         s.encoder, str(s.home / "models"))
     return raw  # an encoder a caller gave (it must pickle)
 
 

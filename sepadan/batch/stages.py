@@ -61,10 +61,13 @@ def table(rows: list[dict[str, Any]], schema: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """Where a worker finds the sentence-transformers model (not the model itself)."""
+    """Where a worker finds the model (not the model itself): the sentence-transformers folder, and
+    the encoder setting that reads it (``minilm-onnx-int8``: its int8 file made once in ``cache_dir``)."""
 
     path: str
     sha256: str | None
+    encoder: str = "minilm"
+    cache_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +78,18 @@ class EncodeStage:
     actor: bool = True
 
     def open(self) -> tuple[tuple[str, ...], Any]:
-        if isinstance(self.model, ModelSpec):
+        if isinstance(self.model, ModelSpec) and self.model.encoder == "minilm":
             from sepadan.features.encoder import SentenceEncoder
 
             return resolve(self.phrases), SentenceEncoder(Path(self.model.path), expected_sha256=self.model.sha256)
+        if isinstance(self.model, ModelSpec):
+            from sepadan.features.encoders.choice import FOLDER_KINDS, open_encoder, parse_encoder
+
+            m = self.model
+            folder = Path(m.path) if set(parse_encoder(m.encoder)) & set(FOLDER_KINDS) else None
+            model = open_encoder(m.encoder, model_path=folder, sha256=m.sha256 if folder else None,
+                                 cache_dir=Path(m.cache_dir) if m.cache_dir else None)
+            return resolve(self.phrases), model
         return resolve(self.phrases), self.model
 
     def run(self, state: tuple[tuple[str, ...], Any], part: Partition) -> Any:

@@ -90,7 +90,7 @@ def _encoder_spec(settings: Any) -> Any:
 
 
 def _quality_encoder(settings: Any) -> Any:
-    """The encoder the settings name (``SEPADAN_ENCODER``, default minilm) behind the bench's
+    """The encoder the settings name (``SEPADAN_ENCODER``, default minilm-onnx-int8) behind the bench's
     phrase cache (keyed by model, so encoders do not mix)."""
     from sepadan.features.encoder import CachedEncoder, open_encoder
     from sepadan.store.db import Store

