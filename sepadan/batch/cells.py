@@ -398,30 +398,143 @@ def cell_recommend(queries: np.ndarray, labels: np.ndarray, candidates: list[np.
                    threads: int | None = None, scoring: Scoring = FLOAT32) -> tuple[np.ndarray, np.ndarray]:
     """Each query's top k among the candidate rows of its cells (``labels``: (n, c) cells per query;
     with c > 1 the union, each row once; ``distinct``: no row is a candidate of two cells, so nothing
-    to de-duplicate)."""
+    to de-duplicate). ``bf16``: each block keeps each query's ``k + margin`` best rows by bfloat16,
+    re-scored in float32 and left unsorted; one pass over every query's slots then takes its k best
+    distinct rows (:func:`distinct_topk`)."""
     queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     labels = np.asarray(labels).reshape(len(queries), -1)
+    if scoring.low:
+        return _recommend_bf16(queries, labels, candidates, rows, np.asarray(row_ids, dtype=np.int64), k,
+                               threads=default_threads() if threads is None else threads, scoring=scoring)
     n, c = labels.shape
     slot_s, slot_i = _empty(n * c, k)
     by_cell = groups(labels.reshape(-1), len(candidates))
-    rows16 = scoring.sixteen(rows) if scoring.low else None
     row_ids = np.asarray(row_ids, dtype=np.int64)
 
     def one(cell: int) -> None:
         cand, slots = candidates[cell], by_cell[cell]
         if len(slots) and len(cand):
-            q = queries[slots // c]
-            if rows16 is None:
-                slot_s[slots], slot_i[slots] = _scored(rows[cand], row_ids[cand], q, k, small)
-            else:
-                slot_s[slots], slot_i[slots] = _scored_bf16(q, rows, np.asarray(cand, np.int64), row_ids, rows16[cand],
-                                                            k, scoring.margin)
+            slot_s[slots], slot_i[slots] = _scored(rows[cand], row_ids[cand], queries[slots // c], k, small)
 
     scoring.pool(one, _largest_first(by_cell, candidates), default_threads() if threads is None else threads)
     scores, ids = slot_s.reshape(n, c * k), slot_i.reshape(n, c * k)
     if c > 1 and not distinct:
         scores, ids = _once(scores, ids)
     return rows_topk(scores, ids, k)
+
+
+def _recommend_bf16(queries: np.ndarray, labels: np.ndarray, candidates: list[np.ndarray], rows: np.ndarray,
+                    row_ids: np.ndarray, k: int, *, threads: int, scoring: Scoring) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cell_recommend` in bfloat16: per block each query's ``take`` best candidates by the
+    bfloat16 product, kept as keys (bfloat16 score, row); then per query, over its cells, the ``take``
+    best distinct rows by those keys, re-scored in float32, and the k best of those."""
+    from sepadan.batch.lowp import take_rows, to_bf16
+
+    n, c = labels.shape
+    take = k + scoring.margin
+    slot = np.full((n * c, take), _LOWEST, dtype=np.int64)
+    by_cell = groups(labels.reshape(-1), len(candidates))
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    rows16, queries16 = scoring.sixteen(rows), to_bf16(queries)
+
+    def one(cell: int) -> None:
+        cand, slots = np.asarray(candidates[cell], dtype=np.int64), by_cell[cell]
+        if len(slots) and len(cand):
+            q16 = take_rows(queries16, slots // c)
+            got = np.concatenate([_row_keys(q16, rows16, cand[lo:lo + _KEYED], take)
+                                  for lo in range(0, len(cand), _KEYED)], axis=1)
+            if got.shape[1] > take:  # more candidates than a key names, in parts: the best of the parts
+                got = np.partition(got, got.shape[1] - take, axis=1)[:, -take:]
+            slot[slots, :got.shape[1]] = got
+
+    scoring.pool(one, _largest_first(by_cell, candidates), threads)
+    return _rescored(queries, rows, slot.reshape(n, c * take), row_ids, k, take, threads=threads)
+
+
+_LOWEST = np.iinfo(np.int64).min  # an empty slot's key
+_KEYED = 1 << 16  # candidates one bfloat16 key names (sepadan.batch.lowp.best_keys)
+
+
+def _row_keys(queries16: Any, rows16: Any, cand: np.ndarray, take: int) -> np.ndarray:
+    """:func:`~sepadan.batch.lowp.best_keys` of the candidates ``cand`` (positions into the rows) as
+    int64 keys, the bfloat16 score above and the row's position below."""
+    from sepadan.batch.lowp import best_keys, take_rows
+
+    keys = best_keys(queries16, take_rows(rows16, cand), take)
+    return ((keys >> 16).astype(np.int64) << 32) | cand[keys & 0xFFFF]
+
+
+def _rescored(queries: np.ndarray, rows: np.ndarray, keys: np.ndarray, ids: np.ndarray, k: int, take: int, *,
+              threads: int, chunk: int = 32_768) -> tuple[np.ndarray, np.ndarray]:
+    """Per query the ``take`` best distinct rows of its keys (``score << 32 | row``), their float32
+    scores, and its k best of those, score descending then id (:func:`distinct_topk`)."""
+    from sepadan.batch.lowp import exact_scores
+
+    out_s, out_i = _empty(len(keys), k)
+    rank, by_rank = _id_ranks(ids)
+
+    def one(lo: int) -> None:
+        best = _first_distinct(np.sort(keys[lo:lo + chunk], axis=1)[:, ::-1], take)
+        pos = np.where(best == _LOWEST, -1, best & 0xFFFFFFFF)
+        scores = exact_scores(queries[lo:lo + chunk], rows, np.maximum(pos, 0))
+        out_s[lo:lo + chunk], out_i[lo:lo + chunk] = _unkeyed(_best_keys(scores, pos, rank, k), by_rank)
+
+    each_block(one, range(0, len(keys), chunk), threads)
+    return out_s, out_i
+
+
+def distinct_topk(scores: np.ndarray, pos: np.ndarray, ids: np.ndarray, k: int, *, threads: int = 1,
+                  chunk: int = 32_768) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the k best distinct rows of its slots (``pos``: positions into ``ids``, ``-1`` empty;
+    a row found twice carries the same float32 score both times, as one re-scoring computes it), score
+    descending then id, as :func:`rows_topk` orders them: one int64 key per slot (the score's bits made
+    order-preserving above, the id's rank reversed below), each row's keys sorted, equal keys once."""
+    rank, by_rank = _id_ranks(ids)
+    out_s, out_i = _empty(len(scores), k)
+
+    def one(lo: int) -> None:
+        key = _best_keys(scores[lo:lo + chunk], pos[lo:lo + chunk], rank, k)
+        out_s[lo:lo + chunk], out_i[lo:lo + chunk] = _unkeyed(key, by_rank)
+
+    each_block(one, range(0, len(scores), chunk), threads)
+    return out_s, out_i
+
+
+def _id_ranks(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each position's rank by id, and the ids by rank."""
+    order = np.argsort(ids, kind="stable")
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids), dtype=np.int64)
+    return rank, np.asarray(ids, dtype=np.int64)[order]
+
+
+def _best_keys(scores: np.ndarray, pos: np.ndarray, rank: np.ndarray, k: int) -> np.ndarray:
+    """Per row its k best distinct keys of ``(score, id rank)``, best first (``_LOWEST``: none)."""
+    bits = (np.asarray(scores, dtype=np.float32) + np.float32(0)).view(np.int32)  # -0.0 as +0.0
+    bits = bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))
+    key = (bits.astype(np.int64) << 32) | (np.int64(0xFFFFFFFF) - rank[pos])
+    key[(pos < 0) | np.isneginf(scores)] = _LOWEST
+    return _first_distinct(np.sort(key, axis=1)[:, ::-1], k)
+
+
+def _first_distinct(key: np.ndarray, k: int) -> np.ndarray:
+    """The first k distinct keys of each row of ``key`` (sorted, best first), ``_LOWEST`` padded."""
+    keep = key != _LOWEST
+    keep[:, 1:] &= key[:, 1:] != key[:, :-1]
+    place = np.cumsum(keep, axis=1) - 1
+    at, col = np.nonzero(keep & (place < k))
+    out = np.full((len(key), k), _LOWEST, dtype=np.int64)
+    out[at, place[at, col]] = key[at, col]
+    return out
+
+
+def _unkeyed(key: np.ndarray, by_rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    empty = key == _LOWEST
+    bits = (key >> 32).astype(np.int32)
+    bits = bits ^ ((bits >> 31) & np.int32(0x7FFFFFFF))
+    scores = np.where(empty, -np.inf, bits.view(np.float32)).astype(np.float32)
+    rank = np.int64(0xFFFFFFFF) - (key & np.int64(0xFFFFFFFF))
+    return scores, np.where(empty, -1, by_rank[np.where(empty, 0, rank)])
 
 
 def _once(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,8 +14,10 @@ uses: the driver resolves it once and ships the answer in the stage's options, s
 the local runner never choose differently. ``auto`` takes bfloat16 only where the CPU reports
 ``amx_bf16`` or ``avx512_bf16`` and a one-time timing of two blocks scored both ways (product, top k,
 re-scoring) shows bfloat16 more than 1.1x as fast. The product alone is 5-14x faster in bfloat16 on
-AMX; the whole block is only ~1.1-1.4x, since the top k of each query's row (a partition) and the
-re-scoring then take most of its time (experiments/results/batch.md).
+AMX; the whole block is only ~1.1-1.4x, since the top k of each query's row and the re-scoring then
+take most of its time (experiments/results/batch.md). The top k is therefore picked on int32 keys
+(the bfloat16 score's bits above, the row below) by NumPy's vectorised partition, about a third of the
+cost of an arg-partition of the widened scores (:func:`best_keys`).
 """
 
 from __future__ import annotations
@@ -111,6 +113,14 @@ def one_thread() -> Iterator[None]:
         faiss.omp_set_num_threads(before_f)
 
 
+def take_rows(x16: Any, at: np.ndarray) -> Any:
+    """Rows ``at`` of a bfloat16 tensor (a copy; through NumPy, several times faster than torch's
+    indexing for a few hundred rows)."""
+    import torch
+
+    return torch.from_numpy(np.take(x16.view(torch.int16).numpy(), at, axis=0)).view(torch.bfloat16)
+
+
 def to_bf16(x: np.ndarray) -> Any:
     """A float32 array as a bfloat16 tensor (a copy, half the bytes)."""
     import warnings
@@ -146,21 +156,102 @@ def padded_product(queries16: Any, rows16: Any, tile: int) -> np.ndarray:
     return (_pad(queries16, tile) @ _pad(rows16, _padded(len(rows16))).T)[:len(queries16), :len(rows16)].float().numpy()
 
 
+_KEY_TILE = 512  # queries per product of best_keys (4 shapes of queries: 128, 256, 384, 512)
+
+
+def _tile(m: int, tile: int = _TILE) -> int:
+    """Queries of a product: ``tile``, a shorter last tile padded to a multiple of 128 only (one query:
+    one)."""
+    return m if m == 1 else min(tile, -(-m // 128) * 128)
+
+
 def approx_top(queries16: Any, rows16: Any, take: int) -> np.ndarray:
     """Positions (into ``rows16``) of each query's ``take`` best rows by the bfloat16 product,
-    in no particular order (``take`` at most the rows). Products of ``_TILE`` queries against the
-    rows padded with zeros to a few sizes (the padding never chosen); the best by NumPy's partition of
-    the widened scores (10-20% faster than ``torch.topk`` on rows of a few hundred, measured)."""
+    in no particular order (``take`` at most the rows): the low halves of :func:`best_keys`."""
     m, n = len(queries16), len(rows16)
     if take >= n:
         return np.broadcast_to(np.arange(n, dtype=np.int64), (m, n)).copy()
-    rows, tile = _pad(rows16, _padded(n)).T, 1 if m == 1 else _TILE  # one query (the matcher's): one row
-    out = np.empty((m, take), dtype=np.int64)
-    for lo in range(0, m, tile):
-        q = queries16[lo:lo + tile]
-        scores = (_pad(q, tile) @ rows)[:len(q), :n].float().numpy()  # exact: bf16 values widened
-        out[lo:lo + len(q)] = np.argpartition(-scores, take - 1, axis=1)[:, :take]  # (faster than torch.topk here)
+    if n > _KEYED:
+        return _wide_top(queries16, rows16, take)
+    return (best_keys(queries16, rows16, take) & 0xFFFF).astype(np.int64)
+
+
+def best_keys(queries16: Any, rows16: Any, take: int) -> np.ndarray:
+    """Each query's ``take`` best rows by the bfloat16 product as int32 keys, in no particular order:
+    the score's bits made order-preserving in the high half (``keys >> 16``, an int16 that orders as
+    the scores do), the row in the low half (``keys & 0xFFFF``); ``(len(queries16), min(take, rows))``,
+    at most 65,536 rows. Products of ``_TILE`` queries against the rows padded with zeros to a few sizes
+    (the padding never chosen), the best of each by :func:`_keyed_best`."""
+    m, n = len(queries16), len(rows16)
+    if n > _KEYED:
+        raise ValueError(f"a key names at most {_KEYED} rows, not {n}")
+    rows, step = _pad(rows16, _padded(n)).T, 1 if m == 1 else _KEY_TILE  # one query (the matcher's): one row
+    out = np.empty((m, min(take, n)), dtype=np.int32)
+    for lo in range(0, m, step):
+        q = queries16[lo:lo + step]
+        out[lo:lo + len(q)] = _keyed_best((_pad(q, _tile(len(q), step)) @ rows)[:len(q), :n], take)
     return out
+
+
+def _wide_top(queries16: Any, rows16: Any, take: int) -> np.ndarray:
+    """:func:`approx_top` over more rows than a key names: an arg-partition of the widened scores."""
+    rows, out = _pad(rows16, _padded(len(rows16))).T, np.empty((len(queries16), take), dtype=np.int64)
+    for lo in range(0, len(queries16), _TILE):
+        q = queries16[lo:lo + _TILE]
+        scores = (_pad(q, _tile(len(q))) @ rows)[:len(q), :len(rows16)].float().numpy()
+        out[lo:lo + len(q)] = np.argpartition(-scores, take - 1, axis=1)[:, :take]
+    return out
+
+
+_KEYED = 1 << 16  # rows a key can name (its low 16 bits)
+
+
+def _keyed_best(scores16: Any, take: int) -> np.ndarray:
+    """Each row's ``take`` largest columns of a bfloat16 matrix (a tensor) as keys (:func:`best_keys`),
+    ties to the higher column: one int32 per value, NumPy's partition of them (vectorised: about 1.5 ns
+    a value against 4-5 ns for an arg-partition of the widened floats, measured on rows of a few
+    hundred). A bfloat16's bits order as its value when it is not negative; a row whose chosen values
+    include a negative one (fewer than ``take`` non-negative) is done again with every value's bits
+    made order-preserving."""
+    r, n = scores16.shape
+    bits = _bits(scores16)
+    if take >= n:
+        return _keyed(_ordered(bits), n)
+    best = np.partition(_keyed(bits, n), n - take, axis=1)[:, n - take:]
+    again = np.flatnonzero((best < 0).any(axis=1))
+    if len(again):
+        best[again] = np.partition(_keyed(_ordered(bits[again]), n), n - take, axis=1)[:, n - take:]
+    return best
+
+
+def _bits(scores16: Any) -> np.ndarray:
+    import torch
+
+    return scores16.view(torch.int16).numpy()
+
+
+def _ordered(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 bits as int16 that order as the values (negative values: all bits below the sign flipped)."""
+    flip = np.right_shift(bits, 15)
+    np.bitwise_and(flip, 0x7FFF, out=flip)
+    return np.bitwise_xor(bits, flip)
+
+
+def _keyed(bits: np.ndarray, n: int) -> np.ndarray:
+    """int32 keys of bfloat16 bits (``(r, n)``): the bits in the high half, the column in the low half."""
+    keys = np.empty((len(bits), n, 2), dtype=np.int16)  # little-endian: [column, value] is one int32
+    keys[:, :, 0] = _columns(n)
+    keys[:, :, 1] = bits
+    return keys.view(np.int32).reshape(len(bits), n)
+
+
+@lru_cache(maxsize=1)
+def _all_columns() -> np.ndarray:
+    return np.arange(_KEYED, dtype=np.uint16).view(np.int16)
+
+
+def _columns(n: int) -> np.ndarray:
+    return _all_columns()[:n]
 
 
 def exact_scores(queries: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -176,6 +267,15 @@ def exact_scores(queries: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.n
         faiss.fvec_inner_products_by_idx(faiss.swig_ptr(out), faiss.swig_ptr(queries), faiss.swig_ptr(rows),
                                          faiss.swig_ptr(pos), queries.shape[1], len(queries), pos.shape[1])
     return out
+
+
+def best_rows(queries: np.ndarray, rows: np.ndarray, at: np.ndarray, block16: Any, take: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's ``take`` best of the rows ``rows[at]`` (``block16``: those rows in bfloat16) by the
+    bfloat16 product, re-scored in float32: ``(scores, positions into rows)``, unsorted,
+    ``(len(queries), min(take, len(at)))``."""
+    found = at[approx_top(to_bf16(queries), block16, min(take, len(at)))]
+    return exact_scores(queries, rows, found), found
 
 
 def scored_bf16(queries: np.ndarray, rows: np.ndarray, queries16: Any, rows16: Any, take: int
