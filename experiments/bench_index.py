@@ -160,12 +160,13 @@ def write(result: dict[str, Any], stem: str) -> None:
               "allowed rows runs on the same queries for each index, in blocks of 10 alternating with it "
               "(the same stretch of the shared machine's time); the peer over all rows once a share. The share of allowed rows is drawn at random.", "",
               "The allowed rows are one read-only array searched again and again, as a vacancy's cached "
-              "mask is: an exact search keeps a contiguous copy of them from its second search on "
+              "mask is: an exact search keeps a contiguous copy of them, started by its second search on "
+              "a background thread and used once made "
               f"(sepadan/matching/gathered.py, at most {GATHER_MIB} MiB an index and never more than one copy of its matrix, one mask up to all of it; a larger "
               "mask is searched in place every time). Every time is the median of per-query times, the peers' "
               "too. *ms/query* and *x flat over allowed* are the repeated "
               "search, after two warm-up searches; *first query on a mask* (in place) and *second query* "
-              "(which makes the copy) are medians over 20 fresh arrays of the same rows, and *x flat, "
+              "(which starts the copy, made on the copier's thread) are medians over 20 fresh arrays of the same rows, and *x flat, "
               "first query* sets the first against the same peer. The peer's own copy of the rows (its "
               "IndexFlatIP) is built before it is timed.", "",
               f"![ms per query]({stem}.png)", ""]

@@ -241,8 +241,11 @@ def _search_all(index: Any, queries: np.ndarray, k: int, allowed: np.ndarray | N
         keep[allowed] = True
         bits = np.packbits(keep, bitorder="little")  # the matcher holds this bitmap cached per vacancy
     scores, ids = [], []
-    for _ in range(2):  # the first search of these rows, and the second, which keeps a copy of them
+    for _ in range(2):  # the first search of these rows, and the second, which earns a copy of them
         index.search(queries[:1], k, allowed=allowed, bitmap=bits)
+    gathered = getattr(index, "gathered", None)
+    if gathered is not None:
+        gathered.settle()  # the copy the second search started is made on the copier's thread
     peer(queries[:1])
     spent, spent_peer = [], []
     for start in range(0, len(queries), block):
