@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(default=256, ge=8, le=4096, description="HNSW search breadth; at 1M workers 128 gave recall@10 0.935, 256 gave 0.951 (experiments/results/speed.md)")
     exact_filter_max: int | None = Field(default=None, ge=0, description="filtered queries at or under this many allowed rows search exactly; none: the index kind's measured switch point (10,000 for HNSW, 5,000 for IVF; experiments/results/speed-index-planner.md)")
     exact_filter_share: float | None = Field(default=None, ge=0, le=1, description="filtered queries under this share of the rows search exactly; none: the index kind's (0.05 HNSW, 0.02 IVF)")
+    index_rows: str = Field(default="memory", pattern="^(memory|mapped)$", description="how a loaded index holds its float32 rows: memory (read into huge pages: the first exact search of a fresh mask reaches scattered rows faster, experiments/results/first-search-1m.md; each server process holds its own copy) or mapped (the file mapped: only the pages searched are resident and server processes share them)")
     ivf_nprobe: int = Field(default=32, ge=1, le=4096, description="IVF lists visited a query with everyone allowed (more as the allowed share falls)")
     skill_threshold: float = Field(default=0.62, ge=0, le=1)
     occupation_threshold: float = Field(default=0.55, ge=0, le=1)

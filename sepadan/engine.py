@@ -245,7 +245,7 @@ class Engine:
                                  exact_filter_max=self.settings.exact_filter_max,
                                  ef_search=self.settings.hnsw_ef_search,
                                  exact_filter_share=self.settings.exact_filter_share,
-                                 nprobe=self.settings.ivf_nprobe)
+                                 nprobe=self.settings.ivf_nprobe, rows=self.settings.index_rows)
         except IndexError_ as exc:
             return _SideState(None, False, str(exc))
         fresh = stored.manifest.fingerprint == self._fingerprint(side) and stored.ids == [r.id for r in records]

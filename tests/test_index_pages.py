@@ -80,3 +80,24 @@ def test_an_index_loaded_into_memory_answers_as_one_mapped(kind, tmp_path):
         assert np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
     with pytest.raises(ValueError, match="rows must be one of"):
         load_index(tmp_path / "w", model="m", rows="swap")
+
+
+
+@pytest.mark.parametrize("rows", ["memory", "mapped"])
+def test_the_engine_holds_a_loaded_index_s_rows_as_its_setting_says(rows, tmp_path):
+    """SEPADAN_INDEX_ROWS reaches the load: a reopened engine's worker rows are a mapping of the
+    stored file (mapped) or read into memory (memory), and both answer as the engine that built them."""
+    from conftest import TODAY, FakeEncoder, load_engine, make_settings
+    from faultkit import answers, market
+
+    from sepadan.engine import Engine
+
+    built = load_engine(tmp_path, market(), encoder=FakeEncoder(), index_exact_max=5, index_ann="ivf")
+    built.build()
+    want = answers(built)
+    reopened = Engine(make_settings(tmp_path / "home", index_exact_max=5, index_ann="ivf", index_rows=rows),
+                      encoder=FakeEncoder(), today=TODAY)
+    assert answers(reopened) == want
+    index = reopened.matcher.workers.index
+    assert index.kind == "ivf"
+    assert isinstance(index.vectors, np.memmap) == (rows == "mapped")
