@@ -80,34 +80,23 @@ class ChangeWatch:
         return self._conn
 
 
-class Remembered:
-    """Values read from the store, each tagged with the :meth:`ChangeWatch.version` read before it
-    was read; one answers only while the version is the same (at most ``max_entries``, the least
-    recently used dropped first). A None version is never remembered."""
+class Bounded:
+    """A lock-guarded map of at most ``max_entries`` keys held in this process's memory, the least
+    recently used dropped first (:class:`Remembered`, and the personal data's name cache)."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._held: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._held: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._held)
 
-    def get(self, key: Hashable, version: int | None) -> tuple[bool, Any]:
-        if version is None:
-            return False, None
-        with self._lock:
-            hit = self._held.get(key)
-            if hit is None or hit[0] != version:
-                return False, None
-            self._held.move_to_end(key)
-            return True, hit[1]
-
-    def put(self, key: Hashable, version: int | None, value: Any) -> None:
-        if version is None or self.max_entries <= 0:
+    def _keep(self, key: Hashable, value: Any) -> None:
+        if self.max_entries <= 0:
             return
         with self._lock:
-            self._held[key] = (version, value)
+            self._held[key] = value
             self._held.move_to_end(key)
             while len(self._held) > self.max_entries:
                 self._held.popitem(last=False)
@@ -120,3 +109,23 @@ class Remembered:
     def clear(self) -> None:
         with self._lock:
             self._held.clear()
+
+
+class Remembered(Bounded):
+    """Values read from the store, each tagged with the :meth:`ChangeWatch.version` read before it
+    was read; one answers only while the version is the same (at most ``max_entries``, the least
+    recently used dropped first). A None version is never remembered."""
+
+    def get(self, key: Hashable, version: int | None) -> tuple[bool, Any]:
+        if version is None:
+            return False, None
+        with self._lock:
+            hit = self._held.get(key)
+            if hit is None or hit[0] != version:
+                return False, None
+            self._held.move_to_end(key)
+            return True, hit[1]
+
+    def put(self, key: Hashable, version: int | None, value: Any) -> None:
+        if version is not None:
+            self._keep(key, (version, value))

@@ -7,11 +7,10 @@ ask for it; matching never does.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+from sepadan.store.changes import Bounded
 from sepadan.store.db import Store
 from sepadan.store.pii import Vault
 
@@ -63,7 +62,7 @@ class PersonalData:
         self.names.forget(worker_ids)
 
 
-class NameCache:
+class NameCache(Bounded):
     """Decrypted names, in this process's memory only, at most ``max_entries`` workers (the least
     recently read dropped first). An entry is keyed by the worker id and holds the digest of the
     sealed fields it was opened from: it answers only while the store holds the same ciphertext, so
@@ -71,14 +70,6 @@ class NameCache:
     process. It also holds the store's version when that ciphertext was last read
     (:meth:`all_at`). Writes and erasures through this process drop their entries at once
     (:meth:`PersonalData.forget`); an id found absent from the store is dropped when read."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._held: OrderedDict[str, tuple[bytes, str | None, int | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._held)
 
     def get(self, worker_id: str, digest: bytes) -> tuple[bool, str | None]:
         with self._lock:
@@ -106,23 +97,7 @@ class NameCache:
         return out
 
     def put(self, worker_id: str, digest: bytes, name: str | None, version: int | None = None) -> None:
-        if self.max_entries <= 0:
-            return
-        with self._lock:
-            self._held[worker_id] = (digest, name, version)
-            self._held.move_to_end(worker_id)
-            while len(self._held) > self.max_entries:
-                self._held.popitem(last=False)
-
-    def forget(self, worker_ids: Iterable[str]) -> None:
-        with self._lock:
-            for worker_id in worker_ids:
-                self._held.pop(worker_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._held.clear()
-
+        self._keep(worker_id, (digest, name, version))
 
 def _digest(token: str | None) -> bytes:
     return hashlib.blake2b(token.encode(), digest_size=16).digest() if token else b""
