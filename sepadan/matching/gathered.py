@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import logging
 import mmap
-import os
 import threading
 import weakref
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
+
+from sepadan.matching.threads import LazyPool
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 64 * 2**20  # per index, one entry up to all of it: at a million 384-d rows a mask of 2% (the
@@ -136,7 +137,7 @@ class GatheredRows:
                 self._note(key, _Sighting(seen.ref, seen.count + 1, seen.needed))
                 return None
             if self.background:
-                self._pending[key] = _copier().submit(self._copy, key, rows, vectors, seen.needed)
+                self._pending[key] = _COPIER.get().submit(self._copy, key, rows, vectors, seen.needed)
                 return None
         return self._copy(key, rows, vectors, seen.needed)
 
@@ -189,18 +190,7 @@ class GatheredRows:
                     self.held_bytes -= entry.copy.nbytes
 
 
-_COPIER: list[ThreadPoolExecutor] = []
-_COPIER_LOCK = threading.Lock()
-if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: a pool of its own
-    os.register_at_fork(after_in_child=_COPIER.clear)
-
-
-def _copier() -> ThreadPoolExecutor:
-    """The one thread that makes every keeper's copies, started on first use."""
-    with _COPIER_LOCK:
-        if not _COPIER:
-            _COPIER.append(ThreadPoolExecutor(1, thread_name_prefix="sepadan-gather"))
-    return _COPIER[0]
+_COPIER = LazyPool(1, "sepadan-gather")  # the one thread that makes every keeper's copies
 
 
 def _gather(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:

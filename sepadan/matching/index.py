@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
 
 from sepadan.matching.gathered import MAX_BYTES, GatheredRows
 from sepadan.matching.masks import known_ascending
+from sepadan.matching.threads import LazyPool
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +127,7 @@ def _knn_in_place(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, ta
     half = len(rows) // 2
     if half < max(SPLIT_ROWS // 2, take + 1) or len(queries) > 100 or _threads() < 2:
         return _knn_by_idx(queries, vectors, rows, take)
-    halves = [_pool().submit(_knn_by_idx, queries, vectors, part, take + 1) for part in (rows[:half], rows[half:])]
+    halves = [_POOL.get().submit(_knn_by_idx, queries, vectors, part, take + 1) for part in (rows[:half], rows[half:])]
     (s1, i1), (s2, i2) = (h.result() for h in halves)
     scores, ids = np.concatenate([s1, s2], axis=1), np.concatenate([i1, i2], axis=1)
     best = np.argsort(-scores, axis=1, kind="stable")[:, :take + 1]
@@ -140,21 +139,11 @@ def _knn_in_place(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, ta
 
 
 SPLIT_ROWS = 50_000  # in-place rows from which a search is split over two threads
-_POOL: list[ThreadPoolExecutor] = []
-_POOL_LOCK = threading.Lock()
-if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: a pool of its own
-    os.register_at_fork(after_in_child=_POOL.clear)
+_POOL = LazyPool(2, "sepadan-scan")
 
 
 def _threads() -> int:
     return min(2, os.cpu_count() or 1)
-
-
-def _pool() -> ThreadPoolExecutor:
-    with _POOL_LOCK:
-        if not _POOL:
-            _POOL.append(ThreadPoolExecutor(2, thread_name_prefix="sepadan-scan"))
-    return _POOL[0]
 
 
 def _knn_by_idx(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, take: int
