@@ -81,16 +81,25 @@ def quantise_rows(fp32: Path, out: Path, *, exclude: Collection[str] = (),
         dropped.add(weight.name)
         replaced += 1
     still_used = {i for node in nodes for i in node.input}
-    kept = [t for t in graph.initializer if t.name not in dropped or t.name in still_used]
+    write_rewritten(model, nodes, [t for t in graph.initializer if t.name not in dropped or t.name in still_used]
+                    + consts, out)
+    log.debug("rowwise: %d MatMuls as int8 with per-token scales", replaced)
+    return replaced
+
+
+def write_rewritten(model, nodes: list, initializers: list, out: Path) -> None:  # noqa: ANN001 - an onnx ModelProto
+    """Saves ``model`` to ``out`` with its graph's nodes and initializers replaced, the
+    com.microsoft domain (MatMulIntegerToFloat) declared."""
+    import onnx
+
+    graph = model.graph
     del graph.node[:]
     graph.node.extend(nodes)
     del graph.initializer[:]
-    graph.initializer.extend(kept + consts)
+    graph.initializer.extend(initializers)
     if not any(o.domain == "com.microsoft" for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+        model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
     onnx.save(model, str(out))
-    log.debug("rowwise: %d MatMuls as int8 with per-token scales", replaced)
-    return replaced
 
 
 def _quantise_input(helper, numpy_helper, a: str, p: str, k: int, consts: list,  # noqa: ANN001

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sepadan.features.encoders.rowwise import write_rewritten
+
 log = logging.getLogger(__name__)
 GELU_MIN = 0.17  # GELU(x) >= -0.16997 for every x
 Z0 = 10  # the per-token zero point of a GELU output: -GELU_MIN and below map to 0 when the scale is small
@@ -52,14 +54,8 @@ def quantise_static(fp32: Path, out: Path, *, maxima: dict[str, np.ndarray], spl
     for node in graph.node:
         rewrite.visit(node, exclude, maxima, split)
     still_used = {i for node in rewrite.nodes for i in node.input} | {o.name for o in graph.output}
-    kept = [t for t in graph.initializer if t.name in still_used]
-    del graph.node[:]
-    graph.node.extend(rewrite.nodes)
-    del graph.initializer[:]
-    graph.initializer.extend(kept + rewrite.consts)
-    if not any(o.domain == "com.microsoft" for o in model.opset_import):
-        model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
-    onnx.save(model, str(out))
+    write_rewritten(model, rewrite.nodes, [t for t in graph.initializer if t.name in still_used] + rewrite.consts,
+                    out)
     log.debug("static int8: %d MatMuls replaced (%d per token)", rewrite.replaced, rewrite.per_token)
     return rewrite.replaced
 
