@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from sepadan.batch.lowp import KEYED
 from sepadan.batch.topk import merge_topk, shard_topk
 
 log = logging.getLogger(__name__)
@@ -441,8 +442,8 @@ def _recommend_bf16(queries: np.ndarray, labels: np.ndarray, candidates: list[np
         cand, slots = np.asarray(candidates[cell], dtype=np.int64), by_cell[cell]
         if len(slots) and len(cand):
             q16 = take_rows(queries16, slots // c)
-            got = np.concatenate([_row_keys(q16, rows16, cand[lo:lo + _KEYED], take)
-                                  for lo in range(0, len(cand), _KEYED)], axis=1)
+            got = np.concatenate([_row_keys(q16, rows16, cand[lo:lo + KEYED], take)
+                                  for lo in range(0, len(cand), KEYED)], axis=1)
             if got.shape[1] > take:  # more candidates than a key names, in parts: the best of the parts
                 got = np.partition(got, got.shape[1] - take, axis=1)[:, -take:]
             slot[slots, :got.shape[1]] = got
@@ -452,7 +453,6 @@ def _recommend_bf16(queries: np.ndarray, labels: np.ndarray, candidates: list[np
 
 
 _LOWEST = np.iinfo(np.int64).min  # an empty slot's key
-_KEYED = 1 << 16  # candidates one bfloat16 key names (sepadan.batch.lowp.best_keys)
 
 
 def _row_keys(queries16: Any, rows16: Any, cand: np.ndarray, take: int) -> np.ndarray:

@@ -171,7 +171,7 @@ def approx_top(queries16: Any, rows16: Any, take: int) -> np.ndarray:
     m, n = len(queries16), len(rows16)
     if take >= n:
         return np.broadcast_to(np.arange(n, dtype=np.int64), (m, n)).copy()
-    if n > _KEYED:
+    if n > KEYED:
         return _wide_top(queries16, rows16, take)
     return (best_keys(queries16, rows16, take) & 0xFFFF).astype(np.int64)
 
@@ -183,8 +183,8 @@ def best_keys(queries16: Any, rows16: Any, take: int) -> np.ndarray:
     at most 65,536 rows. Products of ``_TILE`` queries against the rows padded with zeros to a few sizes
     (the padding never chosen), the best of each by :func:`_keyed_best`."""
     m, n = len(queries16), len(rows16)
-    if n > _KEYED:
-        raise ValueError(f"a key names at most {_KEYED} rows, not {n}")
+    if n > KEYED:
+        raise ValueError(f"a key names at most {KEYED} rows, not {n}")
     rows, step = _pad(rows16, _padded(n)).T, 1 if m == 1 else _KEY_TILE  # one query (the matcher's): one row
     out = np.empty((m, min(take, n)), dtype=np.int32)
     for lo in range(0, m, step):
@@ -203,7 +203,7 @@ def _wide_top(queries16: Any, rows16: Any, take: int) -> np.ndarray:
     return out
 
 
-_KEYED = 1 << 16  # rows a key can name (its low 16 bits)
+KEYED = 1 << 16  # rows a key can name (its low 16 bits)
 
 
 def _keyed_best(scores16: Any, take: int) -> np.ndarray:
@@ -247,7 +247,7 @@ def _keyed(bits: np.ndarray, n: int) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _all_columns() -> np.ndarray:
-    return np.arange(_KEYED, dtype=np.uint16).view(np.int16)
+    return np.arange(KEYED, dtype=np.uint16).view(np.int16)
 
 
 def _columns(n: int) -> np.ndarray:
@@ -267,23 +267,6 @@ def exact_scores(queries: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.n
         faiss.fvec_inner_products_by_idx(faiss.swig_ptr(out), faiss.swig_ptr(queries), faiss.swig_ptr(rows),
                                          faiss.swig_ptr(pos), queries.shape[1], len(queries), pos.shape[1])
     return out
-
-
-def best_rows(queries: np.ndarray, rows: np.ndarray, at: np.ndarray, block16: Any, take: int
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's ``take`` best of the rows ``rows[at]`` (``block16``: those rows in bfloat16) by the
-    bfloat16 product, re-scored in float32: ``(scores, positions into rows)``, unsorted,
-    ``(len(queries), min(take, len(at)))``."""
-    found = at[approx_top(to_bf16(queries), block16, min(take, len(at)))]
-    return exact_scores(queries, rows, found), found
-
-
-def scored_bf16(queries: np.ndarray, rows: np.ndarray, queries16: Any, rows16: Any, take: int
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Each query's ``take`` best rows by bfloat16, with their float32 scores: ``(scores, positions)``,
-    both ``(len(queries), min(take, len(rows)))``, unordered."""
-    pos = approx_top(queries16, rows16, min(take, len(rows)))
-    return exact_scores(queries, rows, pos), pos
 
 
 def all_pairs_topk(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, *, margin: int = 16,
