@@ -99,5 +99,6 @@ class NameCache(Bounded):
     def put(self, worker_id: str, digest: bytes, name: str | None, version: int | None = None) -> None:
         self._keep(worker_id, (digest, name, version))
 
+
 def _digest(token: str | None) -> bytes:
     return hashlib.blake2b(token.encode(), digest_size=16).digest() if token else b""
