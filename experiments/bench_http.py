@@ -69,7 +69,14 @@ def main(argv: list[str]) -> None:
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--rounds", type=int, default=3, help="passes over the queries (the first is also warm-up)")
     p.add_argument("--no-plain", action="store_true", help="without the asyncio + h11 server beside")
+    p.add_argument("--make-home", type=int, metavar="WORKERS",
+                   help="make --home first with this many synthetic workers (as bench_speed makes its data), "
+                        "kept and reused while it is complete")
     args = p.parse_args(argv)
+    if args.make_home:
+        if args.home is None:
+            p.error("--make-home needs --home")
+        make_home(args.home, args.make_home)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "httpcore", "alembic", "faiss", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -101,6 +108,40 @@ def main(argv: list[str]) -> None:
                "workers": len(engine.matcher.workers.records), "servers": info,
                "niceness": os.nice(0)}
     write(result)
+
+
+def make_home(home: Path, workers: int) -> None:
+    """A home of ``workers`` synthetic workers and 500 vacancies: the rows bench_speed generates
+    (``speed.generate_pool``, the demo generator without its hiring outcomes, which do not scale to
+    a million), imported with ``sepadan import`` and indexed with ``sepadan index``. A home whose
+    marker says it is complete with these rows is reused."""
+    from sepadan.evaluation.speed import SpeedConfig, generate_pool
+
+    marker, config = home / "bench-http-home.json", SpeedConfig()
+    wanted = {"workers": workers, "vacancies": config.vacancies, "seed": config.seed}
+    if marker.exists() and json.loads(marker.read_text()) == {**wanted, "complete": True}:
+        log.info("reusing %s (%s workers)", home, f"{workers:,}")
+        return
+    if home.exists() and any(home.iterdir()) and not marker.exists():
+        raise SystemExit(f"{home} holds data this benchmark did not make; pass another --home")
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    marker.write_text(json.dumps({**wanted, "complete": False}))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="sepadan-bench-http-data-") as tmp:
+        generate_pool(Path(tmp), workers, config)
+        log.info("generated in %.0f s", time.perf_counter() - started)
+        for kind in ("agencies", "trainings", "vacancies", "workers"):
+            _sepadan("import", kind, str(Path(tmp) / f"{kind}.jsonl"), "--no-index", "--home", str(home))
+            log.info("%s imported at %.0f s", kind, time.perf_counter() - started)
+    _sepadan("index", "--home", str(home))
+    log.info("indexed at %.0f s", time.perf_counter() - started)
+    marker.write_text(json.dumps({**wanted, "complete": True}))
+
+
+def _sepadan(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "sepadan.cli", *args], check=True, cwd=ROOT,
+                   env={**os.environ, "HF_HUB_OFFLINE": "1"})
 
 
 def _own_homes(engine, home: Path, tmp: Path, servers: dict) -> dict[str, Path]:
