@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -61,8 +62,11 @@ def main(argv: Sequence[str]) -> int:
     os.environ["HF_HUB_OFFLINE"] = "1"
     load_start = [round(x, 2) for x in os.getloadavg()]
     home = args.home.resolve()
-    prepare(home, args.workers)
+    if not args.home_as_is:
+        prepare(home, args.workers)
     engine = load_engine(home)
+    if args.home_as_is:
+        args.workers = len(engine.matcher.workers.records)
     queries = sample_queries(engine.matcher, args.queries)
     key = create_key(home)
     with server(
@@ -91,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path(tempfile.gettempdir()) / ".sepadan-bench-api",
         help="data folder of the benchmark (made here, reused while it fits)",
+    )
+    p.add_argument(
+        "--home-as-is",
+        action="store_true",
+        help="serve --home as it is (made elsewhere, e.g. by bench_http.py --make-home; indexed): "
+        "no data made, the workers counted from it",
     )
     p.add_argument("--results", type=Path, default=REPO / "experiments" / "results")
     p.add_argument("--server-workers", type=int, default=1, help="uvicorn worker processes")
@@ -317,14 +327,64 @@ def measure(
         sides = (("in-process", _ok(body), inproc), ("HTTP", make, http))
         for label, calls, timings in sides:
             log.info("%s %s: one at a time", label, name)
-            timings[name]["1"] = sequential(calls(), ids)
+            with HealthProbe(base if label == "HTTP" else None) as probe:
+                timings[name]["1"] = sequential(calls(), ids) | probe.stats()
         for label, calls, timings in sides:
             log.info("%s %s: %d at a time, %.0f s", label, name, args.clients, args.duration)
-            timings[name]["n"] = concurrent(
-                calls, ids, clients=args.clients, warmup=args.warmup, duration=args.duration
-            )
+            with HealthProbe(base if label == "HTTP" else None, after=args.warmup) as probe:
+                timings[name]["n"] = concurrent(
+                    calls, ids, clients=args.clients, warmup=args.warmup, duration=args.duration
+                ) | probe.stats()
         make.close_all()
     return inproc, http
+
+
+class HealthProbe:
+    """While a pass runs over HTTP, ``GET /v1/health`` every ``every`` seconds on a client of its
+    own, after the first ``after`` seconds: how long any other request of the server process waits
+    while it computes answers (a shortlist computed on the event loop holds every other request
+    back). ``base`` None: no probe (an in-process pass)."""
+
+    def __init__(self, base: str | None, *, every: float = 0.05, after: float = 0.0) -> None:
+        self.base, self.every, self.after = base, every, after
+        self.ms: list[float] = []
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> HealthProbe:
+        if self.base is not None:
+            self._thread = threading.Thread(target=self._run, name="health-probe", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        import httpx
+
+        with httpx.Client(base_url=self.base, timeout=120) as client:
+            kept_from = time.perf_counter() + self.after
+            while not self._stop.wait(self.every):
+                started = time.perf_counter()
+                try:
+                    ok = client.get("/v1/health").status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if started >= kept_from:
+                    self.ms.append((time.perf_counter() - started) * 1000)
+                    self.failed += not ok
+
+    def stats(self) -> dict[str, Any]:
+        if self.base is None:
+            return {}
+        pct = {f"health_p{p}_ms": round(float(np.percentile(self.ms, p)), 2) if self.ms else None
+               for p in (50, 99)}
+        return {**pct, "health_max_ms": round(max(self.ms), 2) if self.ms else None,
+                "health_requests": len(self.ms), "health_failed": self.failed}
 
 
 def _ok(body: Callable[[str], Any]) -> Callable[[], Call]:
@@ -563,6 +623,8 @@ def _summary(inproc: dict, http: dict, n: int, name: str) -> dict[str, Any]:
         out[f"throughput in-process (req/s), {who}"] = i["req_per_s"]
         out[f"throughput HTTP (req/s), {who}"] = h["req_per_s"]
         out[f"throughput HTTP / in-process, {who}"] = _ratio(h["req_per_s"], i["req_per_s"])
+        for p in ("p50", "p99", "max"):
+            out[f"/v1/health beside it over HTTP, {p} (ms), {who}"] = h.get(f"health_{p}_ms")
     out["HTTP errors (non-200), timed passes"] = (
         http[name]["1"]["errors"] + http[name]["n"]["errors"]
     )
@@ -590,6 +652,9 @@ def _rows(inproc: dict, http: dict, n: int) -> list[dict[str, Any]]:
                         "p95_ms": t["p95_ms"],
                         "p99_ms": t["p99_ms"],
                         "req_per_s": t["req_per_s"],
+                        "health_p50_ms": t.get("health_p50_ms"),
+                        "health_p99_ms": t.get("health_p99_ms"),
+                        "health_max_ms": t.get("health_max_ms"),
                         "load_1m_after": t["load_1m"],
                     }
                 )
@@ -604,10 +669,15 @@ def _notes(args: argparse.Namespace, queries: dict, info: dict, load_start: list
         for name in ENDPOINTS
         if (c := info.get(f"{name}_answers"))
     )
-    return [
-        f"data: sepadan.demo_data (seed {SEED}), {args.workers:,} workers and {VACANCIES} "
+    made = (
+        f"data: the home {args.home} as it was ({args.workers:,} workers)"
+        if args.home_as_is
+        else f"data: sepadan.demo_data (seed {SEED}), {args.workers:,} workers and {VACANCIES} "
         "vacancies imported with `sepadan import` into one SQLite home and indexed with "
-        "`sepadan index`; the real model; both sides read the same home and evaluate deadlines "
+        "`sepadan index`"
+    )
+    return [
+        made + "; the real model; both sides read the same home and evaluate deadlines "
         "and licences as of the day of the run",
         f"queries: {len(queries['shortlist'])} open vacancies through a licensed agency and "
         f"{len(queries['recommendations'])} workers, drawn with a fixed seed; a pass cycles "
@@ -639,6 +709,9 @@ def _notes(args: argparse.Namespace, queries: dict, info: dict, load_start: list
             else "the per-key rate limit switched off (SEPADAN_API_RATE_LIMIT=0; by default it "
             "holds one key to 1,200 requests a minute, 20 a second)"
         ),
+        "/v1/health beside each HTTP pass: a client of its own asks it every 50 ms (after the "
+        "warm-up of a concurrent pass) while the pass runs; its latency is how long any other "
+        "request of the server process waits while answers are computed",
         f"load average at the start {load_start} (the machine may be shared: read the absolute "
         "numbers as noisy, the ratios as the result)",
     ]
