@@ -121,6 +121,20 @@ def audit(store: Store, key_id: str, action: str, kind: str, record_ids: list[st
             for r in record_ids])
 
 
+def audit_now(store: Store, key_id: str, action: str, kind: str, record_ids: list[str],
+              route: str | None) -> bool:
+    """:func:`audit` where it needs no waiting (an event loop's call): True when the lines are
+    committed (or there are none), False when nothing was written because this process's audit
+    writer or SQLite's write lock was busy, or the store is not a SQLite file: then call
+    :func:`audit` where waiting does no harm."""
+    if not record_ids:
+        return True
+    if not store.changes.enabled:
+        return False
+    at = _sqlite_at(store.engine.dialect)(datetime.now(UTC))
+    return store.changes.write(_SQLITE_AUDIT, _rows(at, key_id, action, kind, record_ids, route), wait=False)
+
+
 _SQLITE_AUDIT = "INSERT INTO audit_log (at, key_id, action, kind, record_id, route) VALUES (?, ?, ?, ?, ?, ?)"
 
 
@@ -131,7 +145,7 @@ def _sqlite_audit(store: Store, at: str, key_id: str, action: str, kind: str, re
     writer (:class:`~sepadan.store.changes.ChangeWatch`): its own commits leave the store's
     ``data_version`` as it was, so the reads a shortlist remembers stay usable, and its page cache
     stays warm; else on a pooled connection."""
-    rows = [(at, key_id, action, kind, r, route) for r in record_ids]
+    rows = _rows(at, key_id, action, kind, record_ids, route)
     if store.changes.enabled:
         store.changes.write(_SQLITE_AUDIT, rows)
         return
@@ -145,6 +159,10 @@ def _sqlite_audit(store: Store, at: str, key_id: str, action: str, kind: str, re
             cursor.close()
     finally:
         raw.close()  # back to the pool, rolled back there if the commit did not happen
+
+
+def _rows(at: str, key_id: str, action: str, kind: str, record_ids: list[str], route: str | None) -> list[tuple]:
+    return [(at, key_id, action, kind, r, route) for r in record_ids]
 
 
 @cache
