@@ -8,6 +8,7 @@ Known by construction: the tiny market of ``api_fixtures`` (W1 and W2 in East Ja
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -35,15 +36,35 @@ def test_every_worker_of_an_answer_is_in_the_audit_log_when_the_answer_arrives(a
         assert any(e.key_id == api.key_ids["officer_all"] and e.route == "shortlist" for e in trail), worker_id
 
 
-def test_a_shortlist_whose_audit_fails_is_not_answered(api, monkeypatch):
+@pytest.mark.parametrize("where", ["thread pool", "event loop"])
+def test_a_shortlist_whose_audit_fails_is_not_answered(api, monkeypatch, where):
     def broken(*args, **kwargs):
         raise RuntimeError("the audit log is unavailable")
 
-    monkeypatch.setattr(routes_matching, "audit", broken)
+    # every shortlist computed in the thread pool, or every one on the event loop (known quick)
+    monkeypatch.setattr(routes_matching, "ON_LOOP", routes_matching.OnLoop(
+        max_s=0.0 if where == "thread pool" else float("inf")))
     with TestClient(api.app, raise_server_exceptions=False) as client:
+        assert client.get("/v1/vacancies/V1/shortlist", headers=api.headers("officer_all")).status_code == 200
+        monkeypatch.setattr(routes_matching, "audit", broken)
+        monkeypatch.setattr(routes_matching, "audit_now", broken)
         r = client.get("/v1/vacancies/V1/shortlist", headers=api.headers("officer_all"))
     assert r.status_code == 500
     assert not any(name in r.text for name in NAMES.values()) and "W1" not in r.text
+
+
+def test_a_shortlist_whose_audit_must_wait_is_committed_in_the_thread_pool_before_it_is_answered(api, monkeypatch):
+    committed = []
+    monkeypatch.setattr(routes_matching, "ON_LOOP", routes_matching.OnLoop(max_s=float("inf")))
+    with TestClient(api.app) as client:
+        client.get("/v1/vacancies/V1/shortlist", headers=api.headers("officer_all"))
+        loop_thread = client.portal.call(threading.current_thread)
+        monkeypatch.setattr(routes_matching, "audit_now", lambda *args: False)  # the writer was busy
+        monkeypatch.setattr(routes_matching, "audit", lambda *args: committed.append(threading.current_thread())
+                            or audit(*args))
+        r = client.get("/v1/vacancies/V1/shortlist", headers=api.headers("officer_all"))
+    assert r.status_code == 200 and r.json()["results"]
+    assert len(committed) == 1 and committed[0] is not loop_thread
 
 
 def test_the_sqlite_audit_writes_the_rows_and_time_format_sqlalchemy_writes(api):
