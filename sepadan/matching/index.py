@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Protocol
 
 import numpy as np
 
 from sepadan.matching.gathered import MAX_BYTES, GatheredRows
-from sepadan.matching.masks import known_ascending
+from sepadan.matching.masks import ascending
 from sepadan.matching.threads import LazyPool
 
 log = logging.getLogger(__name__)
@@ -77,13 +78,13 @@ def _subset_search(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.nd
     take = min(k, m) if k > 0 else 0
     if take == 0:
         return np.full((nq, max(k, 0)), -np.inf, dtype=np.float32), np.full((nq, max(k, 0)), -1, dtype=np.int64)
-    copy = None if gathered is None else gathered.lookup(rows, vectors)
+    _check_rows(rows, len(vectors))  # before the keeper sees them: it may copy them
+    vectors = _contiguous(vectors)
+    copy = None if gathered is None else gathered.searched(rows, vectors)
     if copy is None:
-        _check_rows(rows, len(vectors))  # a held copy was checked when it was made
-        vectors = _contiguous(vectors)
-        copy = None if gathered is None else gathered.offer(rows, vectors)
-    if copy is None:
-        scores, ids = _knn_in_place(queries, vectors, rows.astype(np.int64, copy=False), take)
+        wide = rows if rows.dtype is _INT64 else rows.astype(np.int64)  # FAISS reads int64 positions
+        scores, ids = _knn_by_idx(queries, vectors, wide, take) if m < SPLIT_ROWS else \
+            _knn_in_place(queries, vectors, wide, take)
     else:
         scores, local = _knn_by_idx(queries, copy.matrix, copy.local, take)
         ids = rows[local].astype(np.int64, copy=False)
@@ -102,7 +103,7 @@ def _positions(allowed: np.ndarray) -> np.ndarray:
     C-contiguous vector of int32 or int64 (a cached mask's rows are int32, half the bytes; the
     same array, so a copy kept for it is found again), else a C-contiguous int64 copy."""
     rows = np.asarray(allowed)
-    if rows.ndim == 1 and rows.dtype in (np.int32, np.int64) and rows.flags.c_contiguous:
+    if rows.ndim == 1 and rows.dtype in _UNSIGNED and rows.flags.c_contiguous:
         return rows
     return np.ascontiguousarray(rows, dtype=np.int64)
 
@@ -111,7 +112,7 @@ def _has_ties(scores: np.ndarray) -> bool:
     """Whether any query's sorted scores hold an equal pair (one query: a set of a few floats,
     a third of the array comparison's cost)."""
     if len(scores) == 1:
-        got = scores[0].tolist()
+        got = scores.tolist()[0]
         return len(set(got)) < len(got)
     return bool((scores[:, 1:] == scores[:, :-1]).any())
 
@@ -125,7 +126,7 @@ def _knn_in_place(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, ta
     k-th score is above the next one, the k best are the only rows that high, which one scan
     finds too; a tie there (which rows a scan keeps depends on its order) is scanned once."""
     half = len(rows) // 2
-    if half < max(SPLIT_ROWS // 2, take + 1) or len(queries) > 100 or _threads() < 2:
+    if len(rows) < SPLIT_ROWS or half < take + 1 or len(queries) > 100 or _threads() < 2:
         return _knn_by_idx(queries, vectors, rows, take)
     halves = [_POOL.get().submit(_knn_by_idx, queries, vectors, part, take + 1) for part in (rows[:half], rows[half:])]
     (s1, i1), (s2, i2) = (h.result() for h in halves)
@@ -148,26 +149,43 @@ def _threads() -> int:
 
 def _knn_by_idx(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, take: int
                 ) -> tuple[np.ndarray, np.ndarray]:
-    import faiss
-
+    knn, ptr = _COMPILED or _compiled()
     scores = np.empty((len(queries), take), dtype=np.float32)
     ids = np.empty((len(queries), take), dtype=np.int64)
-    faiss.knn_inner_products_by_idx(faiss.swig_ptr(queries), faiss.swig_ptr(vectors), faiss.swig_ptr(rows),
-                                    vectors.shape[1], len(queries), len(vectors), len(rows), take,
-                                    faiss.swig_ptr(scores), faiss.swig_ptr(ids), 0)  # stride 0: same rows
+    knn(ptr(queries), ptr(vectors), ptr(rows), vectors.shape[1], len(queries), len(vectors), len(rows), take,
+        ptr(scores), ptr(ids), 0)  # stride 0: every query the same rows
     return scores, ids
+
+
+_COMPILED: list = []  # FAISS's k-NN by index and swig_ptr, found on first use (faiss imported late)
+
+
+def _compiled() -> list:
+    """``knn_inner_products_by_idx`` and ``swig_ptr`` as FAISS's compiled module has them: its own
+    names are Python functions that only hand their arguments on, six frames a search (about 2.5 us
+    of a first search at 1,000 rows of 300,000 in a side run: each one runs cold after the scan)."""
+    import faiss
+
+    wrappers = sys.modules.get(faiss.swig_ptr.__module__)  # faiss.swigfaiss, or its _avx2 or _avx512 build
+    compiled = next((getattr(wrappers, name) for name in dir(wrappers) if name.startswith("_swigfaiss")), None)
+    calls = [getattr(compiled, "knn_inner_products_by_idx", None), getattr(compiled, "swig_ptr", None)]
+    _COMPILED[:] = calls if None not in calls else [faiss.knn_inner_products_by_idx, faiss.swig_ptr]
+    return _COMPILED
 
 
 def _check_rows(rows: np.ndarray, n: int) -> None:
     """Every row in [0, n): the two ends of a cached mask's rows (strictly ascending,
-    :func:`~sepadan.matching.masks.known_ascending`), else one pass read as unsigned where the
+    :func:`~sepadan.matching.masks.ascending`), else one pass read as unsigned where the
     rows are int32 or int64 (a negative one reads as 2**31 or more). A numpy reduction before an
     in-place search costs it more than its own time (about 7 us at 1,000 scattered rows of a
     million, against 1 us alone; experiments/results/first-search-1m.md)."""
+    known = ascending(rows)
+    if known is not None:  # a cached mask's rows: its ends, noted when it was made, bound them
+        if known.first < 0 or known.last >= n:
+            raise ValueError(f"allowed rows must lie in [0, {n})")
+        return
     unsigned = _UNSIGNED.get(rows.dtype)
-    if known_ascending(rows):  # a cached mask's rows: its ends bound them, and no reduction runs
-        bad = len(rows) and (int(rows[0]) < 0 or int(rows[-1]) >= n)
-    elif unsigned is not None and n <= np.iinfo(rows.dtype).max:
+    if unsigned is not None and n <= np.iinfo(rows.dtype).max:
         bad = len(rows) and int(rows.view(unsigned).max()) >= n
     else:
         bad = len(rows) and (rows.min() < 0 or rows.max() >= n)
@@ -176,11 +194,13 @@ def _check_rows(rows: np.ndarray, n: int) -> None:
 
 
 _UNSIGNED = {np.dtype(np.int32): np.uint32, np.dtype(np.int64): np.uint64}
+_INT64, _FLOAT32 = np.dtype(np.int64), np.dtype(np.float32)  # compared by identity (cheaper than ==):
+# an equal dtype that is not numpy's own (another byte order, metadata) only costs a conversion
 
 
 def _queries(queries: np.ndarray) -> np.ndarray:
     """Queries as FAISS reads them, (n, dim) float32 C-contiguous; already so: the same array."""
-    if isinstance(queries, np.ndarray) and queries.ndim == 2 and queries.dtype == np.float32 \
+    if isinstance(queries, np.ndarray) and queries.dtype is _FLOAT32 and queries.ndim == 2 \
             and queries.flags.c_contiguous:
         return queries
     return np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
@@ -200,7 +220,7 @@ def subset_scores(vectors: np.ndarray, query: np.ndarray, rows: np.ndarray) -> n
 
 
 def _contiguous(vectors: np.ndarray) -> np.ndarray:
-    if vectors.dtype != np.float32 or not vectors.flags.c_contiguous:
+    if vectors.dtype is not _FLOAT32 or not vectors.flags.c_contiguous:
         return np.ascontiguousarray(vectors, dtype=np.float32)
     return vectors
 

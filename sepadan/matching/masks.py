@@ -15,6 +15,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,27 +49,44 @@ class Allowed:
         return np.unpackbits(self.bits, count=self.n, bitorder="little").view(bool)
 
 
-_ASCENDING: dict[int, weakref.ref] = {}  # read-only rows arrays known to rise strictly, by identity
+class Ascending(NamedTuple):
+    """A read-only rows array known to rise strictly, with its two ends (an empty one: 0 and -1)."""
+
+    ref: weakref.ref
+    first: int
+    last: int
+
+
+_ASCENDING: dict[int, Ascending] = {}  # by identity
 
 
 def mark_ascending(rows: np.ndarray) -> None:
-    """Note that this read-only array holds strictly ascending positions (a cached mask's rows), so
-    that a search checks its bounds at its two ends (:func:`known_ascending`): a numpy reduction
+    """Note that this read-only array holds strictly ascending positions (a cached mask's rows), and
+    its ends, so that a search checks its bounds by them (:func:`ascending`): a numpy reduction
     over the rows before an in-place search made the search 7 us slower at 1,000 rows of a
     million, about a quarter of what it spends beyond the kernel (first-search-1m.md)."""
     key = id(rows)
 
     def gone(ref: weakref.ref, key: int = key) -> None:
-        if _ASCENDING.get(key) is ref:
+        held = _ASCENDING.get(key)
+        if held is not None and held.ref is ref:
             del _ASCENDING[key]
 
-    _ASCENDING[key] = weakref.ref(rows, gone)
+    first, last = (rows.item(0), rows.item(-1)) if len(rows) else (0, -1)
+    _ASCENDING[key] = Ascending(weakref.ref(rows, gone), first, last)
+
+
+def ascending(rows: np.ndarray) -> Ascending | None:
+    """What :func:`mark_ascending` noted of ``rows``, while it is still read-only; else None."""
+    held = _ASCENDING.get(id(rows))
+    if held is None or held.ref() is not rows or rows.flags.writeable:
+        return None
+    return held
 
 
 def known_ascending(rows: np.ndarray) -> bool:
     """Whether ``rows`` is an array :func:`mark_ascending` noted, still read-only."""
-    ref = _ASCENDING.get(id(rows))
-    return ref is not None and ref() is rows and not rows.flags.writeable
+    return ascending(rows) is not None
 
 
 class MaskCache:
