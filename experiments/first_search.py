@@ -3,6 +3,9 @@
 
     python experiments/first_search.py [--vectors /tmp/sepadan-bench-index/varied-1000000.vectors.npy]
 
+A missing ``varied-N.vectors.npy`` is made first, as experiments/bench_index.py makes it
+(``--make-only``: make it and stop).
+
 The first search of a mask runs FAISS's k-NN by index over the rows where they lie in the whole
 matrix (sepadan/matching/index.py); from the second on, over a contiguous copy
 (sepadan/matching/gathered.py). This times, query by query and variant by variant in turn (the
@@ -40,6 +43,7 @@ import json
 import logging
 import mmap
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -56,6 +60,27 @@ log = logging.getLogger("first_search")
 ORDERS = {"rotating": "the order rotating (each variant always after the same one)",
           "drawn": "in an order drawn afresh for each query"}
 FIRST = "first search as served: a fresh cached mask's rows (int32, ascending), copies' keeper, rows by read_rows (huge pages)"
+
+
+def ensure_vectors(path: Path) -> None:
+    """Make the varied set where ``path`` (``varied-N.vectors.npy``) is missing, as
+    experiments/bench_index.py makes it in its work folder (the same rows, queries and texts,
+    the packaged MiniLM with the folder's phrase cache), so both benchmarks read the same file."""
+    if path.exists():
+        return
+    named = re.fullmatch(r"varied-(\d+)\.vectors\.npy", path.name)
+    if named is None:
+        raise SystemExit(f"{path} is missing, and not a varied-N.vectors.npy this script can make")
+    from sepadan.evaluation.speed_index import cached_varied, varied_vectors
+    from sepadan.features.encoder import CachedEncoder, open_model
+    from sepadan.features.taxonomy import load_taxonomy
+    from sepadan.store.db import Store
+
+    n, work = int(named.group(1)), path.parent
+    work.mkdir(parents=True, exist_ok=True)
+    log.info("%s is missing: making %d varied vectors in %s", path, n, work)
+    encoder = CachedEncoder(open_model(), Store.open(f"sqlite:///{(work / 'phrases.db').resolve()}"))
+    cached_varied(work, n, lambda: varied_vectors(load_taxonomy(), encoder, n, keep_texts=True))
 
 
 def plain_pages(matrix: np.ndarray) -> np.ndarray:
@@ -354,8 +379,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", default="first-search-1m")
+    parser.add_argument("--make-only", action="store_true", help="make the vectors where missing, time nothing")
     opts = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    ensure_vectors(opts.vectors)
+    if opts.make_only:
+        return
     write(measure(opts.vectors, opts.shares, opts.queries, opts.k, opts.cold_queries, opts.seed, opts.large_queries),
           opts.out)
 
