@@ -110,12 +110,20 @@ class GatheredRows:
 
     def searched(self, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
         """:meth:`lookup`, and where no copy is held, :meth:`offer`, in one call: what a search asks
-        of the keeper (``rows`` validated)."""
+        of the keeper (``rows`` validated). A first sighting, the one path every fresh mask takes,
+        is written out here rather than through the helpers both use (a call each, run cold)."""
         if self._dead:
             self._purge()
         key = id(rows)
-        held = self._held(key, rows, vectors)
-        return held if held is not None else self._offer(key, rows, vectors)
+        if key in self._entries:
+            held = self._held(key, rows, vectors)
+            if held is not None:
+                return held
+        seen = self._seen.get(key)
+        if seen is None or seen[0]() is not rows:
+            self._first_sighting(key, rows)
+            return None
+        return self._again(key, rows, vectors, seen)
 
     def _held(self, key: int, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
         entry = self._entries.get(key)
@@ -142,6 +150,11 @@ class GatheredRows:
         if seen is None or seen[0]() is not rows:
             self._first_sighting(key, rows)
             return None
+        return self._again(key, rows, vectors, seen)
+
+    def _again(self, key: int, rows: np.ndarray, vectors: np.ndarray, seen: _Sighting) -> Gathered | None:
+        """A later search of rows seen before: a copy asked for once they have been searched often
+        enough, if it could be kept."""
         if not self._eligible(rows, vectors):
             return None
         with self._lock:
