@@ -87,7 +87,8 @@ def test_a_cached_masks_ends_are_noted_when_it_is_made():
     held = Allowed.of(mask)
     known = ascending(held.rows)
     assert known is not None and (known.first, known.last) == (4, 33)
-    assert ascending(Allowed.of(np.zeros(50, bool)).rows)[1:] == (0, -1)
+    empty = ascending(Allowed.of(np.zeros(50, bool)).rows)
+    assert (empty.first, empty.last) == (0, -1)
     assert ascending(held.rows.copy()) is None
 
 
@@ -123,3 +124,19 @@ def test_a_first_search_answers_as_a_writable_copy_does(dtype, rows):
     scores, ids = exact_search(rows, queries, 6, held.rows, gathered=GatheredRows())
     assert ids.dtype == np.int64 and (ids == truth[1]).all()
     assert (scores.view(np.int32) == truth[0].view(np.int32)).all()
+
+
+def test_a_cached_masks_first_search_leaves_the_keeper_alone_and_its_second_earns_the_copy(rows):
+    """The mask's own record says it was searched; the keeper hears of it from the second search
+    on, counting that one as the second (a writable copy of the rows: the keeper never sees it)."""
+    held = MaskCache(len(rows), lambda key: np.arange(len(rows)) % 4 == key).get(1)
+    index = ExactIndex(rows)
+    truth = exact_search(rows, rows[:3], 5, held.rows.astype(np.int64))
+    answers = [index.search(rows[:3], 5, allowed=held.rows)]
+    assert ascending(held.rows).searched and len(index.gathered._seen) == 0 and len(index.gathered) == 0
+    answers.append(index.search(rows[:3], 5, allowed=held.rows))
+    assert len(index.gathered) == 1
+    answers.append(index.search(rows[:3], 5, allowed=held.rows))  # over the copy
+    assert index.gathered.lookup(held.rows, index.vectors) is not None
+    for scores, ids in answers:
+        assert (ids == truth[1]).all() and (scores.view(np.int32) == truth[0].view(np.int32)).all()

@@ -108,10 +108,12 @@ class GatheredRows:
             self._purge()
         return self._held(id(rows), rows, vectors)
 
-    def searched(self, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:
+    def searched(self, rows: np.ndarray, vectors: np.ndarray, *, earlier: bool = False) -> Gathered | None:
         """:meth:`lookup`, and where no copy is held, :meth:`offer`, in one call: what a search asks
-        of the keeper (``rows`` validated). A first sighting, the one path every fresh mask takes,
-        is written out here rather than through the helpers both use (a call each, run cold)."""
+        of the keeper (``rows`` validated). ``earlier``: the caller knows the rows were searched
+        before without the keeper hearing of it (a cached mask's first search,
+        :class:`~sepadan.matching.masks.Ascending`), so an array never seen counts as seen once.
+        A first sighting is written out here rather than through the helpers (a call each, run cold)."""
         if self._dead:
             self._purge()
         key = id(rows)
@@ -121,8 +123,10 @@ class GatheredRows:
                 return held
         seen = self._seen.get(key)
         if seen is None or seen[0]() is not rows:
-            self._first_sighting(key, rows)
-            return None
+            if not earlier:
+                self._first_sighting(key, rows)
+                return None
+            seen = (weakref.ref(rows), 1, _FIRST_NEEDED)
         return self._again(key, rows, vectors, seen)
 
     def _held(self, key: int, rows: np.ndarray, vectors: np.ndarray) -> Gathered | None:

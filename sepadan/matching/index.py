@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from sepadan.matching.gathered import MAX_BYTES, GatheredRows
-from sepadan.matching.masks import ascending
+from sepadan.matching.masks import Ascending, ascending
 from sepadan.matching.threads import LazyPool
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,15 @@ def _subset_search(vectors: np.ndarray, queries: np.ndarray, k: int, rows: np.nd
     take = min(k, m) if k > 0 else 0
     if take == 0:
         return np.full((nq, max(k, 0)), -np.inf, dtype=np.float32), np.full((nq, max(k, 0)), -1, dtype=np.int64)
-    _check_rows(rows, len(vectors))  # before the keeper sees them: it may copy them
+    known = ascending(rows)
+    _check_rows(rows, len(vectors), known)  # before the keeper sees them: it may copy them
     vectors = _contiguous(vectors)
-    copy = None if gathered is None else gathered.searched(rows, vectors)
+    if gathered is None:
+        copy = None
+    elif known is not None and not known.searched:  # a cached mask's first search: the keeper
+        known.searched, copy = True, None  # hears of it from the next one, as searched once before
+    else:
+        copy = gathered.searched(rows, vectors, earlier=known is not None)
     if copy is None:
         wide = rows if rows.dtype is _INT64 else rows.astype(np.int64)  # FAISS reads int64 positions
         scores, ids = _knn_by_idx(queries, vectors, wide, take) if m < SPLIT_ROWS else \
@@ -173,13 +179,14 @@ def _compiled() -> list:
     return _COMPILED
 
 
-def _check_rows(rows: np.ndarray, n: int) -> None:
+def _check_rows(rows: np.ndarray, n: int, known: Ascending | None = None) -> None:
     """Every row in [0, n): the two ends of a cached mask's rows (strictly ascending,
     :func:`~sepadan.matching.masks.ascending`), else one pass read as unsigned where the
     rows are int32 or int64 (a negative one reads as 2**31 or more). A numpy reduction before an
     in-place search costs it more than its own time (about 7 us at 1,000 scattered rows of a
     million, against 1 us alone; experiments/results/first-search-1m.md)."""
-    known = ascending(rows)
+    if known is None:
+        known = ascending(rows)
     if known is not None:  # a cached mask's rows: its ends, noted when it was made, bound them
         if known.first < 0 or known.last >= n:
             raise ValueError(f"allowed rows must lie in [0, {n})")
