@@ -326,23 +326,49 @@ def cell_topk(vectors: np.ndarray, ids: np.ndarray, cells: Cells, queries: np.nd
     members = cells.members() if members is None else members
     probe = _top_cells(queries @ cells.centroids.T, nprobe)
     nq, width = probe.shape
-    slot_s, slot_i = _empty(nq * width, k)
     by_cell = groups(probe.reshape(-1), cells.nlist)
-    rows16 = scoring.sixteen(vectors) if scoring.low else None
     ids = np.asarray(ids, dtype=np.int64)
+    threads = default_threads() if threads is None else threads
+    if scoring.low:
+        return _topk_bf16(vectors, ids, members, queries, by_cell, width, k, threads=threads, scoring=scoring)
+    slot_s, slot_i = _empty(nq * width, k)
 
     def one(cell: int) -> None:
         rows, slots = members[cell], by_cell[cell]
         if len(slots) and len(ids[rows]):
-            q = queries[slots // width]
-            if rows16 is None:
-                slot_s[slots], slot_i[slots] = _scored(vectors[rows], ids[rows], q, k, small)
-                return
-            block = rows16[rows if scoring.blocks is None else scoring.blocks[cell]]
-            slot_s[slots], slot_i[slots] = _scored_bf16(q, vectors, _positions(rows), ids, block, k, scoring.margin)
+            slot_s[slots], slot_i[slots] = _scored(vectors[rows], ids[rows], queries[slots // width], k, small)
 
-    scoring.pool(one, _largest_first(by_cell, members), default_threads() if threads is None else threads)
+    scoring.pool(one, _largest_first(by_cell, members), threads)
     return rows_topk(slot_s.reshape(nq, width * k), slot_i.reshape(nq, width * k), k)
+
+
+def _topk_bf16(vectors: np.ndarray, ids: np.ndarray, members: Sequence[np.ndarray | slice], queries: np.ndarray,
+               by_cell: list[np.ndarray], width: int, k: int, *, threads: int, scoring: Scoring
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cell_topk` in bfloat16: per cell each probing query's ``k + margin`` best rows as keys
+    (bfloat16 score, row); then per query, over its cells, the ``k + margin`` best keys, re-scored in
+    float32, and the k best of those. One re-scoring per query rather than one per cell it probes: the
+    bfloat16 scores of its cells are products with the same query, so they compare across cells."""
+    from sepadan.batch.lowp import take_rows, to_bf16
+
+    take = k + scoring.margin
+    slot = np.full((len(queries) * width, take), _LOWEST, dtype=np.int64)
+    rows16, queries16 = scoring.sixteen(vectors), to_bf16(queries)
+
+    def one(cell: int) -> None:
+        rows, slots = members[cell], by_cell[cell]
+        at = _positions(rows)
+        if len(slots) and len(at):
+            block = rows16[rows if scoring.blocks is None else scoring.blocks[cell]]
+            q16 = take_rows(queries16, slots // width)
+            got = np.concatenate([_block_keys(q16, block[lo:lo + KEYED], at[lo:lo + KEYED], take)
+                                  for lo in range(0, len(at), KEYED)], axis=1)
+            if got.shape[1] > take:
+                got = np.partition(got, got.shape[1] - take, axis=1)[:, -take:]
+            slot[slots, :got.shape[1]] = got
+
+    scoring.pool(one, _largest_first(by_cell, members), threads)
+    return _rescored(queries, vectors, slot.reshape(len(queries), width * take), ids, k, take, threads=threads)
 
 
 def _largest_first(slots: Sequence[np.ndarray], rows: Sequence[np.ndarray | slice]) -> list[int]:
@@ -456,12 +482,19 @@ _LOWEST = np.iinfo(np.int64).min  # an empty slot's key
 
 
 def _row_keys(queries16: Any, rows16: Any, cand: np.ndarray, take: int) -> np.ndarray:
-    """:func:`~sepadan.batch.lowp.best_keys` of the candidates ``cand`` (positions into the rows) as
-    int64 keys, the bfloat16 score above and the row's position below."""
-    from sepadan.batch.lowp import best_keys, take_rows
+    """:func:`_block_keys` of the candidates ``cand`` (positions into the rows), gathered."""
+    from sepadan.batch.lowp import take_rows
 
-    keys = best_keys(queries16, take_rows(rows16, cand), take)
-    return ((keys >> 16).astype(np.int64) << 32) | cand[keys & 0xFFFF]
+    return _block_keys(queries16, take_rows(rows16, cand), cand, take)
+
+
+def _block_keys(queries16: Any, block16: Any, at: np.ndarray, take: int) -> np.ndarray:
+    """:func:`~sepadan.batch.lowp.best_keys` of a block of rows (``at``: their positions) as int64 keys,
+    the bfloat16 score above and the row's position below."""
+    from sepadan.batch.lowp import best_keys
+
+    keys = best_keys(queries16, block16, take)
+    return ((keys >> 16).astype(np.int64) << 32) | at[keys & 0xFFFF]
 
 
 def _rescored(queries: np.ndarray, rows: np.ndarray, keys: np.ndarray, ids: np.ndarray, k: int, take: int, *,
