@@ -93,3 +93,18 @@ def test_bf16_recommendations_with_a_covering_margin_are_the_exact_lists_over_th
         want_s, want_i = exact_topk(workers[w] @ orders[union].T, oids[union], 7)
         assert list(i[w]) == list(want_i[0])
         np.testing.assert_allclose(s[w], want_s[0], rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 600), st.integers(0, 700), st.integers(1, 40))
+def test_best_keys_of_a_block_inside_a_larger_tensor_never_name_the_rows_after_it(seed, n, after, take):
+    """Rows after the block (``n``) stand in for the padding: the keys are the block's alone, even
+    when those rows score above all of it."""
+    from sepadan.batch.lowp import best_keys
+
+    rng = np.random.default_rng(seed)
+    q, r = np.abs(rng.normal(size=(3, 8))), np.abs(rng.normal(size=(n, 8)))
+    big = np.concatenate([r, 10 + np.abs(rng.normal(size=(after, 8)))])  # the rows after: the best scores
+    alone, inside = best_keys(_bf16(q), _bf16(r), take), best_keys(_bf16(q), _bf16(big), take, n=n)
+    assert inside.shape == alone.shape and (inside & 0xFFFF).max() < n
+    np.testing.assert_array_equal(np.sort(inside >> 16, axis=1), np.sort(alone >> 16, axis=1))

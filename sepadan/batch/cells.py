@@ -165,13 +165,13 @@ def nearest_cells(vectors: np.ndarray, centroids: np.ndarray, take: int = 2, *, 
     centroids = np.ascontiguousarray(centroids, dtype=np.float32)
     scoring = Scoring(precision)
     if scoring.low:
-        from sepadan.batch.lowp import padded_product, to_bf16
+        from sepadan.batch.lowp import ordered_product, to_bf16
 
         c16 = to_bf16(centroids)
 
     def one(lo: int) -> None:
         x = np.ascontiguousarray(vectors[lo:lo + chunk], dtype=np.float32)
-        scores = padded_product(to_bf16(x), c16, chunk) if scoring.low else x @ centroids.T
+        scores = ordered_product(to_bf16(x), c16, chunk) if scoring.low else x @ centroids.T
         top = _top_cells(scores, width)
         out[lo:lo + len(x), :width] = top
         out[lo:lo + len(x), width:] = top[:, -1:]
@@ -214,14 +214,19 @@ def _trained(base: np.ndarray, nlist: int, niter: int, sample_per_cell: int, see
 
 
 def _top_cells(scores: np.ndarray, nprobe: int) -> np.ndarray:
-    """Per row the ``nprobe`` best columns, best first, ties to the lower column."""
+    """Per row the ``nprobe`` best columns, best first, ties to the lower column (``scores`` float, or
+    int16 that order as the scores, :func:`~sepadan.batch.lowp.ordered_product`: half the bytes to scan)."""
     nprobe = min(nprobe, scores.shape[1])
+    if scores.dtype == np.int16 and nprobe > _FEW:
+        scores = scores.astype(np.float32)  # exact; the partition below negates
     if nprobe <= _FEW:  # one arg-max per column wanted (``argmax`` takes the lowest column among equals)
-        left, out = np.array(scores, dtype=np.float32), np.empty((len(scores), nprobe), dtype=np.int64)
+        bits = scores.dtype == np.int16
+        left = np.array(scores, dtype=np.int16 if bits else np.float32)
+        out, lowest = np.empty((len(scores), nprobe), dtype=np.int64), np.iinfo(np.int16).min if bits else -np.inf
         at = np.arange(len(scores))
         for j in range(nprobe):
             out[:, j] = left.argmax(axis=1)
-            left[at, out[:, j]] = -np.inf
+            left[at, out[:, j]] = lowest
         return out
     if nprobe < scores.shape[1]:
         part = np.argpartition(-scores, nprobe - 1, axis=1)[:, :nprobe]
@@ -359,16 +364,24 @@ def _topk_bf16(vectors: np.ndarray, ids: np.ndarray, members: Sequence[np.ndarra
         rows, slots = members[cell], by_cell[cell]
         at = _positions(rows)
         if len(slots) and len(at):
-            block = rows16[rows if scoring.blocks is None else scoring.blocks[cell]]
             q16 = take_rows(queries16, slots // width)
-            got = np.concatenate([_block_keys(q16, block[lo:lo + KEYED], at[lo:lo + KEYED], take)
-                                  for lo in range(0, len(at), KEYED)], axis=1)
+            got = np.concatenate([_block_keys(q16, _block16(rows16, rows, cell, lo, scoring.blocks), at[lo:lo + KEYED],
+                                              take) for lo in range(0, len(at), KEYED)], axis=1)
             if got.shape[1] > take:
                 got = np.partition(got, got.shape[1] - take, axis=1)[:, -take:]
             slot[slots, :got.shape[1]] = got
 
     scoring.pool(one, _largest_first(by_cell, members), threads)
     return _rescored(queries, vectors, slot.reshape(len(queries), width * take), ids, k, take, threads=threads)
+
+
+def _block16(rows16: Any, rows: np.ndarray | slice, cell: int, lo: int, blocks: Sequence[slice] | None) -> Any:
+    """A cell's bfloat16 rows from its ``lo``-th: where the cells' blocks are contiguous (``blocks``),
+    a view running on past the block's end into the next cells' rows (they stand in for the padding of
+    the product, :func:`~sepadan.batch.lowp.best_keys` with ``n``), else the rows gathered."""
+    if blocks is not None or isinstance(rows, slice):
+        return rows16[(rows if blocks is None else blocks[cell]).start + lo:]
+    return rows16[rows[lo:lo + KEYED]]
 
 
 def _largest_first(slots: Sequence[np.ndarray], rows: Sequence[np.ndarray | slice]) -> list[int]:
@@ -493,7 +506,7 @@ def _block_keys(queries16: Any, block16: Any, at: np.ndarray, take: int) -> np.n
     the bfloat16 score above and the row's position below."""
     from sepadan.batch.lowp import best_keys
 
-    keys = best_keys(queries16, block16, take)
+    keys = best_keys(queries16, block16, take, n=len(at))
     return ((keys >> 16).astype(np.int64) << 32) | at[keys & 0xFFFF]
 
 
