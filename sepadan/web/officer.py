@@ -58,11 +58,11 @@ def shortlist_body(engine: Engine, user: User, vacancy_id: str, *, lang: str, k:
                    region: str | None = None, include_ineligible: bool = False) -> dict[str, Any]:
     """The API's shortlist for this key, as the API answers it (scoped, audited, names attached)."""
     try:
-        response = routes_matching.shortlist(vacancy_id, user.key, engine, engine.matcher, k=k, region=region,
-                                             include_ineligible=include_ineligible, lang=lang)  # type: ignore[arg-type]
+        body = routes_matching.shortlist_answer(engine, engine.matcher, user.key, vacancy_id, k=k, region=region,
+                                                include_ineligible=include_ineligible, lang=lang)
     except ProblemError as exc:
         raise PageError(exc.status, "not_found" if exc.status == 404 else "error") from exc
-    return orjson.loads(response.body)
+    return orjson.loads(orjson.dumps(body))  # as the API sends it (the route itself is async since b09e430)
 
 
 @router.get("/job-orders/{id}", name="web_job_order", response_class=HTMLResponse)
