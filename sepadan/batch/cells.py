@@ -401,12 +401,14 @@ def _scored(rows: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int, smal
 
 def _scored_bf16(queries: np.ndarray, rows: np.ndarray, at: np.ndarray, ids: np.ndarray, block16: Any, k: int,
                  margin: int) -> tuple[np.ndarray, np.ndarray]:
-    """One block in bfloat16 (``block16``: the rows ``rows[at]``): each query's ``k + margin`` best rows,
-    re-scored in float32 from ``rows``, the top k of those by that score (then id)."""
-    from sepadan.batch.lowp import approx_top, exact_scores, to_bf16
+    """One block in bfloat16 as :func:`cell_topk` scores a cell (``block16``: the rows ``rows[at]``):
+    each query's ``k + margin`` best keys (:func:`_block_keys`), re-scored in float32 from ``rows``,
+    the top k of those by that score (then id; :func:`_rescored`). What
+    :func:`~sepadan.batch.lowp.bf16_speedup` times against :func:`_scored`."""
+    from sepadan.batch.lowp import to_bf16
 
-    found = at[approx_top(to_bf16(queries), block16, min(k + margin, len(at)))]
-    return rows_topk(exact_scores(queries, rows, found), ids[found], k)
+    take = min(k + margin, len(at))
+    return _rescored(queries, rows, _block_keys(to_bf16(queries), block16, at, take), ids, k, take, threads=1)
 
 
 def cell_candidates(centroids: np.ndarray, rows: np.ndarray, m: int, *,
